@@ -1,0 +1,48 @@
+# Top-level Makefile: a thin wrapper over CMake. Every target installs what
+# it needs first (scripts/setup.sh is idempotent).
+#
+#   make demo     build and run the demo on the project's sample images
+#   make test     build and run the whole test suite (ctest)
+#   make asan     the same suite under AddressSanitizer + UBSan
+#   make bench    build and run the benchmarks against their peers
+#   make fuzz     build the libFuzzer targets (clang) and run each briefly
+JOBS ?= $(shell nproc)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+
+.PHONY: all setup build test asan demo bench fuzz clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan: setup
+	@cmake -S . -B $(ASAN_BUILD) -DLMMIQA_SANITIZE=ON -DLMMIQA_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && LMMIQA_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	@scripts/demo.sh $(BUILD)
+
+bench:
+	@scripts/setup.sh --bench
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@scripts/bench.sh $(BUILD)
+
+fuzz:
+	@scripts/setup.sh --dev
+	@CC=clang cmake -S . -B build-fuzz -DLMMIQA_FUZZ=ON -DLMMIQA_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@scripts/fuzz.sh build-fuzz
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -1,0 +1,65 @@
+/*
+ * lmmiqa/core.h - status codes, error messages and version of the lmmiqa library.
+ *
+ * Every lmmiqa function that can fail returns an int status: 0 (LMMIQA_OK) on
+ * success, one of the LMMIQA_ERR_* codes otherwise. On failure the library
+ * leaves a human-readable message, naming the bad input (file, tensor, column,
+ * ...), that the caller reads with lmmiqa_error_message(). The message is kept
+ * per thread, so threads that share a model never see each other's errors.
+ *
+ * The library never prints, exits or aborts on bad data. Programmer errors
+ * (a NULL where the contract says non-NULL, a negative size) are caught by
+ * assert() in debug builds.
+ */
+#ifndef LMMIQA_CORE_H
+#define LMMIQA_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define LMMIQA_API __attribute__((visibility("default")))
+#else
+#define LMMIQA_API
+#endif
+
+#define LMMIQA_VERSION_MAJOR 0
+#define LMMIQA_VERSION_MINOR 1
+#define LMMIQA_VERSION_PATCH 0
+#define LMMIQA_VERSION_STRING "0.1.0"
+
+/* Status codes. Stable numbers: the CLI maps them to exit codes (docs/cli.md). */
+typedef enum lmmiqa_status {
+    LMMIQA_OK = 0,
+    LMMIQA_ERR_INVALID_ARG = 1, /* an argument value is out of its domain        */
+    LMMIQA_ERR_IO = 2,          /* a file cannot be opened, read or written       */
+    LMMIQA_ERR_FORMAT = 3,      /* unknown or unsupported file format             */
+    LMMIQA_ERR_CORRUPT = 4,     /* malformed or truncated data                    */
+    LMMIQA_ERR_TOO_LARGE = 5,   /* input exceeds a documented limit               */
+    LMMIQA_ERR_NOMEM = 6,       /* an allocation failed                           */
+    LMMIQA_ERR_UNDEFINED = 7,   /* a quantity is mathematically undefined         */
+    LMMIQA_ERR_MISMATCH = 8,    /* names, shapes, dtypes or sizes disagree        */
+    LMMIQA_ERR_INTERNAL = 9     /* a bug in lmmiqa: please report it              */
+} lmmiqa_status;
+
+/* The message of the last failure on the calling thread ("" if none). The
+ * pointer stays valid until the next lmmiqa call on this thread. */
+LMMIQA_API const char *lmmiqa_error_message(void);
+
+/* A short constant name for a status code, e.g. "io error". */
+LMMIQA_API const char *lmmiqa_status_name(int status);
+
+/* Forget the calling thread's last error message. */
+LMMIQA_API void lmmiqa_error_clear(void);
+
+/* The library version, "MAJOR.MINOR.PATCH". */
+LMMIQA_API const char *lmmiqa_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,15 @@
+/*
+ * lmmiqa/lmmiqa.h - the whole public API of lmmiqa in one include.
+ *
+ * lmmiqa predicts perceived image quality (a mean opinion score) without a
+ * reference image, from foundation-model image embeddings concatenated with
+ * distortion features and regressed by a small MLP. Each header below is the
+ * manual of one area; start with core.h (status codes and errors).
+ */
+#ifndef LMMIQA_H
+#define LMMIQA_H
+
+#include "lmmiqa/core.h"
+#include "lmmiqa/rng.h"
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * lmmiqa/regressor.h - the paper's FC block: regress a feature vector to a
+ * mean opinion score (MOS).
+ *
+ * Input: one row per image, the concatenation of the chosen feature sets
+ * (the paper's "switch"). Heads:
+ *   - MLP: Linear(dim, hidden) -> ReLU [-> dropout] -> Linear(hidden, 1) -> sigmoid
+ *   - linear: Linear(dim, 1) -> sigmoid (the paper's head for BRISQUE alone)
+ *   - SVR: epsilon-SVR with an RBF kernel (the classic BRISQUE regressor)
+ * The network is trained with MSE against the MOS normalised to [0, 1] by the
+ * dataset's MOS range, with Adam on mini-batches; predictions are mapped back
+ * to the MOS scale. Optional per-feature standardisation is fitted on the
+ * training rows only. Training is deterministic for a given seed and thread
+ * count.
+ *
+ * A trained regressor is immutable and may be shared by threads for
+ * prediction. It saves to a self-describing safetensors file holding the
+ * weights, the feature list, the standardisation and the MOS range.
+ */
+#ifndef LMMIQA_REGRESSOR_H
+#define LMMIQA_REGRESSOR_H
+
+#include "lmmiqa/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum lmmiqa_head {
+    LMMIQA_HEAD_MLP = 0,    /* Linear(dim, hidden) -> ReLU -> Linear(hidden, 1) -> sigmoid */
+    LMMIQA_HEAD_LINEAR = 1, /* Linear(dim, 1) -> sigmoid */
+    LMMIQA_HEAD_SVR = 2     /* epsilon-SVR, RBF kernel, on standardised features */
+} lmmiqa_head;
+
+typedef struct lmmiqa_regressor_config {
+    lmmiqa_head head;
+    int hidden;            /* MLP hidden width (paper: 512) */
+    int epochs;            /* passes over the training rows (paper shows epoch 25) */
+    int batch_size;        /* mini-batch rows */
+    double learning_rate;  /* Adam step size */
+    double weight_decay;   /* L2 penalty added to the gradient (Adam), 0 = off */
+    double dropout;        /* dropout probability after the hidden ReLU, 0 = off */
+    int standardize;       /* 1: z-score each feature with train-split mean/std */
+    uint64_t seed;         /* initialisation, batch order and dropout masks */
+    int threads;           /* BLAS/worker threads, 0 = all cores */
+    /* SVR head only */
+    double svr_c, svr_epsilon, svr_gamma; /* gamma <= 0 means 1/dim */
+} lmmiqa_regressor_config;
+
+/* Fill `cfg` with the documented defaults (docs/regressor.md says why). */
+LMMIQA_API void lmmiqa_regressor_config_default(lmmiqa_regressor_config *cfg);
+
+typedef struct lmmiqa_regressor lmmiqa_regressor;
+
+/* Train on n rows of x (row-major n x dim, float32) with targets mos[n] on
+ * the dataset's scale [mos_min, mos_max]. Optional validation rows (x_val,
+ * mos_val, n_val; NULL/0 for none) select the epoch with the best validation
+ * PLCC+SROCC; without them the last epoch is kept. */
+LMMIQA_API int lmmiqa_regressor_train(const lmmiqa_regressor_config *cfg, const float *x,
+                                      const double *mos, size_t n, size_t dim, double mos_min,
+                                      double mos_max, const float *x_val, const double *mos_val,
+                                      size_t n_val, lmmiqa_regressor **out);
+
+/* Predict n rows of x (n x dim) into out[n], on the MOS scale. */
+LMMIQA_API int lmmiqa_regressor_predict(const lmmiqa_regressor *reg, const float *x, size_t n,
+                                        double *out);
+
+/* Input width the regressor expects. */
+LMMIQA_API size_t lmmiqa_regressor_dim(const lmmiqa_regressor *reg);
+
+/* Free; NULL is a no-op. */
+LMMIQA_API void lmmiqa_regressor_destroy(lmmiqa_regressor *reg);
+
+/* Save with free-form metadata (e.g. the feature spec "clip-vit-b16+brisque"
+ * and extractor configurations, as a JSON string; may be NULL). Atomic. */
+LMMIQA_API int lmmiqa_regressor_save(const lmmiqa_regressor *reg, const char *path,
+                                     const char *metadata_json);
+
+/* Load a saved regressor; checks every tensor's name, shape and dtype. */
+LMMIQA_API int lmmiqa_regressor_load(const char *path, lmmiqa_regressor **out);
+
+/* The metadata JSON string stored with the model ("" if none). */
+LMMIQA_API const char *lmmiqa_regressor_metadata(const lmmiqa_regressor *reg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

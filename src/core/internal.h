@@ -1,0 +1,43 @@
+/*
+ * src/core/internal.h - helpers shared by the library's sources, not part of
+ * the public API. Internal symbols that cross files use the `lmmiqa__` prefix
+ * (double underscore) and are hidden from the shared library.
+ */
+#ifndef LMMIQA_INTERNAL_H
+#define LMMIQA_INTERNAL_H
+
+#include "lmmiqa/core.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Record a failure message (printf format) for the calling thread and return
+ * `status`, so that call sites read: `return lmmiqa__fail(LMMIQA_ERR_IO, ...)`. */
+int lmmiqa__fail(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prefix the calling thread's current message with a context string, e.g. the
+ * file name: "photo.jpg: " + "truncated JPEG data". Returns `status`. */
+int lmmiqa__fail_context(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* malloc/calloc that record LMMIQA_ERR_NOMEM with the size asked for. NULL on
+ * failure (and on n == 0 with a zero count, never). */
+void *lmmiqa__malloc(size_t bytes);
+void *lmmiqa__calloc(size_t count, size_t size);
+
+/* Multiplication that detects size_t overflow: returns 0 and sets *out when
+ * a*b fits, else returns LMMIQA_ERR_TOO_LARGE with a message. */
+int lmmiqa__mul_size(size_t a, size_t b, size_t *out);
+
+/* Read a whole file into a fresh buffer (caller frees). Fails with
+ * LMMIQA_ERR_IO naming the path, or LMMIQA_ERR_TOO_LARGE over max_bytes. */
+int lmmiqa__file_read_all(const char *path, size_t max_bytes, unsigned char **data,
+                          size_t *size);
+
+/* Write `size` bytes to `path` atomically: a temporary file beside it,
+ * fsync, rename, fsync of the directory. Readers see the old or the new
+ * content, never a torn file. */
+int lmmiqa__file_write_atomic(const char *path, const void *data, size_t size);
+
+#endif

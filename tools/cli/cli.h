@@ -1,0 +1,55 @@
+/*
+ * tools/cli/cli.h - what the `lmmiqa` commands share: exit codes, error
+ * printing and small option-parsing helpers. Only the CLI prints; the
+ * library reports through status codes and lmmiqa_error_message().
+ *
+ * Exit codes (documented in docs/cli.md):
+ *   0  success
+ *   1  a failure while processing input (unreadable or corrupt file, bad data)
+ *   2  usage error (unknown option, missing argument)
+ *   3  resource or internal error (out of memory, a bug)
+ */
+#ifndef LMMIQA_CLI_H
+#define LMMIQA_CLI_H
+
+#include "lmmiqa/core.h"
+
+#include <stdio.h>
+
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAILURE = 1,
+    CLI_EXIT_USAGE = 2,
+    CLI_EXIT_INTERNAL = 3
+};
+
+#define LMMIQA_COMMAND(name, summary) int cmd_##name(int argc, char **argv);
+#include "commands.def"
+#undef LMMIQA_COMMAND
+
+/* Print "lmmiqa <cmd>: <message>" to stderr, printf style. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print the library's last error for a failed status and return the exit
+ * code that status maps to (1, or 3 for NOMEM/INTERNAL). */
+int cli_fail_status(const char *cmd, int status);
+
+/* Exit code for a library status (0 for LMMIQA_OK). */
+int cli_exit_code(int status);
+
+/* Option helpers. `arg` is argv[i]; when it equals `name` the value is
+ * argv[i+1] (i is advanced), when it is "name=value" the value follows '='.
+ * Returns 1 when matched (value set), 0 when not this option, -1 when the
+ * value is missing (an error has been printed). */
+int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
+                  const char **value);
+
+/* Parse a whole decimal integer / double; on failure print an error naming
+ * the option and return -1. */
+int cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out);
+
+/* True when argv[i] is -h or --help. */
+int cli_is_help(const char *arg);
+
+#endif

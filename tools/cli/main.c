@@ -1,0 +1,138 @@
+/*
+ * tools/cli/main.c - the `lmmiqa` command line: dispatch to the commands
+ * listed in commands.def, plus the helpers every command shares.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct command {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+#define LMMIQA_COMMAND(name, summary) {#name, cmd_##name, summary},
+#include "commands.def"
+#undef LMMIQA_COMMAND
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: lmmiqa <command> [options] [arguments]\n\n"
+                 "Blind image quality assessment from foundation-model embeddings and\n"
+                 "distortion features. Commands:\n\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`lmmiqa <command> --help` describes a command. Exit codes: 0 ok, 1 bad\n"
+                 "input or processing failure, 2 usage error, 3 resource or internal error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "lmmiqa: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}
+
+int cmd_version(int argc, char **argv)
+{
+    if (argc > 1 && cli_is_help(argv[1])) {
+        printf("usage: lmmiqa version\n\nPrint the library version.\n");
+        return CLI_EXIT_OK;
+    }
+    printf("lmmiqa %s\n", lmmiqa_version());
+    return CLI_EXIT_OK;
+}
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "lmmiqa %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_exit_code(int status)
+{
+    if (status == LMMIQA_OK)
+        return CLI_EXIT_OK;
+    if (status == LMMIQA_ERR_NOMEM || status == LMMIQA_ERR_INTERNAL)
+        return CLI_EXIT_INTERNAL;
+    return CLI_EXIT_FAILURE;
+}
+
+int cli_fail_status(const char *cmd, int status)
+{
+    cli_error(cmd, "%s", lmmiqa_error_message()[0] ? lmmiqa_error_message()
+                                                     : lmmiqa_status_name(status));
+    return cli_exit_code(status);
+}
+
+int cli_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
+
+int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
+                  const char **value)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) != 0)
+        return 0;
+    if (arg[n] == '=') {
+        *value = arg + n + 1;
+        return 1;
+    }
+    if (arg[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        cli_error(cmd, "option %s needs a value", name);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+int cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < lo || v > hi) {
+        cli_error(cmd, "%s: '%s' is not an integer in [%ld, %ld]", opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end != '\0' || v != v) {
+        cli_error(cmd, "%s: '%s' is not a number", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
