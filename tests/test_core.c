@@ -76,8 +76,25 @@ static void test_atomic_write(void)
     remove(path);
 }
 
+static void test_sha256(void)
+{
+    char hex[65];
+    lmmiqa__sha256_hex("abc", 3, hex);
+    CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+    lmmiqa__sha256_hex("", 0, hex);
+    CHECK(strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/test_core_sha.bin", LMMIQA_BINARY_DIR);
+    CHECK_OK(lmmiqa__file_write_atomic(path, "abc", 3));
+    CHECK_OK(lmmiqa__sha256_file(path, hex));
+    CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+    remove(path);
+    CHECK(lmmiqa__sha256_file("/nonexistent/file", hex) == LMMIQA_ERR_IO);
+}
+
 int main(void)
 {
+    RUN(test_sha256);
     RUN(test_error_message);
     RUN(test_rng);
     RUN(test_atomic_write);

@@ -11,5 +11,12 @@
 
 #include "lmmiqa/core.h"
 #include "lmmiqa/rng.h"
+#include "lmmiqa/image.h"
+#include "lmmiqa/dataset.h"
+#include "lmmiqa/splits.h"
+#include "lmmiqa/regressor.h"
+
+#include "lmmiqa/metrics.h"
+#include "lmmiqa/svr.h"
 
 #endif

@@ -42,9 +42,14 @@ typedef struct lmmiqa_regressor_config {
     double dropout;        /* dropout probability after the hidden ReLU, 0 = off */
     int standardize;       /* 1: z-score each feature with train-split mean/std */
     uint64_t seed;         /* initialisation, batch order and dropout masks */
-    int threads;           /* BLAS/worker threads, 0 = all cores */
+    int threads;           /* BLAS threads for training: > 0 pins OpenBLAS to that many
+                              (openblas_set_num_threads, process-wide); 0 leaves OpenBLAS's
+                              setting (by default all cores, or $OPENBLAS_NUM_THREADS).
+                              Results are bit-identical for a given seed and thread count;
+                              other thread counts may differ in the last bits. */
     /* SVR head only */
-    double svr_c, svr_epsilon, svr_gamma; /* gamma <= 0 means 1/dim */
+    double svr_c, svr_epsilon, svr_gamma; /* gamma <= 0 means 1/dim; epsilon is on the
+                                             normalised [0, 1] MOS scale */
 } lmmiqa_regressor_config;
 
 /* Fill `cfg` with the documented defaults (docs/regressor.md says why). */
@@ -61,12 +66,33 @@ LMMIQA_API int lmmiqa_regressor_train(const lmmiqa_regressor_config *cfg, const 
                                       double mos_max, const float *x_val, const double *mos_val,
                                       size_t n_val, lmmiqa_regressor **out);
 
-/* Predict n rows of x (n x dim) into out[n], on the MOS scale. */
+/* Predict n rows of x (n x dim) into out[n], on the MOS scale. Safe to call
+ * from several threads on one regressor (it allocates its own scratch).
+ * LMMIQA_ERR_INVALID_ARG naming the row and column on a non-finite feature.
+ * MLP/linear outputs lie in [mos_min, mos_max]; SVR outputs are not clamped. */
 LMMIQA_API int lmmiqa_regressor_predict(const lmmiqa_regressor *reg, const float *x, size_t n,
                                         double *out);
 
 /* Input width the regressor expects. */
 LMMIQA_API size_t lmmiqa_regressor_dim(const lmmiqa_regressor *reg);
+
+/* The head this regressor uses. */
+LMMIQA_API lmmiqa_head lmmiqa_regressor_head(const lmmiqa_regressor *reg);
+
+/* What training did (not saved in the model file: after load, epochs = 0). */
+typedef struct lmmiqa_regressor_history {
+    size_t epochs;             /* epochs run (0 for SVR or a loaded model) */
+    const double *train_loss;  /* [epochs] mean training MSE (normalised MOS) per epoch */
+    const double *val_plcc;    /* [epochs] validation PLCC per epoch (NAN without validation) */
+    const double *val_srocc;   /* [epochs] validation SROCC per epoch (NAN without validation) */
+    int selected_epoch;        /* 1-based epoch whose weights were kept (0 for SVR) */
+    long svr_iterations;       /* SMO iterations (SVR) */
+    int svr_converged;         /* 1 when SMO met its tolerance (SVR) */
+} lmmiqa_regressor_history;
+
+/* The training record; pointers valid while `reg` lives. */
+LMMIQA_API void lmmiqa_regressor_get_history(const lmmiqa_regressor *reg,
+                                             lmmiqa_regressor_history *out);
 
 /* Free; NULL is a no-op. */
 LMMIQA_API void lmmiqa_regressor_destroy(lmmiqa_regressor *reg);
@@ -76,8 +102,16 @@ LMMIQA_API void lmmiqa_regressor_destroy(lmmiqa_regressor *reg);
 LMMIQA_API int lmmiqa_regressor_save(const lmmiqa_regressor *reg, const char *path,
                                      const char *metadata_json);
 
-/* Load a saved regressor; checks every tensor's name, shape and dtype. */
+/* Load a saved regressor; checks every tensor's name, shape and dtype (F32)
+ * and fails with LMMIQA_ERR_MISMATCH naming a missing, extra or misshaped
+ * tensor. File format: docs/regressor.md. */
 LMMIQA_API int lmmiqa_regressor_load(const char *path, lmmiqa_regressor **out);
+
+/* Load a regressor from a safetensors image in memory (e.g. a model embedded
+ * in a binary), with the same checks; `name` is used in messages. The bytes
+ * need not outlive the call. */
+LMMIQA_API int lmmiqa_regressor_load_memory(const void *data, size_t size, const char *name,
+                                            lmmiqa_regressor **out);
 
 /* The metadata JSON string stored with the model ("" if none). */
 LMMIQA_API const char *lmmiqa_regressor_metadata(const lmmiqa_regressor *reg);

@@ -40,4 +40,10 @@ int lmmiqa__file_read_all(const char *path, size_t max_bytes, unsigned char **da
  * content, never a torn file. */
 int lmmiqa__file_write_atomic(const char *path, const void *data, size_t size);
 
+
+
+/* SHA-256 of a byte buffer / of a whole file (streamed), as 64 lowercase hex
+ * digits plus NUL. Used for image content hashes and weight checksums. */
+void lmmiqa__sha256_hex(const void *data, size_t size, char hex[65]);
+int lmmiqa__sha256_file(const char *path, char hex[65]);
 #endif

@@ -1,0 +1,65 @@
+/*
+ * lmmiqa/extractor.h - one interface over every feature extractor.
+ *
+ * An extractor maps an image to a fixed-width float32 feature vector:
+ * "brisque" (36 hand-crafted statistics), and, as they land, the learned and
+ * foundation-model encoders ("cnniqa", "metaiqa", "clip-vit-b16", "altclip",
+ * "hps", "align"). The feature store, the regressor and the CLI only see this
+ * interface, so features of any extractors can be combined.
+ *
+ * Model vs state: an lmmiqa_extractor holds immutable weights and
+ * configuration and may be shared by threads; each thread runs it with its
+ * own lmmiqa_extractor_state (scratch memory, grown as needed and reused).
+ */
+#ifndef LMMIQA_EXTRACTOR_H
+#define LMMIQA_EXTRACTOR_H
+
+#include "lmmiqa/core.h"
+#include "lmmiqa/image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lmmiqa_extractor lmmiqa_extractor;
+typedef struct lmmiqa_extractor_state lmmiqa_extractor_state;
+
+typedef struct lmmiqa_extractor_options {
+    const char *weights;  /* weight file for learned extractors, NULL for none */
+    int normalize;        /* 1: scale embeddings to unit length */
+    int threads;          /* threads one extraction may use, 0 = library default */
+} lmmiqa_extractor_options;
+
+/* Names of the available extractors, NULL-terminated. */
+LMMIQA_API const char *const *lmmiqa_extractor_names(void);
+
+/* Create an extractor by name. `opts` may be NULL for defaults. Unknown
+ * names fail with LMMIQA_ERR_INVALID_ARG listing the known ones. */
+LMMIQA_API int lmmiqa_extractor_create(const char *name, const lmmiqa_extractor_options *opts,
+                                       lmmiqa_extractor **out);
+LMMIQA_API void lmmiqa_extractor_destroy(lmmiqa_extractor *ex);
+
+/* Feature width, canonical name, version, and a JSON object describing the
+ * configuration (conventions, sizes, weights checksum). Strings live as long
+ * as the extractor. */
+LMMIQA_API size_t lmmiqa_extractor_dim(const lmmiqa_extractor *ex);
+LMMIQA_API const char *lmmiqa_extractor_name(const lmmiqa_extractor *ex);
+LMMIQA_API const char *lmmiqa_extractor_version(const lmmiqa_extractor *ex);
+LMMIQA_API const char *lmmiqa_extractor_config_json(const lmmiqa_extractor *ex);
+
+/* Column names of the features ("f1".."f36" for BRISQUE). */
+LMMIQA_API const char *lmmiqa_extractor_feature_name(const lmmiqa_extractor *ex, size_t i);
+
+LMMIQA_API int lmmiqa_extractor_state_create(const lmmiqa_extractor *ex,
+                                             lmmiqa_extractor_state **out);
+LMMIQA_API void lmmiqa_extractor_state_destroy(lmmiqa_extractor_state *st);
+
+/* Compute the features of one image into out[dim] (double, so hand-crafted
+ * features keep full precision; the feature store keeps float32). */
+LMMIQA_API int lmmiqa_extractor_run(const lmmiqa_extractor *ex, lmmiqa_extractor_state *st,
+                                    const lmmiqa_image *img, double *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,129 @@
+/*
+ * lmmiqa/protocol.h - the paper's evaluation protocol: for every feature
+ * combination, train a regressor on the training part of every split,
+ * predict the test part, and report PLCC / SROCC / KRCC / RMSE per split and
+ * their mean and standard deviation over splits.
+ *
+ * Why: the paper's tables (e.g. Table 2: "PLCC (std)  SRCC (std)" per
+ * feature set and dataset) are exactly this loop over 10 random 80/20
+ * splits; doing it in one place makes every number reproducible from a seed
+ * and resumable after an interruption.
+ *
+ * Inputs: a dataset (labels), a split set (include/lmmiqa/splits.h), feature
+ * specs ("brisque", "clip-vit-b16+brisque") whose features are already in a
+ * feature store (include/lmmiqa/store.h), and a base regressor
+ * configuration.
+ *
+ * Defaults decided here (docs/protocol.md says why):
+ *   - head: the paper's Linear(36,1) -> sigmoid for "brisque" alone, the MLP
+ *     for every other spec, unless a head is forced;
+ *   - MOS normalisation: the dataset's nominal scale (lmmiqa_dataset_scale,
+ *     e.g. 0..100 for LIVE Challenge); optionally the training part's
+ *     observed min..max (never the test part);
+ *   - split k (1-based in every output) trains with seed base_seed + k - 1;
+ *   - the std is the population standard deviation over splits (numpy.std);
+ *     mean and std are taken over the splits where the metric is defined.
+ *
+ * Output folder DIR:
+ *   DIR/splits.json                    the splits used (lmmiqa_splits_save_json)
+ *   DIR/runs/<spec>/split-<k>.json     one file per finished (spec, split):
+ *                                      metrics, settings, fingerprint, test
+ *                                      predictions; written atomically as soon
+ *                                      as that split finishes
+ *   DIR/results.md                     Markdown, rows = specs, columns =
+ *                                      PLCC (std), SRCC (std) (paper layout),
+ *                                      then a KRCC / RMSE table
+ *   DIR/results.csv, DIR/results.json  the same numbers, machine-readable
+ *   DIR/per_split.csv                  spec, split, n_train, n_test, metrics
+ *   DIR/predictions.csv                spec, split, image, mos, pred (test rows)
+ *
+ * Resume: a run skips every (spec, split) whose result file exists and whose
+ * fingerprint (a SHA-256 over the features' extractor configurations and
+ * image hashes, the split's indices, the regressor configuration, the head
+ * and the MOS range) equals the one it would compute now; anything else is
+ * recomputed and overwritten.
+ */
+#ifndef LMMIQA_PROTOCOL_H
+#define LMMIQA_PROTOCOL_H
+
+#include "lmmiqa/core.h"
+#include "lmmiqa/dataset.h"
+#include "lmmiqa/metrics.h"
+#include "lmmiqa/regressor.h"
+#include "lmmiqa/splits.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How MOS values are mapped to the regressor's [0, 1] target range. */
+typedef enum lmmiqa_mos_range {
+    LMMIQA_MOS_RANGE_NOMINAL = 0, /* the dataset's nominal scale (default) */
+    LMMIQA_MOS_RANGE_TRAIN = 1    /* min..max of the training part's MOS */
+} lmmiqa_mos_range;
+
+/* Reported after each (spec, split). */
+typedef struct lmmiqa_protocol_event {
+    const char *spec;
+    size_t combo, n_combos;       /* 0-based spec index, number of specs */
+    size_t split, n_splits;       /* 1-based split number, number of splits */
+    int reused;                   /* 1: read back from a finished result file */
+    lmmiqa_head head;
+    const lmmiqa_metrics *metrics; /* of the test part */
+    double seconds;               /* training + prediction time (0 when reused) */
+} lmmiqa_protocol_event;
+
+typedef struct lmmiqa_protocol_options {
+    const char *store_dir;        /* feature store holding every part of every spec */
+    const char *out_dir;          /* results folder, created if missing */
+    lmmiqa_regressor_config reg;  /* base configuration (seed = base seed) */
+    int force_head;               /* 1: reg.head for every spec; 0: per-spec default */
+    lmmiqa_mos_range mos_range;
+    int resume;                   /* 1: reuse finished (spec, split) results */
+    void (*progress)(void *user, const lmmiqa_protocol_event *ev); /* may be NULL */
+    void *user;
+} lmmiqa_protocol_options;
+
+/* Defaults: lmmiqa_regressor_config_default, per-spec head, nominal MOS
+ * range, resume on, no callback; store_dir and out_dir must be set. */
+LMMIQA_API void lmmiqa_protocol_options_init(lmmiqa_protocol_options *opt);
+
+/* The head a spec gets by default: LMMIQA_HEAD_LINEAR for exactly
+ * "brisque", else LMMIQA_HEAD_MLP. */
+LMMIQA_API lmmiqa_head lmmiqa_protocol_default_head(const char *spec);
+
+/* "mlp", "linear" or "svr"; lmmiqa_head_parse returns -1 for other text. */
+LMMIQA_API const char *lmmiqa_head_name(lmmiqa_head head);
+LMMIQA_API int lmmiqa_head_parse(const char *name);
+
+/* A regressor configuration as a JSON object (malloc'd string; free()). NULL
+ * when out of memory. Used in result files and model metadata. */
+LMMIQA_API char *lmmiqa_regressor_config_json(const lmmiqa_regressor_config *cfg);
+
+/* The MOS range used to train on the given training rows. */
+LMMIQA_API void lmmiqa_protocol_mos_range(const lmmiqa_dataset *ds, lmmiqa_mos_range mode,
+                                          const size_t *train, size_t n_train, double *lo,
+                                          double *hi);
+
+/* Mean and standard deviation over splits of one spec's metrics. */
+typedef struct lmmiqa_protocol_row {
+    char spec[512];
+    lmmiqa_head head;
+    size_t splits;                 /* splits run */
+    double plcc_mean, plcc_std, srocc_mean, srocc_std;
+    double krcc_mean, krcc_std, rmse_mean, rmse_std;
+} lmmiqa_protocol_row;
+
+/* Run the protocol for n_specs specs over every split of `splits` (whose n
+ * must equal the dataset size). Writes DIR as described above. rows (may be
+ * NULL) receives n_specs summaries. Fails on the first error (a missing
+ * store part, a training failure), keeping every result already written. */
+LMMIQA_API int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits,
+                                   size_t n_specs, const char *const *specs,
+                                   const lmmiqa_protocol_options *opt,
+                                   lmmiqa_protocol_row *rows);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

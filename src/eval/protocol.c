@@ -1,0 +1,694 @@
+/*
+ * src/eval/protocol.c - the evaluation protocol (include/lmmiqa/protocol.h).
+ *
+ * Design: specs are run one after the other and splits in order; for each
+ * (spec, split) the training, validation and test rows are gathered from the
+ * store's matrix, a regressor is trained, the test part predicted and scored,
+ * and the result file is written atomically before the next split starts, so
+ * an interrupted run loses at most the split in progress. The summary files
+ * are rewritten from all result files at the end. Text outputs are built in
+ * a growable buffer and written with lmmiqa__file_write_atomic.
+ */
+#include "lmmiqa/protocol.h"
+
+#include "core/internal.h"
+#include "lmmiqa/store.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* ---- growable text buffer ------------------------------------------------ */
+
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = b->cap - b->len;
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = 1;
+            return;
+        }
+        if ((size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap - b->len <= (size_t)n)
+            cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->oom = 1;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+/* A CSV field: quoted when it holds a comma, quote or line break. */
+static void sb_csv(sbuf *b, const char *field)
+{
+    if (!strpbrk(field, ",\"\r\n")) {
+        sb_printf(b, "%s", field);
+        return;
+    }
+    sb_printf(b, "\"");
+    for (const char *p = field; *p; p++) {
+        if (*p == '"')
+            sb_printf(b, "\"\"");
+        else
+            sb_printf(b, "%c", *p);
+    }
+    sb_printf(b, "\"");
+}
+
+static int sb_write(sbuf *b, const char *path)
+{
+    if (b->oom)
+        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "%s: out of memory", path);
+    return lmmiqa__file_write_atomic(path, b->s ? b->s : "", b->len);
+}
+
+/* ---- small public helpers --------------------------------------------------- */
+
+void lmmiqa_protocol_options_init(lmmiqa_protocol_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    lmmiqa_regressor_config_default(&opt->reg);
+    opt->mos_range = LMMIQA_MOS_RANGE_NOMINAL;
+    opt->resume = 1;
+}
+
+lmmiqa_head lmmiqa_protocol_default_head(const char *spec)
+{
+    return strcmp(spec, "brisque") == 0 ? LMMIQA_HEAD_LINEAR : LMMIQA_HEAD_MLP;
+}
+
+const char *lmmiqa_head_name(lmmiqa_head head)
+{
+    switch (head) {
+    case LMMIQA_HEAD_MLP:
+        return "mlp";
+    case LMMIQA_HEAD_LINEAR:
+        return "linear";
+    case LMMIQA_HEAD_SVR:
+        return "svr";
+    }
+    return "unknown";
+}
+
+int lmmiqa_head_parse(const char *name)
+{
+    if (strcmp(name, "mlp") == 0)
+        return LMMIQA_HEAD_MLP;
+    if (strcmp(name, "linear") == 0)
+        return LMMIQA_HEAD_LINEAR;
+    if (strcmp(name, "svr") == 0)
+        return LMMIQA_HEAD_SVR;
+    return -1;
+}
+
+static cJSON *config_object(const lmmiqa_regressor_config *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
+    cJSON_AddStringToObject(o, "head", lmmiqa_head_name(c->head));
+    cJSON_AddNumberToObject(o, "hidden", c->hidden);
+    cJSON_AddNumberToObject(o, "epochs", c->epochs);
+    cJSON_AddNumberToObject(o, "batch_size", c->batch_size);
+    cJSON_AddNumberToObject(o, "learning_rate", c->learning_rate);
+    cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
+    cJSON_AddNumberToObject(o, "dropout", c->dropout);
+    cJSON_AddBoolToObject(o, "standardize", c->standardize != 0);
+    cJSON_AddStringToObject(o, "seed", seed); /* 64-bit: a string keeps every digit */
+    cJSON_AddNumberToObject(o, "svr_c", c->svr_c);
+    cJSON_AddNumberToObject(o, "svr_epsilon", c->svr_epsilon);
+    cJSON_AddNumberToObject(o, "svr_gamma", c->svr_gamma);
+    return o;
+}
+
+char *lmmiqa_regressor_config_json(const lmmiqa_regressor_config *cfg)
+{
+    cJSON *o = config_object(cfg);
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return s;
+}
+
+void lmmiqa_protocol_mos_range(const lmmiqa_dataset *ds, lmmiqa_mos_range mode,
+                               const size_t *train, size_t n_train, double *lo, double *hi)
+{
+    if (mode == LMMIQA_MOS_RANGE_TRAIN && n_train > 0) {
+        *lo = *hi = lmmiqa_dataset_mos(ds, train[0]);
+        for (size_t k = 1; k < n_train; k++) {
+            double m = lmmiqa_dataset_mos(ds, train[k]);
+            *lo = m < *lo ? m : *lo;
+            *hi = m > *hi ? m : *hi;
+        }
+        return;
+    }
+    lmmiqa_dataset_scale(ds, lo, hi);
+}
+
+/* ---- one (spec, split) ------------------------------------------------------ */
+
+typedef struct split_result {
+    lmmiqa_metrics m;
+    size_t n_train, n_val, n_test;
+    size_t *rows;   /* test rows [n_test] */
+    double *pred;   /* [n_test] */
+    int reused;
+    double seconds;
+} split_result;
+
+static void split_result_free(split_result *r)
+{
+    free(r->rows);
+    free(r->pred);
+    memset(r, 0, sizeof *r);
+}
+
+/* Fingerprint of everything that determines a split's result. */
+static void fingerprint(const lmmiqa_features *f, const lmmiqa_split *sp,
+                        const lmmiqa_regressor_config *cfg, double lo, double hi, char hex[65])
+{
+    sbuf b = {0};
+    char *cj = lmmiqa_regressor_config_json(cfg);
+    sb_printf(&b, "lmmiqa-protocol-v1\n%s\n%s\n%s\n%.17g %.17g\n", lmmiqa_features_spec(f),
+              lmmiqa_features_info_json(f), cj ? cj : "", lo, hi);
+    free(cj);
+    for (size_t i = 0; i < lmmiqa_features_rows(f); i++)
+        sb_printf(&b, "%s\n", lmmiqa_features_image_sha256(f, i));
+    const struct {
+        const size_t *idx;
+        size_t n;
+    } parts[3] = {{sp->train, sp->n_train}, {sp->val, sp->n_val}, {sp->test, sp->n_test}};
+    for (int p = 0; p < 3; p++) {
+        sb_printf(&b, "part %d:", p);
+        for (size_t k = 0; k < parts[p].n; k++)
+            sb_printf(&b, " %zu", parts[p].idx[k]);
+        sb_printf(&b, "\n");
+    }
+    if (b.oom) {
+        memset(hex, '0', 64); /* never matches a stored one */
+        hex[64] = '\0';
+    } else {
+        lmmiqa__sha256_hex(b.s, b.len, hex);
+    }
+    free(b.s);
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static void metrics_from_json(const cJSON *o, lmmiqa_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    m->plcc = num(o, "plcc");
+    m->srocc = num(o, "srocc");
+    m->krcc = num(o, "krcc");
+    m->rmse = num(o, "rmse");
+    m->plcc_logistic = num(o, "plcc_logistic");
+    m->rmse_logistic = num(o, "rmse_logistic");
+    m->defined_mask = (isfinite(m->plcc) ? LMMIQA_METRIC_PLCC : 0) |
+                      (isfinite(m->srocc) ? LMMIQA_METRIC_SROCC : 0) |
+                      (isfinite(m->krcc) ? LMMIQA_METRIC_KRCC : 0) |
+                      (isfinite(m->rmse) ? LMMIQA_METRIC_RMSE : 0);
+    for (int k = 0; k < 4; k++)
+        m->logistic[k] = NAN;
+}
+
+/* Read back a finished result whose fingerprint matches. 1 = reused. */
+static int try_reuse(const char *path, const char *fp, const lmmiqa_split *sp,
+                     split_result *r)
+{
+    unsigned char *text = NULL;
+    size_t len = 0;
+    struct stat st;
+    if (stat(path, &st) != 0 || lmmiqa__file_read_all(path, (size_t)1 << 28, &text, &len) != 0) {
+        lmmiqa_error_clear();
+        return 0;
+    }
+    cJSON *j = cJSON_ParseWithLength((const char *)text, len);
+    free(text);
+    int ok = 0;
+    const char *jfp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "fingerprint"));
+    const cJSON *preds = cJSON_GetObjectItemCaseSensitive(j, "predictions");
+    const cJSON *met = cJSON_GetObjectItemCaseSensitive(j, "metrics");
+    if (jfp && strcmp(jfp, fp) == 0 && cJSON_IsArray(preds) && cJSON_IsObject(met) &&
+        (size_t)cJSON_GetArraySize(preds) == sp->n_test) {
+        r->rows = malloc((sp->n_test ? sp->n_test : 1) * sizeof *r->rows);
+        r->pred = malloc((sp->n_test ? sp->n_test : 1) * sizeof *r->pred);
+        ok = r->rows && r->pred;
+        size_t k = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, preds)
+        {
+            if (!ok)
+                break;
+            double row = num(it, "row"), pred = num(it, "pred");
+            if (!(row >= 0) || (size_t)row != sp->test[k] || !isfinite(pred)) {
+                ok = 0;
+                break;
+            }
+            r->rows[k] = (size_t)row;
+            r->pred[k] = pred;
+            k++;
+        }
+        if (ok) {
+            metrics_from_json(met, &r->m);
+            r->n_train = sp->n_train;
+            r->n_val = sp->n_val;
+            r->n_test = sp->n_test;
+            r->reused = 1;
+        } else {
+            split_result_free(r);
+        }
+    }
+    cJSON_Delete(j);
+    return ok;
+}
+
+static cJSON *metrics_object(const lmmiqa_metrics *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    struct {
+        const char *k;
+        double v;
+    } kv[] = {{"plcc", m->plcc},
+              {"srocc", m->srocc},
+              {"krcc", m->krcc},
+              {"rmse", m->rmse},
+              {"plcc_logistic", m->plcc_logistic},
+              {"rmse_logistic", m->rmse_logistic}};
+    for (size_t i = 0; o && i < sizeof kv / sizeof kv[0]; i++) {
+        if (isfinite(kv[i].v))
+            cJSON_AddNumberToObject(o, kv[i].k, kv[i].v);
+        else
+            cJSON_AddNullToObject(o, kv[i].k);
+    }
+    return o;
+}
+
+static int write_split_result(const char *path, const char *spec, size_t k,
+                              const lmmiqa_dataset *ds, const lmmiqa_regressor_config *cfg,
+                              double lo, double hi, const char *fp, const split_result *r,
+                              int selected_epoch)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "%s: out of memory", path);
+    cJSON_AddStringToObject(j, "format", "lmmiqa-protocol-split");
+    cJSON_AddNumberToObject(j, "format_version", 1);
+    cJSON_AddStringToObject(j, "features", spec);
+    cJSON_AddNumberToObject(j, "split", (double)k);
+    cJSON_AddStringToObject(j, "dataset", lmmiqa_dataset_name(ds));
+    cJSON_AddStringToObject(j, "fingerprint", fp);
+    cJSON_AddItemToObject(j, "regressor", config_object(cfg));
+    cJSON *range = cJSON_AddArrayToObject(j, "mos_range");
+    cJSON_AddItemToArray(range, cJSON_CreateNumber(lo));
+    cJSON_AddItemToArray(range, cJSON_CreateNumber(hi));
+    cJSON_AddNumberToObject(j, "n_train", (double)r->n_train);
+    cJSON_AddNumberToObject(j, "n_val", (double)r->n_val);
+    cJSON_AddNumberToObject(j, "n_test", (double)r->n_test);
+    cJSON_AddNumberToObject(j, "selected_epoch", selected_epoch);
+    cJSON_AddNumberToObject(j, "seconds", r->seconds);
+    cJSON_AddItemToObject(j, "metrics", metrics_object(&r->m));
+    cJSON *preds = cJSON_AddArrayToObject(j, "predictions");
+    for (size_t i = 0; preds && i < r->n_test; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "row", (double)r->rows[i]);
+        cJSON_AddStringToObject(o, "image", lmmiqa_dataset_image(ds, r->rows[i]));
+        cJSON_AddNumberToObject(o, "mos", lmmiqa_dataset_mos(ds, r->rows[i]));
+        cJSON_AddNumberToObject(o, "pred", r->pred[i]);
+        cJSON_AddItemToArray(preds, o);
+    }
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!text)
+        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "%s: out of memory", path);
+    int rc = lmmiqa__file_write_atomic(path, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+static int run_split(const lmmiqa_features *f, const lmmiqa_dataset *ds, const lmmiqa_split *sp,
+                     const lmmiqa_regressor_config *cfg, double lo, double hi, split_result *r,
+                     int *selected_epoch)
+{
+    size_t dim = lmmiqa_features_dim(f);
+    size_t ntr = sp->n_train, nva = sp->n_val, nte = sp->n_test;
+    size_t total = ntr + nva + nte, cells;
+    int rc = lmmiqa__mul_size(total ? total : 1, dim, &cells);
+    if (rc != LMMIQA_OK)
+        return rc;
+    float *x = lmmiqa__malloc(cells * sizeof *x);
+    double *mos = lmmiqa__malloc((total ? total : 1) * sizeof *mos);
+    r->rows = lmmiqa__malloc((nte ? nte : 1) * sizeof *r->rows);
+    r->pred = lmmiqa__malloc((nte ? nte : 1) * sizeof *r->pred);
+    lmmiqa_regressor *reg = NULL;
+    if (!x || !mos || !r->rows || !r->pred) {
+        rc = LMMIQA_ERR_NOMEM;
+        goto done;
+    }
+    float *xtr = x, *xva = x + ntr * dim, *xte = x + (ntr + nva) * dim;
+    rc = lmmiqa_features_gather(f, sp->train, ntr, xtr);
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa_features_gather(f, sp->val, nva, xva);
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa_features_gather(f, sp->test, nte, xte);
+    if (rc != LMMIQA_OK)
+        goto done;
+    for (size_t k = 0; k < ntr; k++)
+        mos[k] = lmmiqa_dataset_mos(ds, sp->train[k]);
+    for (size_t k = 0; k < nva; k++)
+        mos[ntr + k] = lmmiqa_dataset_mos(ds, sp->val[k]);
+    for (size_t k = 0; k < nte; k++) {
+        mos[ntr + nva + k] = lmmiqa_dataset_mos(ds, sp->test[k]);
+        r->rows[k] = sp->test[k];
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = lmmiqa_regressor_train(cfg, xtr, mos, ntr, dim, lo, hi, nva ? xva : NULL,
+                                nva ? mos + ntr : NULL, nva, &reg);
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa_regressor_predict(reg, xte, nte, r->pred);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc != LMMIQA_OK)
+        goto done;
+    r->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    lmmiqa_regressor_history h;
+    lmmiqa_regressor_get_history(reg, &h);
+    *selected_epoch = h.selected_epoch;
+    r->n_train = ntr;
+    r->n_val = nva;
+    r->n_test = nte;
+    rc = lmmiqa_metrics_compute(r->pred, mos + ntr + nva, nte, &r->m);
+    if (rc == LMMIQA_ERR_UNDEFINED)
+        rc = LMMIQA_OK; /* undefined metrics are NAN and reported as such */
+done:
+    lmmiqa_regressor_destroy(reg);
+    free(x);
+    free(mos);
+    return rc;
+}
+
+/* ---- summary ---------------------------------------------------------------- */
+
+static void mean_std(const split_result *res, size_t n, int which, double *mean, double *sd)
+{
+    double s = 0, s2 = 0;
+    size_t c = 0;
+    for (size_t k = 0; k < n; k++) {
+        const lmmiqa_metrics *m = &res[k].m;
+        double v = which == 0 ? m->plcc : which == 1 ? m->srocc : which == 2 ? m->krcc : m->rmse;
+        if (isfinite(v)) {
+            s += v;
+            c++;
+        }
+    }
+    *mean = c ? s / (double)c : NAN;
+    for (size_t k = 0; k < n; k++) {
+        const lmmiqa_metrics *m = &res[k].m;
+        double v = which == 0 ? m->plcc : which == 1 ? m->srocc : which == 2 ? m->krcc : m->rmse;
+        if (isfinite(v))
+            s2 += (v - *mean) * (v - *mean);
+    }
+    *sd = c ? sqrt(s2 / (double)c) : NAN;
+}
+
+static void fmt_cell(char *buf, size_t cap, double mean, double sd)
+{
+    if (isfinite(mean))
+        snprintf(buf, cap, "%.4f (%.3f)", mean, sd);
+    else
+        snprintf(buf, cap, "n/a");
+}
+
+static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmiqa_splits *splits,
+                           size_t n_specs, const lmmiqa_protocol_row *rows,
+                           split_result *const *res, const lmmiqa_protocol_options *opt)
+{
+    size_t ns = lmmiqa_splits_count(splits);
+    char path[4096];
+    int rc;
+    const char *dname = lmmiqa_dataset_name(ds);
+
+    /* Markdown, the paper's layout. */
+    sbuf md = {0};
+    sb_printf(&md, "# Evaluation on %s\n\n", dname);
+    sb_printf(&md,
+              "%zu images, %zu %s splits (train %zu / val %zu / test %zu in split 1), mean "
+              "(std) over splits.\n\n",
+              lmmiqa_dataset_size(ds), ns, lmmiqa_splits_method(splits),
+              lmmiqa_splits_get(splits, 0)->n_train, lmmiqa_splits_get(splits, 0)->n_val,
+              lmmiqa_splits_get(splits, 0)->n_test);
+    sb_printf(&md, "| Features | Head | %s PLCC↑ (Std) | %s SRCC↑ (Std) |\n", dname, dname);
+    sb_printf(&md, "|---|---|---|---|\n");
+    for (size_t c = 0; c < n_specs; c++) {
+        char a[64], b[64];
+        fmt_cell(a, sizeof a, rows[c].plcc_mean, rows[c].plcc_std);
+        fmt_cell(b, sizeof b, rows[c].srocc_mean, rows[c].srocc_std);
+        sb_printf(&md, "| %s | %s | %s | %s |\n", rows[c].spec, lmmiqa_head_name(rows[c].head), a,
+                  b);
+    }
+    sb_printf(&md, "\n| Features | KRCC↑ (Std) | RMSE↓ (Std) |\n|---|---|---|\n");
+    for (size_t c = 0; c < n_specs; c++) {
+        char a[64], b[64];
+        fmt_cell(a, sizeof a, rows[c].krcc_mean, rows[c].krcc_std);
+        fmt_cell(b, sizeof b, rows[c].rmse_mean, rows[c].rmse_std);
+        sb_printf(&md, "| %s | %s | %s |\n", rows[c].spec, a, b);
+    }
+    snprintf(path, sizeof path, "%s/results.md", dir);
+    rc = sb_write(&md, path);
+    free(md.s);
+    if (rc != LMMIQA_OK)
+        return rc;
+
+    /* CSV summary, per-split CSV, predictions CSV. */
+    sbuf cs = {0}, ps = {0}, pr = {0};
+    sb_printf(&cs, "features,head,splits,plcc_mean,plcc_std,srocc_mean,srocc_std,krcc_mean,"
+                   "krcc_std,rmse_mean,rmse_std\n");
+    sb_printf(&ps, "features,split,n_train,n_val,n_test,plcc,srocc,krcc,rmse\n");
+    sb_printf(&pr, "features,split,image,mos,pred\n");
+    for (size_t c = 0; c < n_specs; c++) {
+        const lmmiqa_protocol_row *r = &rows[c];
+        sb_csv(&cs, r->spec);
+        sb_printf(&cs, ",%s,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n",
+                  lmmiqa_head_name(r->head), r->splits, r->plcc_mean, r->plcc_std, r->srocc_mean,
+                  r->srocc_std, r->krcc_mean, r->krcc_std, r->rmse_mean, r->rmse_std);
+        for (size_t k = 0; k < ns; k++) {
+            const split_result *s = &res[c][k];
+            sb_csv(&ps, r->spec);
+            sb_printf(&ps, ",%zu,%zu,%zu,%zu,%.17g,%.17g,%.17g,%.17g\n", k + 1, s->n_train,
+                      s->n_val, s->n_test, s->m.plcc, s->m.srocc, s->m.krcc, s->m.rmse);
+            for (size_t i = 0; i < s->n_test; i++) {
+                sb_csv(&pr, r->spec);
+                sb_printf(&pr, ",%zu,", k + 1);
+                sb_csv(&pr, lmmiqa_dataset_image(ds, s->rows[i]));
+                sb_printf(&pr, ",%.17g,%.17g\n", lmmiqa_dataset_mos(ds, s->rows[i]), s->pred[i]);
+            }
+        }
+    }
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    rc = sb_write(&cs, path);
+    snprintf(path, sizeof path, "%s/per_split.csv", dir);
+    if (rc == LMMIQA_OK)
+        rc = sb_write(&ps, path);
+    snprintf(path, sizeof path, "%s/predictions.csv", dir);
+    if (rc == LMMIQA_OK)
+        rc = sb_write(&pr, path);
+    free(cs.s);
+    free(ps.s);
+    free(pr.s);
+    if (rc != LMMIQA_OK)
+        return rc;
+
+    /* JSON. */
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "results.json: out of memory");
+    cJSON_AddStringToObject(j, "format", "lmmiqa-protocol-results");
+    cJSON_AddNumberToObject(j, "format_version", 1);
+    cJSON_AddStringToObject(j, "dataset", dname);
+    cJSON_AddNumberToObject(j, "images", (double)lmmiqa_dataset_size(ds));
+    cJSON_AddStringToObject(j, "splits_method", lmmiqa_splits_method(splits));
+    cJSON_AddNumberToObject(j, "splits", (double)ns);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)lmmiqa_splits_seed(splits));
+    cJSON_AddStringToObject(j, "splits_seed", seed);
+    cJSON_AddStringToObject(j, "mos_range", opt->mos_range == LMMIQA_MOS_RANGE_TRAIN ? "train"
+                                                                                     : "nominal");
+    cJSON_AddItemToObject(j, "regressor", config_object(&opt->reg));
+    cJSON_AddStringToObject(j, "std", "population (ddof=0) over splits");
+    cJSON *arr = cJSON_AddArrayToObject(j, "results");
+    for (size_t c = 0; arr && c < n_specs; c++) {
+        const lmmiqa_protocol_row *r = &rows[c];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "features", r->spec);
+        cJSON_AddStringToObject(o, "head", lmmiqa_head_name(r->head));
+        lmmiqa_metrics mean = {0}, sd = {0};
+        mean.plcc = r->plcc_mean, mean.srocc = r->srocc_mean, mean.krcc = r->krcc_mean,
+        mean.rmse = r->rmse_mean;
+        sd.plcc = r->plcc_std, sd.srocc = r->srocc_std, sd.krcc = r->krcc_std,
+        sd.rmse = r->rmse_std;
+        mean.plcc_logistic = mean.rmse_logistic = sd.plcc_logistic = sd.rmse_logistic = NAN;
+        cJSON *mo = metrics_object(&mean), *so = metrics_object(&sd);
+        cJSON_DeleteItemFromObject(mo, "plcc_logistic");
+        cJSON_DeleteItemFromObject(mo, "rmse_logistic");
+        cJSON_DeleteItemFromObject(so, "plcc_logistic");
+        cJSON_DeleteItemFromObject(so, "rmse_logistic");
+        cJSON_AddItemToObject(o, "mean", mo);
+        cJSON_AddItemToObject(o, "std", so);
+        cJSON *per = cJSON_AddArrayToObject(o, "per_split");
+        for (size_t k = 0; per && k < ns; k++) {
+            cJSON *m = metrics_object(&res[c][k].m);
+            cJSON_AddNumberToObject(m, "split", (double)(k + 1));
+            cJSON_AddItemToArray(per, m);
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!text)
+        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "results.json: out of memory");
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    rc = lmmiqa__file_write_atomic(path, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+/* ---- the run ------------------------------------------------------------------ */
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        return lmmiqa__fail(LMMIQA_ERR_IO, "%s: cannot create folder: %s", path, strerror(errno));
+    return LMMIQA_OK;
+}
+
+int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, size_t n_specs,
+                        const char *const *specs, const lmmiqa_protocol_options *opt,
+                        lmmiqa_protocol_row *rows_out)
+{
+    if (!opt->store_dir || !opt->out_dir)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "protocol: store_dir and out_dir must be set");
+    size_t n = lmmiqa_dataset_size(ds), ns = lmmiqa_splits_count(splits);
+    if (lmmiqa_splits_n(splits) != n)
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH, "splits are for %zu images, dataset %s has %zu",
+                            lmmiqa_splits_n(splits), lmmiqa_dataset_name(ds), n);
+    if (ns == 0 || n_specs == 0)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "protocol: no splits or no feature specs");
+    char path[4096];
+    int rc = make_dir(opt->out_dir);
+    snprintf(path, sizeof path, "%s/runs", opt->out_dir);
+    if (rc == LMMIQA_OK)
+        rc = make_dir(path);
+    snprintf(path, sizeof path, "%s/splits.json", opt->out_dir);
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa_splits_save_json(splits, path);
+    if (rc != LMMIQA_OK)
+        return rc;
+
+    lmmiqa_protocol_row *rows = lmmiqa__calloc(n_specs, sizeof *rows);
+    split_result **res = lmmiqa__calloc(n_specs, sizeof *res);
+    if (!rows || !res) {
+        free(rows);
+        free(res);
+        return LMMIQA_ERR_NOMEM;
+    }
+    for (size_t c = 0; c < n_specs && rc == LMMIQA_OK; c++) {
+        lmmiqa_features *f = NULL;
+        rc = lmmiqa_features_load(opt->store_dir, specs[c], &f);
+        if (rc == LMMIQA_OK)
+            rc = lmmiqa_features_check_dataset(f, ds);
+        res[c] = lmmiqa__calloc(ns, sizeof *res[c]);
+        if (rc == LMMIQA_OK && !res[c])
+            rc = LMMIQA_ERR_NOMEM;
+        if (rc != LMMIQA_OK) {
+            lmmiqa_features_destroy(f);
+            break;
+        }
+        lmmiqa_regressor_config cfg = opt->reg;
+        if (!opt->force_head)
+            cfg.head = lmmiqa_protocol_default_head(lmmiqa_features_spec(f));
+        snprintf(rows[c].spec, sizeof rows[c].spec, "%s", lmmiqa_features_spec(f));
+        rows[c].head = cfg.head;
+        snprintf(path, sizeof path, "%s/runs/%s", opt->out_dir, rows[c].spec);
+        rc = make_dir(path);
+        for (size_t k = 0; k < ns && rc == LMMIQA_OK; k++) {
+            const lmmiqa_split *sp = lmmiqa_splits_get(splits, k);
+            lmmiqa_regressor_config kc = cfg;
+            kc.seed = opt->reg.seed + k;
+            double lo, hi;
+            lmmiqa_protocol_mos_range(ds, opt->mos_range, sp->train, sp->n_train, &lo, &hi);
+            char fp[65];
+            fingerprint(f, sp, &kc, lo, hi, fp);
+            snprintf(path, sizeof path, "%s/runs/%s/split-%zu.json", opt->out_dir, rows[c].spec,
+                     k + 1);
+            split_result *r = &res[c][k];
+            if (!(opt->resume && try_reuse(path, fp, sp, r))) {
+                int sel = 0;
+                rc = run_split(f, ds, sp, &kc, lo, hi, r, &sel);
+                if (rc != LMMIQA_OK) {
+                    lmmiqa__fail_context(rc, "%s, split %zu: ", rows[c].spec, k + 1);
+                    break;
+                }
+                rc = write_split_result(path, rows[c].spec, k + 1, ds, &kc, lo, hi, fp, r, sel);
+                if (rc != LMMIQA_OK)
+                    break;
+            }
+            rows[c].splits++;
+            if (opt->progress) {
+                lmmiqa_protocol_event ev = {rows[c].spec, c, n_specs, k + 1, ns, r->reused,
+                                            cfg.head, &r->m, r->seconds};
+                opt->progress(opt->user, &ev);
+            }
+        }
+        lmmiqa_features_destroy(f);
+        if (rc != LMMIQA_OK)
+            break;
+        mean_std(res[c], ns, 0, &rows[c].plcc_mean, &rows[c].plcc_std);
+        mean_std(res[c], ns, 1, &rows[c].srocc_mean, &rows[c].srocc_std);
+        mean_std(res[c], ns, 2, &rows[c].krcc_mean, &rows[c].krcc_std);
+        mean_std(res[c], ns, 3, &rows[c].rmse_mean, &rows[c].rmse_std);
+    }
+    if (rc == LMMIQA_OK)
+        rc = write_summaries(opt->out_dir, ds, splits, n_specs, rows, res, opt);
+    if (rc == LMMIQA_OK && rows_out)
+        memcpy(rows_out, rows, n_specs * sizeof *rows);
+    for (size_t c = 0; c < n_specs; c++) {
+        for (size_t k = 0; res[c] && k < ns; k++)
+            split_result_free(&res[c][k]);
+        free(res[c]);
+    }
+    free(res);
+    free(rows);
+    return rc;
+}

@@ -1,0 +1,138 @@
+/*
+ * src/learn/mlp.h - internal: the regressor's network (the paper's FC block),
+ * its Adam optimiser and the epsilon-SVR solver, shared by regressor.c and
+ * the tests.
+ *
+ * Network shapes (hidden > 0: MLP head, hidden == 0: linear head):
+ *   MLP:    x [B, dim] -> fc1 (W1 [hidden, dim], b1 [hidden]) -> ReLU
+ *           [-> dropout] -> fc2 (w2 [1, hidden], b2 [1]) -> sigmoid -> y [B]
+ *   linear: x [B, dim] -> fc (w [1, dim], b [1]) -> sigmoid -> y [B]
+ * Loss: MSE, mean over the batch: L = 1/B sum_b (y_b - t_b)^2.
+ *
+ * All parameters live in one flat float block, in PyTorch's state_dict order
+ * (fc1.weight, fc1.bias, fc2.weight, fc2.bias; or fc.weight, fc.bias), each
+ * row-major like nn.Linear; gradients and Adam moments are blocks of the
+ * same layout. The float path runs on BLAS; a plain double reference
+ * (naive loops) is what it is tested against.
+ */
+#ifndef LMMIQA_LEARN_MLP_H
+#define LMMIQA_LEARN_MLP_H
+
+#include "lmmiqa/regressor.h"
+#include "lmmiqa/rng.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Number of floats in the parameter block. */
+size_t lmmiqa__mlp_param_count(size_t dim, size_t hidden);
+
+/* Offsets of the four parameter tensors inside the block (b-offsets for the
+ * linear head: w1 = fc.weight, b1 = fc.bias, w2/b2 unused). */
+typedef struct lmmiqa__mlp_layout {
+    size_t w1, b1, w2, b2;
+} lmmiqa__mlp_layout;
+lmmiqa__mlp_layout lmmiqa__mlp_layout_of(size_t dim, size_t hidden);
+
+/* PyTorch nn.Linear default init: weights and biases U(-1/sqrt(fan_in),
+ * 1/sqrt(fan_in)), drawn in block order from `rng`. */
+void lmmiqa__mlp_init(float *params, size_t dim, size_t hidden, lmmiqa_rng *rng);
+
+/* Per-batch scratch for the float path: floats needed for up to max_batch rows. */
+size_t lmmiqa__mlp_scratch_floats(size_t hidden, size_t max_batch);
+
+typedef struct lmmiqa__mlp_scratch {
+    float *act;  /* [B, hidden] post-ReLU (and dropout) activations */
+    float *dact; /* [B, hidden] gradient w.r.t. the pre-activation */
+    float *z;    /* [B] logits */
+    float *dz;   /* [B] gradient w.r.t. the logits */
+} lmmiqa__mlp_scratch;
+void lmmiqa__mlp_scratch_bind(lmmiqa__mlp_scratch *s, float *block, size_t hidden,
+                              size_t max_batch);
+
+/* Float forward (BLAS): x [B, dim] -> y [B] = sigmoid(logit). `dmask`
+ * [B, hidden] (NULL = no dropout) multiplies the ReLU output: 0 for a dropped
+ * unit, 1/(1-p) for a kept one. Keeps activations in `s` for backward. */
+void lmmiqa__mlp_forward(const float *params, size_t dim, size_t hidden, const float *x,
+                         size_t batch, const float *dmask, lmmiqa__mlp_scratch *s, float *y);
+
+/* Float backward (BLAS) after lmmiqa__mlp_forward on the same x, y: the MSE
+ * loss against t [B] (returned, accumulated in double) and its gradient into
+ * grad [param_count] (overwritten). */
+double lmmiqa__mlp_backward(const float *params, size_t dim, size_t hidden, const float *x,
+                            size_t batch, const float *dmask, const float *y, const float *t,
+                            lmmiqa__mlp_scratch *s, float *grad);
+
+/* Double reference (naive loops, no BLAS): forward + loss + gradient. y and
+ * grad may be NULL. dmask as above (NULL = none). Returns the loss. For test
+ * shapes: hidden <= LMMIQA__MLP_REF_MAX_HIDDEN. */
+#define LMMIQA__MLP_REF_MAX_HIDDEN 1024
+double lmmiqa__mlp_ref_loss_grad(const double *params, size_t dim, size_t hidden,
+                                 const double *x, size_t batch, const double *dmask,
+                                 const double *t, double *y, double *grad);
+
+/* Adam as torch.optim.Adam (1.13, single-tensor path): L2 weight decay added
+ * to the gradient, bias-corrected moments, eps added after the square root. */
+typedef struct lmmiqa__adam {
+    double lr, beta1, beta2, eps, weight_decay;
+    long step; /* steps taken so far */
+} lmmiqa__adam;
+void lmmiqa__adam_init(lmmiqa__adam *a, double lr, double weight_decay);
+/* One step over n parameters: p [n] updated in place from g [n] (left
+ * unchanged), moments m [n], v [n]. */
+void lmmiqa__adam_step(lmmiqa__adam *a, float *p, const float *g, float *m, float *v, size_t n);
+/* The same step with the AVX2 path allowed (allow_simd = 1, what
+ * lmmiqa__adam_step does where the CPU has AVX2) or not (0: plain loop, the
+ * reference the vector path must match bit for bit). */
+void lmmiqa__adam_step_impl(lmmiqa__adam *a, float *p, const float *g, float *m, float *v,
+                              size_t n, int allow_simd);
+
+/* Hooks the tests use to pin training to an external reference (PyTorch). */
+typedef struct lmmiqa__train_hooks {
+    const float *init_params; /* [param_count] initial weights, NULL = seeded init */
+    const size_t *order;      /* [epochs * n] row order per epoch, NULL = seeded shuffle */
+    double *step_loss;        /* [epochs * ceil(n / batch)] per-step losses out, or NULL */
+} lmmiqa__train_hooks;
+
+int lmmiqa__regressor_train_ex(const lmmiqa_regressor_config *cfg, const float *x,
+                               const double *mos, size_t n, size_t dim, double mos_min,
+                               double mos_max, const float *x_val, const double *mos_val,
+                               size_t n_val, const lmmiqa__train_hooks *hooks,
+                               lmmiqa_regressor **out);
+
+/* The trained parameter block of an MLP/linear regressor (NULL for SVR). */
+const float *lmmiqa__regressor_params(const lmmiqa_regressor *reg, size_t *count);
+
+/* ---- epsilon-SVR (src/learn/svr_smo.c) ---------------------------------- */
+
+/* Largest n the SVR trainer accepts: it precomputes the n x n RBF kernel in
+ * float (n = 16384 -> 1 GiB). */
+#define LMMIQA__SVR_MAX_ROWS 16384
+
+typedef struct lmmiqa__svr_problem {
+    const float *x;   /* [n, dim] (already standardised) */
+    const double *y;  /* [n] targets */
+    size_t n, dim;
+    double c, epsilon, gamma;
+    double tol;       /* stopping tolerance on the maximal KKT violation (libsvm: 1e-3) */
+    long max_iter;    /* 0 = max(10^7, 100 * 2n) like libsvm */
+} lmmiqa__svr_problem;
+
+typedef struct lmmiqa__svr_solution {
+    double *alpha;    /* [2n]: alpha+ (0..n-1), alpha- (n..2n-1), each in [0, C] */
+    double *coef;     /* [n]: alpha+ - alpha- */
+    double rho;       /* f(x) = sum_i coef_i K(x_i, x) - rho */
+    long iterations;
+    int converged;    /* 0 when max_iter was reached first */
+} lmmiqa__svr_solution;
+
+/* Solve the epsilon-SVR dual with the libsvm-style SMO (second-order working
+ * set selection, WSS2 of Fan, Chen and Lin 2005), no shrinking. Fills `sol`
+ * (free with lmmiqa__svr_solution_free). */
+int lmmiqa__svr_solve(const lmmiqa__svr_problem *p, lmmiqa__svr_solution *sol);
+void lmmiqa__svr_solution_free(lmmiqa__svr_solution *sol);
+
+/* RBF kernel exp(-gamma |a - b|^2) in double. */
+double lmmiqa__svr_rbf(const float *a, const float *b, size_t dim, double gamma);
+
+#endif

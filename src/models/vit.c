@@ -1,0 +1,668 @@
+/*
+ * src/models/vit.c - the CLIP-family vision transformer: weight loading
+ * (Hugging Face and OpenAI naming, config.json or shape inference) and the
+ * batched float32 forward pass.
+ *
+ * Weights are kept in one float32 arena in the layout the forward pass wants:
+ * q, k and v projections fused into one [3W, W] matrix (HF's separate
+ * q/k/v_proj are stacked; OpenAI's in_proj_weight already is), with the
+ * attention scale 1/sqrt(head_dim) folded into the q rows and bias (exact for
+ * head_dim 64, a power of two), and the projection stored [E, W] (OpenAI's
+ * visual.proj [W, E] is transposed on load).
+ *
+ * Forward pass for B images, T = (S/P)^2 + 1 tokens, width W, MLP width M:
+ *   im2col [B*Np, 3PP] x patch_w^T -> + class token, + positions -> ln_pre
+ *   per layer: xn = LN1(x (+ previous fc2 bias))          [B*T, W]
+ *              qkv = xn Wqkv^T + b                          [B*T, 3W]
+ *              per image and head: softmax(Q K^T) V         [T, T], [T, d]
+ *              x += att Wo^T                                [B*T, W]
+ *              xn = LN2(x + bo); h = act(xn W1^T + b1)      [B*T, M]
+ *              x += h W2^T                                  [B*T, W]
+ *   pooled = LN_post(x[:, 0] + last b2); out = pooled proj^T  [B, E]
+ * Biases that feed a residual are added inside the next LayerNorm pass
+ * (the residual GEMM accumulates with beta = 1), so no pass is spent on them.
+ */
+#include "lmmiqa/vit.h"
+
+#include "core/internal.h"
+#include "tensor/kernels.h"
+#include "tensor/weights.h"
+
+#include <assert.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct vit_layer {
+    float *ln1_w, *ln1_b;   /* [W] */
+    float *qkv_w, *qkv_b;   /* [3W, W], [3W]; q rows pre-scaled */
+    float *out_w, *out_b;   /* [W, W], [W] */
+    float *ln2_w, *ln2_b;   /* [W] */
+    float *fc1_w, *fc1_b;   /* [M, W], [M] */
+    float *fc2_w, *fc2_b;   /* [W, M], [W] */
+} vit_layer;
+
+struct lmmiqa_vit {
+    lmmiqa_vit_config cfg;
+    char sha256[65];
+    float *arena;
+    float *patch_w;           /* [W, 3*P*P] */
+    float *cls;               /* [W] */
+    float *pos;               /* [T, W] */
+    float *pre_w, *pre_b;     /* [W] */
+    float *post_w, *post_b;   /* [W] */
+    float *proj;              /* [E, W] */
+    vit_layer *layer;         /* [L] */
+};
+
+struct lmmiqa_vit_state {
+    const lmmiqa_vit *vit;
+    int max_batch;
+    size_t bytes;
+    float *mem;
+    float *x;      /* [B*T, W] residual stream */
+    float *xn;     /* [B*T, W] LayerNorm output / patch embeddings */
+    float *qkv;    /* [B*T, 3W] */
+    float *att;    /* [B*T, W] */
+    float *h;      /* [B*T, max(M, 3PP)] MLP hidden / im2col */
+    float *scores; /* [T, T] */
+    float *pooled; /* [B, W] */
+};
+
+/* ----------------------------------------------------------- configuration */
+
+static int tokens(const lmmiqa_vit_config *c)
+{
+    int g = c->image_size / c->patch_size;
+    return g * g + 1;
+}
+
+double lmmiqa_vit_flops(const lmmiqa_vit_config *c)
+{
+    double T = tokens(c), Np = T - 1, W = c->width, M = c->mlp_dim, E = c->embed_dim;
+    double D = 3.0 * c->patch_size * c->patch_size;
+    double layer = 2 * T * W * 3 * W + 4 * T * T * W + 2 * T * W * W + 4 * T * W * M;
+    return 2 * Np * D * W + c->layers * layer + 2 * W * E;
+}
+
+/* Names of one tensor in either naming. */
+typedef struct names {
+    char buf[256];
+} names;
+
+static const char *nm(names *n, const char *fmt, int i)
+{
+    snprintf(n->buf, sizeof n->buf, fmt, i);
+    return n->buf;
+}
+
+#define HF_V "vision_model."
+#define HF_L HF_V "encoder.layers.%d."
+#define OA_L "visual.transformer.resblocks.%d."
+
+static int shape_of(lmmiqa__weights *w, const char *name, lmmiqa_tensor_info *info)
+{
+    return lmmiqa__weights_find(w, name, info);
+}
+
+static int json_int(const cJSON *obj, const char *key, int *out, const char *path)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!j)
+        return 0;
+    if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) || j->valuedouble < 1 ||
+        j->valuedouble > 1e6)
+        return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: '%s' is not a positive integer", path, key);
+    *out = (int)j->valuedouble;
+    return 1;
+}
+
+/* Apply config.json (vision_config) over the inferred configuration.
+ * Returns 0 when the file has no vision_config and `required` is 0. */
+static int apply_config_json(const char *path, int required, lmmiqa_vit_config *cfg,
+                             int *have_heads)
+{
+    unsigned char *text = NULL;
+    size_t size = 0;
+    int rc = lmmiqa__file_read_all(path, 16u << 20, &text, &size);
+    if (rc != LMMIQA_OK)
+        return rc;
+    cJSON *root = cJSON_ParseWithLength((const char *)text, size);
+    free(text);
+    if (!root)
+        return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: not valid JSON", path);
+    const cJSON *vc = cJSON_GetObjectItemCaseSensitive(root, "vision_config");
+    if (!cJSON_IsObject(vc)) {
+        /* a bare CLIPVisionConfig also counts */
+        if (cJSON_GetObjectItemCaseSensitive(root, "hidden_size") &&
+            cJSON_GetObjectItemCaseSensitive(root, "patch_size"))
+            vc = root;
+    }
+    if (!cJSON_IsObject(vc)) {
+        cJSON_Delete(root);
+        if (required)
+            return lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: no vision_config object", path);
+        return LMMIQA_OK;
+    }
+    int v, r;
+    struct {
+        const char *key;
+        int *field;
+    } ints[] = {{"hidden_size", &cfg->width},       {"num_hidden_layers", &cfg->layers},
+                {"intermediate_size", &cfg->mlp_dim}, {"patch_size", &cfg->patch_size},
+                {"image_size", &cfg->image_size}};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        if ((r = json_int(vc, ints[i].key, &v, path)) < 0 || r > 1) {
+            cJSON_Delete(root);
+            return r;
+        }
+        if (r == 1 && v != *ints[i].field) {
+            cJSON_Delete(root);
+            return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
+                                "%s: vision_config.%s = %d but the weights imply %d", path,
+                                ints[i].key, v, *ints[i].field);
+        }
+    }
+    if ((r = json_int(vc, "num_attention_heads", &v, path)) < 0) {
+        cJSON_Delete(root);
+        return r;
+    }
+    if (r == 1) {
+        cfg->heads = v;
+        *have_heads = 1;
+    }
+    r = json_int(root, "projection_dim", &v, path);
+    if (r == 0 && vc != root)
+        r = json_int(vc, "projection_dim", &v, path);
+    if (r < 0) {
+        cJSON_Delete(root);
+        return r;
+    }
+    if (r == 1 && v != cfg->embed_dim) {
+        cJSON_Delete(root);
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
+                            "%s: projection_dim = %d but the weights imply %d", path, v,
+                            cfg->embed_dim);
+    }
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(vc, "hidden_act");
+    if (act) {
+        if (cJSON_IsString(act) && strcmp(act->valuestring, "quick_gelu") == 0)
+            cfg->act = LMMIQA_VIT_ACT_QUICK_GELU;
+        else if (cJSON_IsString(act) && strcmp(act->valuestring, "gelu") == 0)
+            cfg->act = LMMIQA_VIT_ACT_GELU;
+        else {
+            int rc2 = lmmiqa__fail(LMMIQA_ERR_FORMAT,
+                                   "%s: hidden_act %s is not supported (quick_gelu, gelu)", path,
+                                   cJSON_IsString(act) ? act->valuestring : "(not a string)");
+            cJSON_Delete(root);
+            return rc2;
+        }
+    }
+    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(vc, "layer_norm_eps");
+    if (eps) {
+        if (!cJSON_IsNumber(eps) || !(eps->valuedouble > 0) || eps->valuedouble > 1) {
+            cJSON_Delete(root);
+            return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: bad layer_norm_eps", path);
+        }
+        cfg->ln_eps = eps->valuedouble;
+    }
+    cJSON_Delete(root);
+    return LMMIQA_OK;
+}
+
+/* Infer the architecture from the tensor shapes. */
+static int infer_config(lmmiqa__weights *w, lmmiqa_vit_config *c)
+{
+    const char *path = lmmiqa__weights_path(w);
+    int hf = c->naming == LMMIQA_VIT_NAMING_HF;
+    lmmiqa_tensor_info t;
+    int rc;
+    if ((rc = shape_of(w, hf ? HF_V "embeddings.class_embedding" : "visual.class_embedding", &t)))
+        return rc;
+    if (t.ndim != 1 || t.shape[0] < 1 || t.shape[0] > 65536)
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: tensor '%s' is not a vector", path, t.name);
+    c->width = (int)t.shape[0];
+    if ((rc = shape_of(w, hf ? HF_V "embeddings.patch_embedding.weight" : "visual.conv1.weight",
+                       &t)))
+        return rc;
+    if (t.ndim != 4 || t.shape[0] != c->width || t.shape[1] != 3 || t.shape[2] != t.shape[3] ||
+        t.shape[2] < 1 || t.shape[2] > 1024)
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
+                            "%s: tensor '%s' is not a [%d, 3, P, P] patch convolution", path,
+                            t.name, c->width);
+    c->patch_size = (int)t.shape[2];
+    if ((rc = shape_of(w,
+                       hf ? HF_V "embeddings.position_embedding.weight"
+                          : "visual.positional_embedding",
+                       &t)))
+        return rc;
+    if (t.ndim != 2 || t.shape[1] != c->width || t.shape[0] < 2 || t.shape[0] > 1000000)
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: tensor '%s' is not [T, %d]", path, t.name,
+                            c->width);
+    int g = (int)lround(sqrt((double)(t.shape[0] - 1)));
+    if ((int64_t)g * g + 1 != t.shape[0])
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
+                            "%s: tensor '%s' has %lld positions, not a square grid + 1", path,
+                            t.name, (long long)t.shape[0]);
+    c->image_size = g * c->patch_size;
+    names n;
+    c->layers = 0;
+    while (c->layers < 4096 &&
+           lmmiqa__weights_has(w, nm(&n, hf ? HF_L "layer_norm1.weight" : OA_L "ln_1.weight",
+                                     c->layers)))
+        c->layers++;
+    if (c->layers == 0)
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: missing tensor '%s' (no transformer layers)",
+                            path, nm(&n, hf ? HF_L "layer_norm1.weight" : OA_L "ln_1.weight", 0));
+    if ((rc = shape_of(w, nm(&n, hf ? HF_L "mlp.fc1.weight" : OA_L "mlp.c_fc.weight", 0), &t)))
+        return rc;
+    if (t.ndim != 2 || t.shape[1] != c->width || t.shape[0] < 1 || t.shape[0] > 1 << 20)
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: tensor '%s' is not [M, %d]", path, t.name,
+                            c->width);
+    c->mlp_dim = (int)t.shape[0];
+    if ((rc = shape_of(w, hf ? "visual_projection.weight" : "visual.proj", &t)))
+        return rc;
+    int e_axis = hf ? 0 : 1;
+    if (t.ndim != 2 || t.shape[1 - e_axis] != c->width || t.shape[e_axis] < 1 ||
+        t.shape[e_axis] > 1 << 20)
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: tensor '%s' is not %s", path, t.name,
+                            hf ? "[E, width]" : "[width, E]");
+    c->embed_dim = (int)t.shape[e_axis];
+    c->heads = c->width / 64 > 0 ? c->width / 64 : 1;
+    c->act = LMMIQA_VIT_ACT_QUICK_GELU;
+    c->ln_eps = 1e-5;
+    return LMMIQA_OK;
+}
+
+/* ----------------------------------------------------------------- loading */
+
+static int read1(lmmiqa__weights *w, const char *name, float *dst, int64_t d0)
+{
+    int64_t s[1] = {d0};
+    return lmmiqa__weights_read(w, name, 1, s, dst);
+}
+
+static int read2(lmmiqa__weights *w, const char *name, float *dst, int64_t d0, int64_t d1)
+{
+    int64_t s[2] = {d0, d1};
+    return lmmiqa__weights_read(w, name, 2, s, dst);
+}
+
+static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, float *scratch)
+{
+    const lmmiqa_vit_config *c = &v->cfg;
+    int hf = c->naming == LMMIQA_VIT_NAMING_HF;
+    int64_t W = c->width, M = c->mlp_dim, E = c->embed_dim, P = c->patch_size, T = tokens(c);
+    int rc;
+    names n;
+    int64_t conv[4] = {W, 3, P, P};
+    if ((rc = lmmiqa__weights_read(
+             w, hf ? HF_V "embeddings.patch_embedding.weight" : "visual.conv1.weight", 4, conv,
+             v->patch_w)))
+        return rc;
+    if ((rc = read1(w, hf ? HF_V "embeddings.class_embedding" : "visual.class_embedding", v->cls,
+                    W)) ||
+        (rc = read2(w,
+                    hf ? HF_V "embeddings.position_embedding.weight"
+                       : "visual.positional_embedding",
+                    v->pos, T, W)) ||
+        (rc = read1(w, hf ? HF_V "pre_layrnorm.weight" : "visual.ln_pre.weight", v->pre_w, W)) ||
+        (rc = read1(w, hf ? HF_V "pre_layrnorm.bias" : "visual.ln_pre.bias", v->pre_b, W)) ||
+        (rc = read1(w, hf ? HF_V "post_layernorm.weight" : "visual.ln_post.weight", v->post_w,
+                    W)) ||
+        (rc = read1(w, hf ? HF_V "post_layernorm.bias" : "visual.ln_post.bias", v->post_b, W)))
+        return rc;
+    if (hf) {
+        if ((rc = read2(w, "visual_projection.weight", v->proj, E, W)))
+            return rc;
+    } else {
+        if ((rc = read2(w, "visual.proj", scratch, W, E)))
+            return rc;
+        for (int64_t i = 0; i < W; i++)
+            for (int64_t j = 0; j < E; j++)
+                v->proj[j * W + i] = scratch[i * E + j];
+    }
+    float qscale = (float)(1.0 / sqrt((double)(W / c->heads)));
+    for (int i = 0; i < c->layers; i++) {
+        vit_layer *L = &v->layer[i];
+        if (hf) {
+            static const char *qkv[3] = {"q", "k", "v"};
+            for (int k = 0; k < 3; k++) {
+                snprintf(n.buf, sizeof n.buf, HF_L "self_attn.%s_proj.weight", i, qkv[k]);
+                if ((rc = read2(w, n.buf, L->qkv_w + k * W * W, W, W)))
+                    return rc;
+                snprintf(n.buf, sizeof n.buf, HF_L "self_attn.%s_proj.bias", i, qkv[k]);
+                if ((rc = read1(w, n.buf, L->qkv_b + k * W, W)))
+                    return rc;
+            }
+        } else {
+            if ((rc = read2(w, nm(&n, OA_L "attn.in_proj_weight", i), L->qkv_w, 3 * W, W)) ||
+                (rc = read1(w, nm(&n, OA_L "attn.in_proj_bias", i), L->qkv_b, 3 * W)))
+                return rc;
+        }
+        for (int64_t j = 0; j < W * W; j++)
+            L->qkv_w[j] *= qscale;
+        for (int64_t j = 0; j < W; j++)
+            L->qkv_b[j] *= qscale;
+        if ((rc = read2(w, nm(&n, hf ? HF_L "self_attn.out_proj.weight" : OA_L "attn.out_proj.weight", i),
+                        L->out_w, W, W)) ||
+            (rc = read1(w, nm(&n, hf ? HF_L "self_attn.out_proj.bias" : OA_L "attn.out_proj.bias", i),
+                        L->out_b, W)) ||
+            (rc = read1(w, nm(&n, hf ? HF_L "layer_norm1.weight" : OA_L "ln_1.weight", i), L->ln1_w, W)) ||
+            (rc = read1(w, nm(&n, hf ? HF_L "layer_norm1.bias" : OA_L "ln_1.bias", i), L->ln1_b, W)) ||
+            (rc = read1(w, nm(&n, hf ? HF_L "layer_norm2.weight" : OA_L "ln_2.weight", i), L->ln2_w, W)) ||
+            (rc = read1(w, nm(&n, hf ? HF_L "layer_norm2.bias" : OA_L "ln_2.bias", i), L->ln2_b, W)) ||
+            (rc = read2(w, nm(&n, hf ? HF_L "mlp.fc1.weight" : OA_L "mlp.c_fc.weight", i), L->fc1_w, M, W)) ||
+            (rc = read1(w, nm(&n, hf ? HF_L "mlp.fc1.bias" : OA_L "mlp.c_fc.bias", i), L->fc1_b, M)) ||
+            (rc = read2(w, nm(&n, hf ? HF_L "mlp.fc2.weight" : OA_L "mlp.c_proj.weight", i), L->fc2_w, W, M)) ||
+            (rc = read1(w, nm(&n, hf ? HF_L "mlp.fc2.bias" : OA_L "mlp.c_proj.bias", i), L->fc2_b, W)))
+            return rc;
+    }
+    return LMMIQA_OK;
+}
+
+/* Tensors of the vision tower that were not used: an error naming them.
+ * Other towers (text), logit_scale and the position_ids buffer are ignored. */
+static int check_unused(lmmiqa__weights *w, int hf)
+{
+    size_t extra = 0;
+    char list[512] = "";
+    for (size_t i = 0; i < lmmiqa__weights_count(w); i++) {
+        if (lmmiqa__weights_used(w, i))
+            continue;
+        const char *name = lmmiqa__weights_name(w, i);
+        int vision = hf ? (strncmp(name, HF_V, strlen(HF_V)) == 0 ||
+                           strncmp(name, "visual_projection.", 18) == 0)
+                        : strncmp(name, "visual.", 7) == 0;
+        if (!vision || strcmp(name, HF_V "embeddings.position_ids") == 0)
+            continue;
+        if (extra < 4) {
+            strncat(list, extra ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, name, sizeof list - strlen(list) - 1);
+        }
+        extra++;
+    }
+    if (extra)
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
+                            "%s: %zu unexpected tensor%s in the vision tower: %s%s",
+                            lmmiqa__weights_path(w), extra, extra > 1 ? "s" : "", list,
+                            extra > 4 ? ", ..." : "");
+    return LMMIQA_OK;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static int alloc_arena(lmmiqa_vit *v)
+{
+    const lmmiqa_vit_config *c = &v->cfg;
+    size_t W = (size_t)c->width, M = (size_t)c->mlp_dim, E = (size_t)c->embed_dim;
+    size_t P = (size_t)c->patch_size, T = (size_t)tokens(c), L = (size_t)c->layers;
+    size_t per_layer = 4 * W + 3 * W * W + 3 * W + W * W + W + M * W + M + W * M + W;
+    size_t total = W * 3 * P * P + W + T * W + 4 * W + E * W + L * per_layer;
+    v->arena = lmmiqa__malloc(total * sizeof(float));
+    v->layer = lmmiqa__calloc(L, sizeof *v->layer);
+    if (!v->arena || !v->layer)
+        return LMMIQA_ERR_NOMEM;
+    float *p = v->arena;
+#define TAKE(ptr, n) (ptr = p, p += (n))
+    TAKE(v->patch_w, W * 3 * P * P);
+    TAKE(v->cls, W);
+    TAKE(v->pos, T * W);
+    TAKE(v->pre_w, W);
+    TAKE(v->pre_b, W);
+    TAKE(v->post_w, W);
+    TAKE(v->post_b, W);
+    TAKE(v->proj, E * W);
+    for (size_t i = 0; i < L; i++) {
+        vit_layer *l = &v->layer[i];
+        TAKE(l->ln1_w, W);
+        TAKE(l->ln1_b, W);
+        TAKE(l->qkv_w, 3 * W * W);
+        TAKE(l->qkv_b, 3 * W);
+        TAKE(l->out_w, W * W);
+        TAKE(l->out_b, W);
+        TAKE(l->ln2_w, W);
+        TAKE(l->ln2_b, W);
+        TAKE(l->fc1_w, M * W);
+        TAKE(l->fc1_b, M);
+        TAKE(l->fc2_w, W * M);
+        TAKE(l->fc2_b, W);
+    }
+#undef TAKE
+    assert((size_t)(p - v->arena) == total);
+    return LMMIQA_OK;
+}
+
+int lmmiqa_vit_load(const char *path, const lmmiqa_vit_load_options *opts, lmmiqa_vit **out)
+{
+    assert(path && out);
+    *out = NULL;
+    lmmiqa_vit_load_options defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    lmmiqa__weights *w = NULL;
+    int rc = lmmiqa__weights_open(path, opts->prefix, &w);
+    if (rc != LMMIQA_OK)
+        return rc;
+    lmmiqa_vit *v = lmmiqa__calloc(1, sizeof *v);
+    float *scratch = NULL;
+    if (!v) {
+        lmmiqa__weights_close(w);
+        return LMMIQA_ERR_NOMEM;
+    }
+    if (lmmiqa__weights_has(w, HF_V "embeddings.patch_embedding.weight"))
+        v->cfg.naming = LMMIQA_VIT_NAMING_HF;
+    else if (lmmiqa__weights_has(w, "visual.conv1.weight"))
+        v->cfg.naming = LMMIQA_VIT_NAMING_OPENAI;
+    else {
+        rc = lmmiqa__fail(LMMIQA_ERR_MISMATCH,
+                          "%s: not a CLIP vision tower: neither '" HF_V
+                          "embeddings.patch_embedding.weight' (Hugging Face naming) nor "
+                          "'visual.conv1.weight' (OpenAI naming) is present (%zu tensors, %s)",
+                          path, lmmiqa__weights_count(w), lmmiqa__weights_format(w));
+        goto fail;
+    }
+    if ((rc = infer_config(w, &v->cfg)) != LMMIQA_OK)
+        goto fail;
+    int have_heads = 0;
+    if (opts->config_path) {
+        rc = apply_config_json(opts->config_path, 1, &v->cfg, &have_heads);
+    } else {
+        char cfgpath[4096];
+        const char *slash = strrchr(path, '/');
+        int dirlen = slash ? (int)(slash - path) : 1;
+        snprintf(cfgpath, sizeof cfgpath, "%.*s/config.json", dirlen, slash ? path : ".");
+        if (file_exists(cfgpath))
+            rc = apply_config_json(cfgpath, 0, &v->cfg, &have_heads);
+    }
+    if (rc != LMMIQA_OK)
+        goto fail;
+    if (v->cfg.heads < 1 || v->cfg.width % v->cfg.heads != 0) {
+        rc = lmmiqa__fail(LMMIQA_ERR_MISMATCH,
+                          "%s: width %d is not divisible into %d attention heads%s", path,
+                          v->cfg.width, v->cfg.heads,
+                          have_heads ? "" : " (inferred as width/64; give a config.json)");
+        goto fail;
+    }
+    if (v->cfg.image_size % v->cfg.patch_size != 0) {
+        rc = lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: image size %d is not a multiple of patch %d",
+                          path, v->cfg.image_size, v->cfg.patch_size);
+        goto fail;
+    }
+    if ((rc = alloc_arena(v)) != LMMIQA_OK)
+        goto fail;
+    scratch = lmmiqa__malloc((size_t)v->cfg.width * (size_t)v->cfg.embed_dim * sizeof(float));
+    if (!scratch) {
+        rc = LMMIQA_ERR_NOMEM;
+        goto fail;
+    }
+    if ((rc = load_tensors(v, w, scratch)) != LMMIQA_OK)
+        goto fail;
+    if ((rc = check_unused(w, v->cfg.naming == LMMIQA_VIT_NAMING_HF)) != LMMIQA_OK)
+        goto fail;
+    if ((rc = lmmiqa__sha256_file(path, v->sha256)) != LMMIQA_OK)
+        goto fail;
+    free(scratch);
+    lmmiqa__weights_close(w);
+    *out = v;
+    return LMMIQA_OK;
+fail:
+    free(scratch);
+    lmmiqa__weights_close(w);
+    lmmiqa_vit_destroy(v);
+    return rc;
+}
+
+void lmmiqa_vit_destroy(lmmiqa_vit *vit)
+{
+    if (!vit)
+        return;
+    free(vit->arena);
+    free(vit->layer);
+    free(vit);
+}
+
+const lmmiqa_vit_config *lmmiqa_vit_get_config(const lmmiqa_vit *vit) { return &vit->cfg; }
+const char *lmmiqa_vit_weights_sha256(const lmmiqa_vit *vit) { return vit->sha256; }
+
+/* ------------------------------------------------------------------- state */
+
+int lmmiqa_vit_state_create(const lmmiqa_vit *vit, int max_batch, lmmiqa_vit_state **out)
+{
+    assert(vit && out);
+    *out = NULL;
+    if (max_batch < 1 || max_batch > 4096)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "vit: max_batch %d out of range 1..4096",
+                            max_batch);
+    const lmmiqa_vit_config *c = &vit->cfg;
+    size_t B = (size_t)max_batch, T = (size_t)tokens(c), W = (size_t)c->width;
+    size_t D = 3 * (size_t)c->patch_size * (size_t)c->patch_size;
+    size_t H = (size_t)c->mlp_dim > D ? (size_t)c->mlp_dim : D;
+    size_t n = B * T * W * 3 + B * T * 3 * W + B * T * H + T * T + B * W;
+    lmmiqa_vit_state *st = lmmiqa__calloc(1, sizeof *st);
+    if (!st)
+        return LMMIQA_ERR_NOMEM;
+    st->mem = lmmiqa__malloc(n * sizeof(float));
+    if (!st->mem) {
+        free(st);
+        return LMMIQA_ERR_NOMEM;
+    }
+    float *p = st->mem;
+    st->x = p, p += B * T * W;
+    st->xn = p, p += B * T * W;
+    st->att = p, p += B * T * W;
+    st->qkv = p, p += B * T * 3 * W;
+    st->h = p, p += B * T * H;
+    st->scores = p, p += T * T;
+    st->pooled = p, p += B * W;
+    assert((size_t)(p - st->mem) == n);
+    st->vit = vit;
+    st->max_batch = max_batch;
+    st->bytes = n * sizeof(float);
+    *out = st;
+    return LMMIQA_OK;
+}
+
+void lmmiqa_vit_state_destroy(lmmiqa_vit_state *st)
+{
+    if (!st)
+        return;
+    free(st->mem);
+    free(st);
+}
+
+size_t lmmiqa_vit_state_bytes(const lmmiqa_vit_state *st) { return st->bytes; }
+
+/* ----------------------------------------------------------------- forward */
+
+int lmmiqa_vit_forward(const lmmiqa_vit *vit, lmmiqa_vit_state *st, const float *pixels,
+                       int batch, int normalize, float *out)
+{
+    assert(vit && st && pixels && out);
+    if (st->vit != vit)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "vit: state belongs to another model");
+    if (batch < 1 || batch > st->max_batch)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "vit: batch %d outside 1..%d", batch,
+                            st->max_batch);
+    const lmmiqa_vit_config *c = &vit->cfg;
+    const int B = batch, T = tokens(c), W = c->width, M = c->mlp_dim, E = c->embed_dim;
+    const int P = c->patch_size, S = c->image_size, g = S / P, Np = g * g, D = 3 * P * P;
+    const int heads = c->heads, d = W / heads, act = (int)c->act;
+    const float eps = (float)c->ln_eps;
+
+    /* im2col: h[B*Np, D], column order (channel, ky, kx) as the conv weight */
+    for (int b = 0; b < B; b++)
+        for (int gy = 0; gy < g; gy++)
+            for (int gx = 0; gx < g; gx++) {
+                float *row = st->h + ((size_t)b * Np + (size_t)gy * g + gx) * D;
+                for (int ch = 0; ch < 3; ch++)
+                    for (int ky = 0; ky < P; ky++) {
+                        const float *src = pixels + (((size_t)b * 3 + ch) * S + (size_t)gy * P + ky) * S +
+                                           (size_t)gx * P;
+                        memcpy(row + (ch * P + ky) * P, src, (size_t)P * sizeof(float));
+                    }
+            }
+    /* patch embeddings xn[B*Np, W] = h x patch_w^T */
+    lmmiqa__sgemm(0, 1, B * Np, W, D, 1.0f, st->h, D, vit->patch_w, D, 0.0f, st->xn, W);
+    for (int b = 0; b < B; b++) {
+        float *x0 = st->x + (size_t)b * T * W;
+        for (int j = 0; j < W; j++)
+            x0[j] = vit->cls[j] + vit->pos[j];
+        for (int t = 1; t < T; t++) {
+            float *xr = x0 + (size_t)t * W;
+            const float *e = st->xn + ((size_t)b * Np + t - 1) * W;
+            const float *pr = vit->pos + (size_t)t * W;
+            for (int j = 0; j < W; j++)
+                xr[j] = e[j] + pr[j];
+        }
+    }
+    const int R = B * T;
+    lmmiqa__layernorm(R, W, st->x, W, NULL, vit->pre_w, vit->pre_b, eps, st->x, W);
+
+    for (int l = 0; l < c->layers; l++) {
+        const vit_layer *L = &vit->layer[l];
+        const float *prev_b2 = l > 0 ? vit->layer[l - 1].fc2_b : NULL;
+        lmmiqa__layernorm(R, W, st->x, W, prev_b2, L->ln1_w, L->ln1_b, eps, st->xn, W);
+        lmmiqa__sgemm(0, 1, R, 3 * W, W, 1.0f, st->xn, W, L->qkv_w, W, 0.0f, st->qkv, 3 * W);
+        lmmiqa__bias_act(R, 3 * W, st->qkv, L->qkv_b, 2);
+        for (int b = 0; b < B; b++)
+            for (int hh = 0; hh < heads; hh++) {
+                const float *q = st->qkv + (size_t)b * T * 3 * W + (size_t)hh * d;
+                const float *k = q + W, *vv = q + 2 * W;
+                /* scores[T, T] = Q K^T (Q pre-scaled) */
+                lmmiqa__sgemm(0, 1, T, T, d, 1.0f, q, 3 * W, k, 3 * W, 0.0f, st->scores, T);
+                lmmiqa__softmax_rows(T, T, st->scores, T);
+                lmmiqa__sgemm(0, 0, T, d, T, 1.0f, st->scores, T, vv, 3 * W, 0.0f,
+                              st->att + (size_t)b * T * W + (size_t)hh * d, W);
+            }
+        lmmiqa__sgemm(0, 1, R, W, W, 1.0f, st->att, W, L->out_w, W, 1.0f, st->x, W);
+        lmmiqa__layernorm(R, W, st->x, W, L->out_b, L->ln2_w, L->ln2_b, eps, st->xn, W);
+        lmmiqa__sgemm(0, 1, R, M, W, 1.0f, st->xn, W, L->fc1_w, W, 0.0f, st->h, M);
+        lmmiqa__bias_act(R, M, st->h, L->fc1_b, act);
+        lmmiqa__sgemm(0, 1, R, W, M, 1.0f, st->h, M, L->fc2_w, M, 1.0f, st->x, W);
+    }
+    /* class tokens: + last fc2 bias, post LayerNorm, projection */
+    lmmiqa__layernorm(B, W, st->x, T * W, vit->layer[c->layers - 1].fc2_b, vit->post_w,
+                      vit->post_b, eps, st->pooled, W);
+    lmmiqa__sgemm(0, 1, B, E, W, 1.0f, st->pooled, W, vit->proj, W, 0.0f, out, E);
+    if (normalize)
+        for (int b = 0; b < B; b++) {
+            float *o = out + (size_t)b * E;
+            double s = 0;
+            for (int j = 0; j < E; j++)
+                s += (double)o[j] * o[j];
+            if (s > 0) {
+                float inv = (float)(1.0 / sqrt(s));
+                for (int j = 0; j < E; j++)
+                    o[j] *= inv;
+            }
+        }
+    return LMMIQA_OK;
+}

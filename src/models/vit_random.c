@@ -1,0 +1,213 @@
+/*
+ * src/models/vit_random.c - deterministic "published layout" checkpoints with
+ * generated weights, for tests and benchmarks where real weights cannot be
+ * downloaded. The numbers are those of tools/ref/clip_ref.py bit for bit:
+ *   seed(name) = fnv1a64(name) ^ (seed * 0x9E3779B97F4A7C15)
+ *   z_i = splitmix64_mix(seed(name) + (i + 1) * 0x9E3779B97F4A7C15)
+ *   u_i = (z_i >> 40) * 2^-23 - 1
+ * scaled by powers of two per tensor kind, on the Hugging Face names.
+ */
+#include "vit_internal.h"
+
+#include "core/internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void lmmiqa__vit_random_uniform(const char *name, uint64_t seed, size_t n, float *out)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ull;
+    }
+    uint64_t s = h ^ (seed * 0x9E3779B97F4A7C15ull);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = s + (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        out[i] = (float)(z >> 40) * 0x1p-23f - 1.0f;
+    }
+}
+
+enum kind { K_W, K_B, K_LNW, K_LNB, K_CLS, K_POS };
+
+static void gen(const char *name, uint64_t seed, size_t n, enum kind k, int fan_in, float *out)
+{
+    lmmiqa__vit_random_uniform(name, seed, n, out);
+    float s = 1.0f;
+    switch (k) {
+    case K_W:
+        s = ldexpf(1.0f, -(int)lround(log2((double)fan_in) / 2));
+        break;
+    case K_B:
+        s = 0x1p-5f;
+        break;
+    case K_LNW:
+        s = 0x1p-3f;
+        break;
+    case K_LNB:
+        s = 0x1p-4f;
+        break;
+    case K_CLS:
+        s = 0.5f;
+        break;
+    case K_POS:
+        s = 0.25f;
+        break;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = k == K_LNW ? 1.0f + out[i] * s : out[i] * s;
+}
+
+typedef struct job {
+    lmmiqa_safetensors_writer *w;
+    lmmiqa_dtype dtype;
+    uint64_t seed;
+    float *buf, *buf2;
+} job;
+
+static int put(job *j, const char *name, const float *data, int ndim, int64_t d0, int64_t d1,
+               int64_t d2, int64_t d3)
+{
+    int64_t shape[4] = {d0, d1, d2, d3};
+    return lmmiqa_safetensors_writer_add(j->w, name, j->dtype, data, ndim, shape);
+}
+
+int lmmiqa__vit_random_save(const lmmiqa_vit_config *cfg, lmmiqa_vit_naming naming,
+                            lmmiqa_dtype dtype, uint64_t seed, const char *path, int write_config)
+{
+    const int64_t W = cfg->width, M = cfg->mlp_dim, E = cfg->embed_dim, P = cfg->patch_size;
+    const int64_t g = cfg->image_size / cfg->patch_size, T = g * g + 1;
+    size_t big = (size_t)(3 * W * W > M * W ? 3 * W * W : M * W);
+    if ((size_t)(W * 3 * P * P) > big)
+        big = (size_t)(W * 3 * P * P);
+    if ((size_t)(T * W) > big)
+        big = (size_t)(T * W);
+    job j = {NULL, dtype, seed, lmmiqa__malloc(big * sizeof(float)),
+             lmmiqa__malloc(big * sizeof(float))};
+    int rc = LMMIQA_ERR_NOMEM;
+    if (!j.buf || !j.buf2 || (rc = lmmiqa_safetensors_writer_create(&j.w)) != LMMIQA_OK)
+        goto done;
+    const int hf = naming == LMMIQA_VIT_NAMING_HF;
+    char n1[160], n2[160];
+#define GEN(name, n, kind, fan) gen(name, seed, (size_t)(n), kind, (int)(fan), j.buf)
+#define PUT(name, nd, a, b, c, d)                                                         \
+    do {                                                                                  \
+        if ((rc = put(&j, name, j.buf, nd, a, b, c, d)) != LMMIQA_OK)                     \
+            goto done;                                                                    \
+    } while (0)
+    GEN("vision_model.embeddings.class_embedding", W, K_CLS, 0);
+    PUT(hf ? "vision_model.embeddings.class_embedding" : "visual.class_embedding", 1, W, 0, 0, 0);
+    GEN("vision_model.embeddings.patch_embedding.weight", W * 3 * P * P, K_W, 3 * P * P);
+    PUT(hf ? "vision_model.embeddings.patch_embedding.weight" : "visual.conv1.weight", 4, W, 3,
+        P, P);
+    GEN("vision_model.embeddings.position_embedding.weight", T * W, K_POS, 0);
+    PUT(hf ? "vision_model.embeddings.position_embedding.weight" : "visual.positional_embedding",
+        2, T, W, 0, 0);
+    GEN("vision_model.pre_layrnorm.weight", W, K_LNW, 0);
+    PUT(hf ? "vision_model.pre_layrnorm.weight" : "visual.ln_pre.weight", 1, W, 0, 0, 0);
+    GEN("vision_model.pre_layrnorm.bias", W, K_LNB, 0);
+    PUT(hf ? "vision_model.pre_layrnorm.bias" : "visual.ln_pre.bias", 1, W, 0, 0, 0);
+    for (int i = 0; i < cfg->layers; i++) {
+        static const char *hfn[] = {"layer_norm1.weight", "layer_norm1.bias", "self_attn.out_proj.weight",
+                                    "self_attn.out_proj.bias", "layer_norm2.weight",
+                                    "layer_norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias",
+                                    "mlp.fc2.weight", "mlp.fc2.bias"};
+        static const char *oan[] = {"ln_1.weight", "ln_1.bias", "attn.out_proj.weight",
+                                    "attn.out_proj.bias", "ln_2.weight", "ln_2.bias",
+                                    "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight",
+                                    "mlp.c_proj.bias"};
+        const enum kind kinds[] = {K_LNW, K_LNB, K_W, K_B, K_LNW, K_LNB, K_W, K_B, K_W, K_B};
+        const int64_t d0[] = {W, W, W, W, W, W, M, M, W, W};
+        const int64_t d1[] = {0, 0, W, 0, 0, 0, W, 0, M, 0};
+        const int64_t fan[] = {0, 0, W, 0, 0, 0, W, 0, M, 0};
+        /* q, k, v */
+        static const char *qkv[3] = {"q", "k", "v"};
+        for (int k = 0; k < 3; k++) {
+            snprintf(n1, sizeof n1, "vision_model.encoder.layers.%d.self_attn.%s_proj.weight", i,
+                     qkv[k]);
+            gen(n1, seed, (size_t)(W * W), K_W, (int)W, j.buf2 + k * W * W);
+            if (hf && (rc = put(&j, n1, j.buf2 + k * W * W, 2, W, W, 0, 0)) != LMMIQA_OK)
+                goto done;
+        }
+        if (!hf) {
+            snprintf(n2, sizeof n2, "visual.transformer.resblocks.%d.attn.in_proj_weight", i);
+            if ((rc = put(&j, n2, j.buf2, 2, 3 * W, W, 0, 0)) != LMMIQA_OK)
+                goto done;
+        }
+        for (int k = 0; k < 3; k++) {
+            snprintf(n1, sizeof n1, "vision_model.encoder.layers.%d.self_attn.%s_proj.bias", i,
+                     qkv[k]);
+            gen(n1, seed, (size_t)W, K_B, 0, j.buf2 + k * W);
+            if (hf && (rc = put(&j, n1, j.buf2 + k * W, 1, W, 0, 0, 0)) != LMMIQA_OK)
+                goto done;
+        }
+        if (!hf) {
+            snprintf(n2, sizeof n2, "visual.transformer.resblocks.%d.attn.in_proj_bias", i);
+            if ((rc = put(&j, n2, j.buf2, 1, 3 * W, 0, 0, 0)) != LMMIQA_OK)
+                goto done;
+        }
+        for (int k = 0; k < 10; k++) {
+            snprintf(n1, sizeof n1, "vision_model.encoder.layers.%d.%s", i, hfn[k]);
+            snprintf(n2, sizeof n2, "visual.transformer.resblocks.%d.%s", i, oan[k]);
+            GEN(n1, d0[k] * (d1[k] ? d1[k] : 1), kinds[k], fan[k]);
+            PUT(hf ? n1 : n2, d1[k] ? 2 : 1, d0[k], d1[k], 0, 0);
+        }
+    }
+    GEN("vision_model.post_layernorm.weight", W, K_LNW, 0);
+    PUT(hf ? "vision_model.post_layernorm.weight" : "visual.ln_post.weight", 1, W, 0, 0, 0);
+    GEN("vision_model.post_layernorm.bias", W, K_LNB, 0);
+    PUT(hf ? "vision_model.post_layernorm.bias" : "visual.ln_post.bias", 1, W, 0, 0, 0);
+    GEN("visual_projection.weight", E * W, K_W, W);
+    if (hf) {
+        PUT("visual_projection.weight", 2, E, W, 0, 0);
+    } else {
+        for (int64_t a = 0; a < E; a++)
+            for (int64_t b = 0; b < W; b++)
+                j.buf2[b * E + a] = j.buf[a * W + b];
+        if ((rc = put(&j, "visual.proj", j.buf2, 2, W, E, 0, 0)) != LMMIQA_OK)
+            goto done;
+    }
+    /* parts of the published files the loader must ignore */
+    for (int k = 0; k < 8; k++)
+        j.buf[k] = (float)k;
+    PUT(hf ? "text_model.embeddings.token_embedding.weight" : "token_embedding.weight", 2, 2, 4,
+        0, 0);
+    j.buf[0] = 4.6052f;
+    PUT("logit_scale", 0, 0, 0, 0, 0);
+    if (hf) {
+        for (int64_t k = 0; k < T; k++)
+            j.buf[k] = (float)k;
+        PUT("vision_model.embeddings.position_ids", 2, 1, T, 0, 0);
+    }
+#undef GEN
+#undef PUT
+    if ((rc = lmmiqa_safetensors_writer_set_metadata(j.w, "format", "pt")) != LMMIQA_OK ||
+        (rc = lmmiqa_safetensors_writer_save(j.w, path)) != LMMIQA_OK)
+        goto done;
+    if (hf && write_config) {
+        char cpath[4096], text[1024];
+        const char *slash = strrchr(path, '/');
+        snprintf(cpath, sizeof cpath, "%.*s/config.json", slash ? (int)(slash - path) : 1,
+                 slash ? path : ".");
+        int len = snprintf(text, sizeof text,
+                           "{\"model_type\": \"clip\", \"projection_dim\": %d,\n"
+                           " \"vision_config\": {\"hidden_size\": %d, \"num_hidden_layers\": %d,"
+                           " \"num_attention_heads\": %d, \"intermediate_size\": %d,"
+                           " \"patch_size\": %d, \"image_size\": %d, \"hidden_act\": \"%s\","
+                           " \"layer_norm_eps\": %g}}\n",
+                           cfg->embed_dim, cfg->width, cfg->layers, cfg->heads, cfg->mlp_dim,
+                           cfg->patch_size, cfg->image_size,
+                           cfg->act == LMMIQA_VIT_ACT_GELU ? "gelu" : "quick_gelu", cfg->ln_eps);
+        rc = lmmiqa__file_write_atomic(cpath, text, (size_t)len);
+    }
+done:
+    lmmiqa_safetensors_writer_destroy(j.w);
+    free(j.buf);
+    free(j.buf2);
+    return rc;
+}

@@ -1,0 +1,46 @@
+/*
+ * src/tensor/kernels.h - float32 kernels of the neural runtime: matrix
+ * product (OpenBLAS), row LayerNorm, row softmax, bias + activation.
+ *
+ * Each fast kernel has a plain reference version (suffix _ref: scalar loops,
+ * double accumulation, libm exp/erf) that tests/test_vit_kernels.c compares
+ * it with; the tolerances are stated there. The fast versions use AVX2+FMA
+ * when the CPU has them (runtime dispatch) and portable loops otherwise.
+ * Shapes are row-major; the shape of every argument is in its comment.
+ */
+#ifndef LMMIQA_TENSOR_KERNELS_H
+#define LMMIQA_TENSOR_KERNELS_H
+
+#include <stddef.h>
+
+/* C[M,N] = alpha * op(A) op(B) + beta * C; op(X) = X or X^T (trans != 0).
+ * A is [M,K] (or [K,M] transposed) with row stride lda; B is [K,N] (or
+ * [N,K]) with stride ldb; C has stride ldc. */
+void lmmiqa__sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                   int lda, const float *b, int ldb, float beta, float *c, int ldc);
+void lmmiqa__sgemm_ref(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                       const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                       int ldc);
+
+/* For each of `rows` rows of x[rows, n] (row stride ldx): if bias, first
+ * x += bias[n] (written back); then out[rows, n] (stride ldo) =
+ * (x - mean) / sqrt(var + eps) * gamma + beta. out may equal x. */
+void lmmiqa__layernorm(int rows, int n, float *x, int ldx, const float *bias, const float *gamma,
+                       const float *beta, float eps, float *out, int ldo);
+void lmmiqa__layernorm_ref(int rows, int n, float *x, int ldx, const float *bias,
+                           const float *gamma, const float *beta, float eps, float *out, int ldo);
+
+/* In place softmax of each row of x[rows, n] (stride ld). */
+void lmmiqa__softmax_rows(int rows, int n, float *x, int ld);
+void lmmiqa__softmax_rows_ref(int rows, int n, float *x, int ld);
+
+/* x[rows, n] (contiguous) = act(x + bias[n]); act 0 = QuickGELU
+ * x * sigmoid(1.702 x), 1 = exact GELU, 2 = identity. bias may be NULL. */
+void lmmiqa__bias_act(int rows, int n, float *x, const float *bias, int act);
+void lmmiqa__bias_act_ref(int rows, int n, float *x, const float *bias, int act);
+
+/* exp of n floats (out may equal in); relative error < 4e-7 over the range
+ * where exp is finite; saturates beyond. */
+void lmmiqa__exp(int n, const float *in, float *out);
+
+#endif

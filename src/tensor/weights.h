@@ -1,0 +1,37 @@
+/*
+ * src/tensor/weights.h - one read interface over the weight file formats:
+ * safetensors and PyTorch zip checkpoints (restricted unpickler). Model
+ * loaders ask for tensors by name, get their dtype and shape, read them as
+ * contiguous float32, and finally ask which tensors they never touched.
+ */
+#ifndef LMMIQA_TENSOR_WEIGHTS_H
+#define LMMIQA_TENSOR_WEIGHTS_H
+
+#include "lmmiqa/safetensors.h"
+
+typedef struct lmmiqa__weights lmmiqa__weights;
+
+/* Open by content: safetensors, or a zip (torch.save). `prefix` selects a
+ * sub-dictionary of a torch checkpoint ("state_dict"); NULL = automatic
+ * (the top level, or "state_dict" when the top level holds no tensors). */
+int lmmiqa__weights_open(const char *path, const char *prefix, lmmiqa__weights **out);
+void lmmiqa__weights_close(lmmiqa__weights *w);
+const char *lmmiqa__weights_path(const lmmiqa__weights *w);
+const char *lmmiqa__weights_format(const lmmiqa__weights *w); /* "safetensors" / "torch zip" */
+
+size_t lmmiqa__weights_count(const lmmiqa__weights *w);
+/* Name of tensor i (valid while open). */
+const char *lmmiqa__weights_name(const lmmiqa__weights *w, size_t i);
+/* dtype and shape (info->data may be NULL for formats read on demand);
+ * 0 if present, LMMIQA_ERR_MISMATCH naming the tensor if absent. Marks the
+ * tensor used. */
+int lmmiqa__weights_find(lmmiqa__weights *w, const char *name, lmmiqa_tensor_info *info);
+int lmmiqa__weights_has(const lmmiqa__weights *w, const char *name);
+/* Check the tensor's shape equals shape[ndim] and read it as float32 into
+ * out[numel]. Errors name the tensor, the shape found and the one wanted. */
+int lmmiqa__weights_read(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
+                         float *out);
+/* Whether tensor i was looked up. */
+int lmmiqa__weights_used(const lmmiqa__weights *w, size_t i);
+
+#endif

@@ -1,0 +1,283 @@
+/*
+ * tools/cli/cli_features.c - helpers shared by extract, score, train and
+ * eval (see cli_features.h). The progress bar redraws at most 10 times a
+ * second and only when stderr is a terminal, so logs and pipes stay clean.
+ */
+#include "cli_features.h"
+
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int cli_parse_weights(const char *cmd, int argc, char **argv, int *i, cli_extractor_opts *eo)
+{
+    const char *v;
+    int m = cli_opt_value(cmd, argc, argv, i, "--weights", &v);
+    if (m <= 0)
+        return m;
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v || !eq[1]) {
+        cli_error(cmd, "--weights wants NAME=FILE (e.g. clip-vit-b16=clip.safetensors), got '%s'",
+                  v);
+        return -1;
+    }
+    if (eo->n_weights == CLI_MAX_WEIGHTS) {
+        cli_error(cmd, "too many --weights options (at most %d)", CLI_MAX_WEIGHTS);
+        return -1;
+    }
+    static char names[CLI_MAX_WEIGHTS][LMMIQA_SPEC_MAX_NAME];
+    size_t len = (size_t)(eq - v);
+    if (len >= LMMIQA_SPEC_MAX_NAME) {
+        cli_error(cmd, "--weights: extractor name too long in '%s'", v);
+        return -1;
+    }
+    memcpy(names[eo->n_weights], v, len);
+    names[eo->n_weights][len] = '\0';
+    eo->weights_name[eo->n_weights] = names[eo->n_weights];
+    eo->weights_file[eo->n_weights] = eq + 1;
+    eo->n_weights++;
+    return 1;
+}
+
+int cli_check_extractor_name(const char *cmd, const char *name)
+{
+    const char *const *names = lmmiqa_extractor_names();
+    char known[512] = "";
+    for (size_t k = 0; names[k]; k++) {
+        if (strcmp(names[k], name) == 0)
+            return 1;
+        strncat(known, k ? ", " : "", sizeof known - strlen(known) - 1);
+        strncat(known, names[k], sizeof known - strlen(known) - 1);
+    }
+    cli_error(cmd, "unknown extractor '%s' (known: %s)", name, known);
+    return 0;
+}
+
+int cli_extractor_create(const char *cmd, const char *name, const cli_extractor_opts *eo,
+                         lmmiqa_extractor **out)
+{
+    *out = NULL;
+    if (!cli_check_extractor_name(cmd, name))
+        return CLI_EXIT_USAGE;
+    lmmiqa_extractor_options o = {0};
+    o.threads = 1; /* parallelism comes from one worker per image */
+    for (int k = 0; k < eo->n_weights; k++)
+        if (strcmp(eo->weights_name[k], name) == 0)
+            o.weights = eo->weights_file[k];
+    int rc = lmmiqa_extractor_create(name, &o, out);
+    if (rc != LMMIQA_OK)
+        return cli_fail_status(cmd, rc);
+    return CLI_EXIT_OK;
+}
+
+int cli_dataset_load(const char *cmd, const char *name, const char *image_root,
+                     lmmiqa_dataset **out)
+{
+    lmmiqa_dataset_options o;
+    lmmiqa_dataset_options_init(&o);
+    o.image_root = image_root;
+#ifdef LMMIQA_SOURCE_DIR
+    o.fallback_shared_dir = LMMIQA_SOURCE_DIR "/../shared";
+#endif
+    int rc = lmmiqa_dataset_load_ex(name, &o, out);
+    if (rc != LMMIQA_OK)
+        return cli_fail_status(cmd, rc);
+    return CLI_EXIT_OK;
+}
+
+void cli_default_store(const lmmiqa_dataset *ds, char *buf, size_t cap)
+{
+    const char *env = getenv("LMMIQA_STORE_DIR");
+    snprintf(buf, cap, "%s/%s", env && *env ? env : "lmmiqa-features", lmmiqa_dataset_name(ds));
+}
+
+void cli_progress_init(cli_progress *p, const char *cmd, const char *label)
+{
+    memset(p, 0, sizeof *p);
+    p->cmd = cmd;
+    p->label = label;
+    p->tty = isatty(STDERR_FILENO);
+}
+
+void cli_progress_cb(void *user, const lmmiqa_store_progress *pr)
+{
+    cli_progress *p = user;
+    if (!p->tty)
+        return;
+    double t = now_s();
+    if (pr->done < pr->total && t - p->last < 0.1)
+        return;
+    p->last = t;
+    int width = 30;
+    int fill = pr->total ? (int)((double)width * (double)pr->done / (double)pr->total) : width;
+    char bar[64];
+    for (int k = 0; k < width; k++)
+        bar[k] = k < fill ? '#' : '.';
+    bar[width] = '\0';
+    char eta[32] = "--:--";
+    size_t fresh = pr->computed + pr->failed;
+    if (fresh > 0 && pr->done < pr->total && pr->elapsed_s > 0) {
+        double rate = (double)fresh / pr->elapsed_s;
+        double left = (double)(pr->total - pr->done) / rate;
+        snprintf(eta, sizeof eta, "%d:%02d", (int)(left / 60), (int)left % 60);
+    }
+    fprintf(stderr, "\r%s [%s] %zu/%zu  reused %zu  failed %zu  %.1f img/s  ETA %s  ",
+            p->label, bar, pr->done, pr->total, pr->reused, pr->failed,
+            pr->elapsed_s > 0 ? (double)fresh / pr->elapsed_s : 0.0, eta);
+    fflush(stderr);
+    p->drawn = 1;
+}
+
+void cli_progress_done(cli_progress *p)
+{
+    if (p->drawn)
+        fputc('\n', stderr);
+    p->drawn = 0;
+}
+
+void cli_store_error_cb(void *user, size_t row, const char *image, int status,
+                        const char *message)
+{
+    cli_progress *p = user;
+    (void)row;
+    (void)image;
+    (void)status;
+    /* Do not write over the progress bar: finish its line first. */
+    if (p->drawn) {
+        fputc('\n', stderr);
+        p->drawn = 0;
+    }
+    cli_error(p->cmd, "%s", message);
+}
+
+int cli_store_ensure(const char *cmd, const char *store_dir, const lmmiqa_dataset *ds,
+                     const char *spec, const cli_extractor_opts *eo, int quiet)
+{
+    lmmiqa_feature_spec sp;
+    int rc = lmmiqa_feature_spec_parse(spec, &sp);
+    if (rc != LMMIQA_OK) {
+        cli_error(cmd, "%s", lmmiqa_error_message());
+        return CLI_EXIT_USAGE;
+    }
+    for (size_t k = 0; k < sp.count; k++) {
+        lmmiqa_extractor *ex = NULL;
+        int code = cli_extractor_create(cmd, sp.names[k], eo, &ex);
+        if (code != CLI_EXIT_OK)
+            return code;
+        cli_progress prog;
+        cli_progress_init(&prog, cmd, sp.names[k]);
+        lmmiqa_store_options o;
+        lmmiqa_store_options_init(&o);
+        o.jobs = eo->jobs;
+        o.progress = cli_progress_cb;
+        o.on_error = cli_store_error_cb;
+        o.user = &prog;
+        lmmiqa_store_progress res;
+        rc = lmmiqa_store_build_dataset(store_dir, ex, ds, &o, &res);
+        cli_progress_done(&prog);
+        if (!quiet || rc != LMMIQA_OK)
+            fprintf(stderr,
+                    "lmmiqa %s: %s: %zu images, %zu reused, %zu computed, %zu failed in %.1f s "
+                    "-> %s/%s.npy\n",
+                    cmd, sp.names[k], res.total, res.reused, res.computed, res.failed,
+                    res.elapsed_s, store_dir, sp.names[k]);
+        lmmiqa_extractor_destroy(ex);
+        if (rc != LMMIQA_OK)
+            return cli_fail_status(cmd, rc);
+    }
+    return CLI_EXIT_OK;
+}
+
+const char cli_regressor_help[] =
+    "Regressor options (defaults: docs/regressor.md):\n"
+    "  --head mlp|linear|svr   the head (eval default: linear for 'brisque' alone, else mlp)\n"
+    "  --epochs N              training epochs\n"
+    "  --lr X                  Adam learning rate\n"
+    "  --batch N               mini-batch size\n"
+    "  --hidden N              MLP hidden width\n"
+    "  --dropout X             dropout after the hidden layer (0 = off)\n"
+    "  --weight-decay X        L2 penalty (0 = off)\n"
+    "  --standardize 0|1       z-score features with training statistics\n"
+    "  --svr-c X, --svr-epsilon X, --svr-gamma X   SVR head settings\n"
+    "  --threads N             BLAS threads for training (0 = OpenBLAS default)\n";
+
+int cli_parse_regressor_opt(const char *cmd, int argc, char **argv, int *i,
+                            lmmiqa_regressor_config *cfg, int *head_set)
+{
+    const char *v;
+    int m;
+    long l;
+    double d;
+    if ((m = cli_opt_value(cmd, argc, argv, i, "--head", &v)) != 0) {
+        if (m < 0)
+            return -1;
+        int h = lmmiqa_head_parse(v);
+        if (h < 0) {
+            cli_error(cmd, "--head: '%s' is not mlp, linear or svr", v);
+            return -1;
+        }
+        cfg->head = (lmmiqa_head)h;
+        *head_set = 1;
+        return 1;
+    }
+    static const struct {
+        const char *name;
+        int kind; /* 0 int, 1 double */
+        long lo, hi;
+    } opts[] = {{"--epochs", 0, 1, 100000},   {"--lr", 1, 0, 0},       {"--batch", 0, 1, 1 << 20},
+                {"--hidden", 0, 1, 1 << 16},  {"--dropout", 1, 0, 0},  {"--weight-decay", 1, 0, 0},
+                {"--standardize", 0, 0, 1},   {"--svr-c", 1, 0, 0},    {"--svr-epsilon", 1, 0, 0},
+                {"--svr-gamma", 1, 0, 0},     {"--threads", 0, 0, 1024}};
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        m = cli_opt_value(cmd, argc, argv, i, opts[k].name, &v);
+        if (m == 0)
+            continue;
+        if (m < 0)
+            return -1;
+        if (opts[k].kind == 0) {
+            if (cli_parse_long(cmd, opts[k].name, v, opts[k].lo, opts[k].hi, &l) != 0)
+                return -1;
+        } else if (cli_parse_double(cmd, opts[k].name, v, &d) != 0) {
+            return -1;
+        }
+        switch (k) {
+        case 0: cfg->epochs = (int)l; break;
+        case 1: cfg->learning_rate = d; break;
+        case 2: cfg->batch_size = (int)l; break;
+        case 3: cfg->hidden = (int)l; break;
+        case 4: cfg->dropout = d; break;
+        case 5: cfg->weight_decay = d; break;
+        case 6: cfg->standardize = (int)l; break;
+        case 7: cfg->svr_c = d; break;
+        case 8: cfg->svr_epsilon = d; break;
+        case 9: cfg->svr_gamma = d; break;
+        default: cfg->threads = (int)l; break;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+int cli_parse_mos_range(const char *cmd, const char *s, lmmiqa_mos_range *out)
+{
+    if (strcmp(s, "nominal") == 0)
+        *out = LMMIQA_MOS_RANGE_NOMINAL;
+    else if (strcmp(s, "train") == 0)
+        *out = LMMIQA_MOS_RANGE_TRAIN;
+    else {
+        cli_error(cmd, "--mos-range: '%s' is not nominal or train", s);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,85 @@
+/*
+ * tools/cli/cli_features.h - what the extract, score, train and eval
+ * commands share: extractor creation with per-extractor weight files, dataset
+ * loading, making sure a feature store holds a spec's features (with a
+ * progress bar on a terminal), and regressor option parsing.
+ */
+#ifndef LMMIQA_CLI_FEATURES_H
+#define LMMIQA_CLI_FEATURES_H
+
+#include "lmmiqa/dataset.h"
+#include "lmmiqa/extractor.h"
+#include "lmmiqa/protocol.h"
+#include "lmmiqa/regressor.h"
+#include "lmmiqa/store.h"
+
+#define CLI_MAX_WEIGHTS 16
+
+/* Extractor options given on the command line: --weights NAME=FILE pairs. */
+typedef struct cli_extractor_opts {
+    const char *weights_name[CLI_MAX_WEIGHTS];
+    const char *weights_file[CLI_MAX_WEIGHTS];
+    int n_weights;
+    int jobs; /* --jobs, 0 = all cores */
+} cli_extractor_opts;
+
+/* Parse "--weights NAME=FILE" at argv[*i]: 1 matched, 0 not this option,
+ * -1 error (printed). */
+int cli_parse_weights(const char *cmd, int argc, char **argv, int *i, cli_extractor_opts *eo);
+
+/* 1 when `name` is a registered extractor; else prints the known ones. */
+int cli_check_extractor_name(const char *cmd, const char *name);
+
+/* Create extractor `name` with the weights given for it. Prints errors;
+ * returns a CLI exit code (0 ok). */
+int cli_extractor_create(const char *cmd, const char *name, const cli_extractor_opts *eo,
+                         lmmiqa_extractor **out);
+
+/* Load a dataset by name or path (the shared folder beside the source tree
+ * is a fallback). Prints errors; returns a CLI exit code. */
+int cli_dataset_load(const char *cmd, const char *name, const char *image_root,
+                     lmmiqa_dataset **out);
+
+/* Default store folder for a dataset: $LMMIQA_STORE_DIR/<dataset> or
+ * lmmiqa-features/<dataset>, written to buf. */
+void cli_default_store(const lmmiqa_dataset *ds, char *buf, size_t cap);
+
+/* Build (or verify and complete) the store parts of every extractor of
+ * `spec` over the dataset, with a progress bar when stderr is a terminal
+ * and a one-line summary per extractor unless quiet. Per-image failures are
+ * printed as they happen. Returns a CLI exit code. */
+int cli_store_ensure(const char *cmd, const char *store_dir, const lmmiqa_dataset *ds,
+                     const char *spec, const cli_extractor_opts *eo, int quiet);
+
+/* Progress bar state for lmmiqa_store_options.progress. */
+typedef struct cli_progress {
+    const char *cmd;
+    const char *label;
+    int tty;        /* draw only when stderr is a terminal */
+    double last;    /* last redraw time */
+    int drawn;
+} cli_progress;
+
+void cli_progress_init(cli_progress *p, const char *cmd, const char *label);
+void cli_progress_cb(void *user, const lmmiqa_store_progress *pr);
+void cli_progress_done(cli_progress *p);
+
+/* Store error callback: prints "lmmiqa <cmd>: <message>" on a fresh line.
+ * user = the cli_progress (also given to cli_progress_cb). */
+void cli_store_error_cb(void *user, size_t row, const char *image, int status,
+                        const char *message);
+
+/* Regressor options shared by train and eval: --head, --epochs, --lr,
+ * --batch, --hidden, --dropout, --weight-decay, --standardize, --svr-c,
+ * --svr-epsilon, --svr-gamma, --threads. Returns 1 matched, 0 not one of
+ * them, -1 error (printed). *head_set is set when --head was given. */
+int cli_parse_regressor_opt(const char *cmd, int argc, char **argv, int *i,
+                            lmmiqa_regressor_config *cfg, int *head_set);
+
+/* The regressor options' help text. */
+extern const char cli_regressor_help[];
+
+/* Parse "nominal" / "train". -1 on error (printed). */
+int cli_parse_mos_range(const char *cmd, const char *s, lmmiqa_mos_range *out);
+
+#endif

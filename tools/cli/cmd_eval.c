@@ -1,0 +1,285 @@
+/*
+ * tools/cli/cmd_eval.c - `lmmiqa eval`: the paper's protocol over feature
+ * combinations and splits (include/lmmiqa/protocol.h), with the features
+ * taken from (and, when missing, extracted into) the feature store.
+ */
+#include "cli.h"
+#include "cli_features.h"
+
+#include "core/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_SPECS 64
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: lmmiqa eval --dataset D --features SPEC[,SPEC...] --out DIR [options]\n"
+            "\n"
+            "Train and test a regressor on every feature combination SPEC (extractor names\n"
+            "joined by '+', e.g. brisque or clip-vit-b16+brisque; combinations separated by\n"
+            "',' or given in several --features) over every split, and write per-split\n"
+            "metrics (PLCC, SROCC, KRCC, RMSE), their mean and std, and the test\n"
+            "predictions to DIR: results.md (the paper's table layout), results.csv,\n"
+            "results.json, per_split.csv, predictions.csv, splits.json and\n"
+            "runs/<spec>/split-<k>.json. A re-run skips finished (spec, split) pairs.\n"
+            "\n"
+            "  --dataset D          a dataset name (livec, ...) or label file\n"
+            "  --image-root DIR     folder the dataset's image names are relative to\n"
+            "  --features SPEC,...  feature combinations (repeatable)\n"
+            "  --out DIR            results folder\n"
+            "  --store DIR          feature store (default $LMMIQA_STORE_DIR/<dataset> or\n"
+            "                       lmmiqa-features/<dataset>); missing features are\n"
+            "                       extracted first\n"
+            "  --splits N           number of splits (default 10); with --grouped, 0 means\n"
+            "                       every combination of groups\n"
+            "  --seed S             seed of the random splits and base training seed\n"
+            "                       (split k trains with S + k - 1; default 1)\n"
+            "  --test-frac X        test fraction of random splits (default 0.2)\n"
+            "  --val X              validation fraction carved from the training part\n"
+            "                       (default 0: train all epochs, keep the last)\n"
+            "  --split-file F       use the splits of F (ours or pyiqa's JSON) instead\n"
+            "  --grouped K          split by group: K groups in each test part (CID2013: 2)\n"
+            "  --mos-range nominal|train  MOS normalisation (default nominal: the\n"
+            "                       dataset's scale; train: each training part's min..max)\n"
+            "  --no-resume          recompute every split\n"
+            "  --jobs N             extraction threads (default: all cores)\n"
+            "  --weights E=FILE     weight file of extractor E (repeatable)\n"
+            "  --quiet              only the final table\n"
+            "\n"
+            "%s\n"
+            "Without --head each spec gets the paper's head: linear for brisque alone,\n"
+            "mlp otherwise.\n"
+            "Exit codes: 0 ok; 1 bad dataset, splits, features or a failed split (the\n"
+            "finished splits are kept); 2 usage error; 3 out of memory or internal error.\n",
+            cli_regressor_help);
+}
+
+static void on_split(void *user, const lmmiqa_protocol_event *ev)
+{
+    (void)user;
+    if (ev->reused)
+        fprintf(stderr, "lmmiqa eval: %s [%s] split %zu/%zu: PLCC %.4f SROCC %.4f (reused)\n",
+                ev->spec, lmmiqa_head_name(ev->head), ev->split, ev->n_splits,
+                ev->metrics->plcc, ev->metrics->srocc);
+    else
+        fprintf(stderr, "lmmiqa eval: %s [%s] split %zu/%zu: PLCC %.4f SROCC %.4f (%.1f s)\n",
+                ev->spec, lmmiqa_head_name(ev->head), ev->split, ev->n_splits,
+                ev->metrics->plcc, ev->metrics->srocc, ev->seconds);
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *cmd = "eval";
+    const char *dataset = NULL, *image_root = NULL, *out = NULL, *store_opt = NULL;
+    const char *split_file = NULL;
+    char *specs_buf[MAX_SPECS];
+    const char *specs[MAX_SPECS];
+    size_t n_specs = 0;
+    long n_splits = 10, grouped = 0;
+    uint64_t seed = 1;
+    double test_frac = 0.2, val_frac = 0.0;
+    cli_extractor_opts eo = {0};
+    lmmiqa_protocol_options po;
+    lmmiqa_protocol_options_init(&po);
+    int head_set = 0, quiet = 0, code = CLI_EXIT_OK;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int m;
+        if (cli_is_help(argv[i])) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--quiet") == 0) {
+            quiet = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--no-resume") == 0) {
+            po.resume = 0;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--dataset", &dataset)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--image-root", &image_root)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--out", &out)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--store", &store_opt)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--split-file", &split_file)) != 0 ||
+            (m = cli_parse_weights(cmd, argc, argv, &i, &eo)) != 0 ||
+            (m = cli_parse_regressor_opt(cmd, argc, argv, &i, &po.reg, &head_set)) != 0) {
+            if (m < 0)
+                goto usage_error;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--features", &v)) != 0) {
+            if (m < 0)
+                goto usage_error;
+            /* Split on ',' into separate specs. */
+            const char *s = v;
+            for (;;) {
+                const char *e = strchr(s, ',');
+                size_t len = e ? (size_t)(e - s) : strlen(s);
+                if (n_specs == MAX_SPECS) {
+                    cli_error(cmd, "too many feature combinations (at most %d)", MAX_SPECS);
+                    goto usage_error;
+                }
+                char *one = malloc(len + 1);
+                if (!one) {
+                    code = CLI_EXIT_INTERNAL;
+                    goto done;
+                }
+                memcpy(one, s, len);
+                one[len] = '\0';
+                specs_buf[n_specs] = one;
+                specs[n_specs++] = one;
+                lmmiqa_feature_spec sp;
+                if (lmmiqa_feature_spec_parse(one, &sp) != LMMIQA_OK) {
+                    cli_error(cmd, "--features: %s", lmmiqa_error_message());
+                    goto usage_error;
+                }
+                for (size_t k = 0; k < sp.count; k++)
+                    if (!cli_check_extractor_name(cmd, sp.names[k]))
+                        goto usage_error;
+                if (!e)
+                    break;
+                s = e + 1;
+            }
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--splits", &v)) != 0) {
+            if (m < 0 || cli_parse_long(cmd, "--splits", v, 0, 100000, &n_splits) != 0)
+                goto usage_error;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--grouped", &v)) != 0) {
+            if (m < 0 || cli_parse_long(cmd, "--grouped", v, 1, 1000, &grouped) != 0)
+                goto usage_error;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--seed", &v)) != 0) {
+            long l;
+            if (m < 0 || cli_parse_long(cmd, "--seed", v, 0, 0x7fffffffL, &l) != 0)
+                goto usage_error;
+            seed = (uint64_t)l;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--test-frac", &v)) != 0) {
+            if (m < 0 || cli_parse_double(cmd, "--test-frac", v, &test_frac) != 0)
+                goto usage_error;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--val", &v)) != 0) {
+            if (m < 0 || cli_parse_double(cmd, "--val", v, &val_frac) != 0)
+                goto usage_error;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--mos-range", &v)) != 0) {
+            if (m < 0 || cli_parse_mos_range(cmd, v, &po.mos_range) != 0)
+                goto usage_error;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--jobs", &v)) != 0) {
+            long l;
+            if (m < 0 || cli_parse_long(cmd, "--jobs", v, 0, 1024, &l) != 0)
+                goto usage_error;
+            eo.jobs = (int)l;
+            continue;
+        }
+        cli_error(cmd, "unexpected argument '%s' (see lmmiqa eval --help)", argv[i]);
+        goto usage_error;
+    }
+    if (!dataset || !out || n_specs == 0) {
+        cli_error(cmd, "--dataset, --features and --out are required");
+        goto usage_error;
+    }
+    if (split_file && grouped) {
+        cli_error(cmd, "give --split-file or --grouped, not both");
+        goto usage_error;
+    }
+    if (!grouped && !split_file && n_splits < 1) {
+        cli_error(cmd, "--splits must be at least 1 for random splits");
+        goto usage_error;
+    }
+    po.reg.seed = seed;
+    po.force_head = head_set;
+    po.progress = quiet ? NULL : on_split;
+
+    lmmiqa_dataset *ds = NULL;
+    lmmiqa_splits *splits = NULL;
+    code = cli_dataset_load(cmd, dataset, image_root, &ds);
+    if (code != CLI_EXIT_OK)
+        goto done;
+    size_t n = lmmiqa_dataset_size(ds);
+    int rc;
+    if (split_file)
+        rc = lmmiqa_splits_load_json(split_file, n, &splits);
+    else if (grouped)
+        rc = lmmiqa_splits_grouped(ds, (size_t)grouped, (size_t)n_splits, seed, &splits);
+    else
+        rc = lmmiqa_splits_random(n, (size_t)n_splits, test_frac, val_frac, seed, &splits);
+    if (rc != LMMIQA_OK) {
+        code = cli_fail_status(cmd, rc);
+        goto done_ds;
+    }
+    char store[4096];
+    if (store_opt) {
+        snprintf(store, sizeof store, "%s", store_opt);
+    } else {
+        cli_default_store(ds, store, sizeof store);
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s", store);
+        char *slash = strrchr(parent, '/');
+        if (slash) {
+            *slash = '\0';
+            mkdir(parent, 0777);
+        }
+    }
+    /* Every extractor once, even when several specs share it. */
+    for (size_t c = 0; c < n_specs && code == CLI_EXIT_OK; c++) {
+        lmmiqa_feature_spec sp;
+        lmmiqa_feature_spec_parse(specs[c], &sp);
+        for (size_t k = 0; k < sp.count && code == CLI_EXIT_OK; k++) {
+            int seen = 0;
+            for (size_t c2 = 0; c2 < c && !seen; c2++) {
+                lmmiqa_feature_spec sp2;
+                lmmiqa_feature_spec_parse(specs[c2], &sp2);
+                for (size_t k2 = 0; k2 < sp2.count; k2++)
+                    seen |= strcmp(sp2.names[k2], sp.names[k]) == 0;
+            }
+            if (!seen)
+                code = cli_store_ensure(cmd, store, ds, sp.names[k], &eo, quiet);
+        }
+    }
+    if (code != CLI_EXIT_OK)
+        goto done_splits;
+    po.store_dir = store;
+    po.out_dir = out;
+    rc = lmmiqa_protocol_run(ds, splits, n_specs, specs, &po, NULL);
+    if (rc != LMMIQA_OK) {
+        code = cli_fail_status(cmd, rc);
+        goto done_splits;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/results.md", out);
+    unsigned char *text = NULL;
+    size_t len = 0;
+    if (lmmiqa__file_read_all(path, 1 << 24, &text, &len) == LMMIQA_OK) {
+        fwrite(text, 1, len, stdout);
+        free(text);
+    }
+    if (!quiet)
+        fprintf(stderr, "lmmiqa eval: results in %s/\n", out);
+done_splits:
+    lmmiqa_splits_destroy(splits);
+done_ds:
+    lmmiqa_dataset_destroy(ds);
+done:
+    for (size_t c = 0; c < n_specs; c++)
+        free(specs_buf[c]);
+    return code;
+usage_error:
+    code = CLI_EXIT_USAGE;
+    goto done;
+}

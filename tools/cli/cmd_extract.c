@@ -1,0 +1,299 @@
+/*
+ * tools/cli/cmd_extract.c - `lmmiqa extract`: features of image files (CSV
+ * or .npy), or of a whole dataset into the feature store.
+ *
+ * Image mode computes in parallel (lmmiqa_store_compute) and writes the
+ * output once at the end; a bad image is reported on stderr as soon as it
+ * fails, the other images are still written, and the exit code is 1.
+ * Dataset mode delegates to the store (resumable, atomic).
+ */
+#include "cli.h"
+#include "cli_features.h"
+
+#include "core/internal.h"
+#include "io/npy.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: lmmiqa extract --extractor E [--output FILE|-] [options] IMAGE...\n"
+            "       lmmiqa extract --extractor E[+E...] --dataset D [--output DIR] [options]\n"
+            "       lmmiqa extract --list\n"
+            "\n"
+            "Compute feature vectors.\n"
+            "\n"
+            "Image mode: one row per image. --output - (the default) writes CSV with the\n"
+            "header image,f1,...,fN to stdout; a FILE ending in .npy gets a float32 NumPy\n"
+            "matrix (rows in argument order, a failed image's row is NaN); any other FILE\n"
+            "gets the CSV. A bad image is reported on stderr and left out of the CSV; the\n"
+            "others are still written and the exit code is 1.\n"
+            "\n"
+            "Dataset mode: features of every image of dataset D (a name such as livec, or a\n"
+            "label file) into the feature store DIR (default $LMMIQA_STORE_DIR/<dataset> or\n"
+            "lmmiqa-features/<dataset>): DIR/<E>.npy + DIR/<E>.json. Re-running reuses\n"
+            "finished images; an interrupted run resumes (docs/protocol.md).\n"
+            "\n"
+            "Options:\n"
+            "  --extractor E       extractor name (see --list); '+'-joined in dataset mode\n"
+            "  --output FILE|DIR   see above\n"
+            "  --dataset D         dataset mode\n"
+            "  --image-root DIR    folder the dataset's image names are relative to\n"
+            "  --jobs N            worker threads (default: all cores)\n"
+            "  --weights E=FILE    weight file of extractor E (repeatable)\n"
+            "  --quiet             no summary line (dataset mode)\n"
+            "  --list              print the available extractors\n"
+            "\n"
+            "Exit codes: 0 ok; 1 an image, the dataset or an output failed; 2 usage error\n"
+            "(unknown option or extractor); 3 out of memory or internal error.\n");
+}
+
+/* Shortest %g that reads back to the same double (15 to 17 digits). */
+static void fmt_double(char *buf, size_t cap, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int write_csv(const char *cmd, const char *output, const lmmiqa_extractor *ex, size_t n,
+                     char **images, const double *feat, const int *status)
+{
+    size_t dim = lmmiqa_extractor_dim(ex);
+    int to_stdout = strcmp(output, "-") == 0;
+    char *tmp = NULL;
+    FILE *f = stdout;
+    if (!to_stdout) {
+        size_t len = strlen(output) + 16;
+        tmp = malloc(len);
+        if (!tmp)
+            return CLI_EXIT_INTERNAL;
+        snprintf(tmp, len, "%s.tmp", output);
+        f = fopen(tmp, "w");
+        if (!f) {
+            cli_error(cmd, "%s: cannot create", tmp);
+            free(tmp);
+            return CLI_EXIT_FAILURE;
+        }
+    }
+    fputs("image", f);
+    for (size_t k = 0; k < dim; k++)
+        fprintf(f, ",%s", lmmiqa_extractor_feature_name(ex, k));
+    fputc('\n', f);
+    char num[64];
+    for (size_t i = 0; i < n; i++) {
+        if (status[i] != LMMIQA_OK)
+            continue;
+        csv_field(f, images[i]);
+        for (size_t k = 0; k < dim; k++) {
+            fmt_double(num, sizeof num, feat[i * dim + k]);
+            fprintf(f, ",%s", num);
+        }
+        fputc('\n', f);
+    }
+    int bad = fflush(f) != 0 || ferror(f);
+    if (!to_stdout) {
+        bad |= fclose(f) != 0;
+        if (!bad && rename(tmp, output) != 0)
+            bad = 1;
+        if (bad)
+            remove(tmp);
+    }
+    free(tmp);
+    if (bad) {
+        cli_error(cmd, "%s: write failed", to_stdout ? "stdout" : output);
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int write_npy(const char *cmd, const char *output, size_t n, size_t dim,
+                     const double *feat)
+{
+    float *m = malloc((n * dim > 0 ? n * dim : 1) * sizeof *m);
+    if (!m)
+        return CLI_EXIT_INTERNAL;
+    for (size_t k = 0; k < n * dim; k++)
+        m[k] = (float)feat[k];
+    int rc = lmmiqa__npy_write_f32(output, m, n, dim);
+    free(m);
+    if (rc != LMMIQA_OK)
+        return cli_fail_status(cmd, rc);
+    return CLI_EXIT_OK;
+}
+
+static int extract_images(const char *cmd, const char *name, const char *output,
+                          const cli_extractor_opts *eo, int n, char **images)
+{
+    lmmiqa_extractor *ex = NULL;
+    int code = cli_extractor_create(cmd, name, eo, &ex);
+    if (code != CLI_EXIT_OK)
+        return code;
+    size_t dim = lmmiqa_extractor_dim(ex);
+    double *feat = malloc((size_t)n * dim * sizeof *feat);
+    int *status = malloc((size_t)n * sizeof *status);
+    if (!feat || !status) {
+        free(feat);
+        free(status);
+        lmmiqa_extractor_destroy(ex);
+        cli_error(cmd, "out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    cli_progress prog;
+    cli_progress_init(&prog, cmd, name);
+    prog.tty = prog.tty && n >= 20; /* a bar is noise for a handful of images */
+    lmmiqa_store_options o;
+    lmmiqa_store_options_init(&o);
+    o.jobs = eo->jobs;
+    o.progress = cli_progress_cb;
+    o.on_error = cli_store_error_cb;
+    o.user = &prog;
+    lmmiqa_store_progress res;
+    int rc = lmmiqa_store_compute(ex, (size_t)n, (const char *const *)images, &o, feat, status,
+                                  &res);
+    cli_progress_done(&prog);
+    if (rc == LMMIQA_ERR_NOMEM || rc == LMMIQA_ERR_INTERNAL)
+        code = cli_fail_status(cmd, rc);
+    else if (ends_with(output, ".npy"))
+        code = write_npy(cmd, output, (size_t)n, dim, feat);
+    else
+        code = write_csv(cmd, output, ex, (size_t)n, images, feat, status);
+    if (code == CLI_EXIT_OK && res.failed > 0) {
+        cli_error(cmd, "%zu of %d images failed (listed above)", res.failed, n);
+        code = CLI_EXIT_FAILURE;
+    }
+    free(feat);
+    free(status);
+    lmmiqa_extractor_destroy(ex);
+    return code;
+}
+
+int cmd_extract(int argc, char **argv)
+{
+    const char *cmd = "extract";
+    const char *extractor = NULL, *output = NULL, *dataset = NULL, *image_root = NULL;
+    cli_extractor_opts eo = {0};
+    int quiet = 0, first_image = argc;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int m;
+        if (cli_is_help(argv[i])) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--list") == 0) {
+            for (const char *const *nm = lmmiqa_extractor_names(); *nm; nm++)
+                printf("%s\n", *nm);
+            return CLI_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--quiet") == 0) {
+            quiet = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--") == 0) {
+            first_image = i + 1;
+            break;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--extractor", &extractor)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--output", &output)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--dataset", &dataset)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--image-root", &image_root)) != 0 ||
+            (m = cli_parse_weights(cmd, argc, argv, &i, &eo)) != 0) {
+            if (m < 0)
+                return CLI_EXIT_USAGE;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--jobs", &v)) != 0) {
+            long l;
+            if (m < 0 || cli_parse_long(cmd, "--jobs", v, 0, 1024, &l) != 0)
+                return CLI_EXIT_USAGE;
+            eo.jobs = (int)l;
+            continue;
+        }
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            cli_error(cmd, "unknown option '%s' (see lmmiqa extract --help)", argv[i]);
+            return CLI_EXIT_USAGE;
+        }
+        first_image = i;
+        break;
+    }
+    if (!extractor) {
+        cli_error(cmd, "--extractor is required (see lmmiqa extract --list)");
+        return CLI_EXIT_USAGE;
+    }
+    int n_images = argc - first_image;
+    if (dataset) {
+        if (n_images > 0) {
+            cli_error(cmd, "give either --dataset or image files, not both");
+            return CLI_EXIT_USAGE;
+        }
+        lmmiqa_feature_spec sp;
+        if (lmmiqa_feature_spec_parse(extractor, &sp) != LMMIQA_OK) {
+            cli_error(cmd, "--extractor: %s", lmmiqa_error_message());
+            return CLI_EXIT_USAGE;
+        }
+        for (size_t k = 0; k < sp.count; k++)
+            if (!cli_check_extractor_name(cmd, sp.names[k]))
+                return CLI_EXIT_USAGE;
+        lmmiqa_dataset *ds = NULL;
+        int code = cli_dataset_load(cmd, dataset, image_root, &ds);
+        if (code != CLI_EXIT_OK)
+            return code;
+        char store[4096];
+        if (output)
+            snprintf(store, sizeof store, "%s", output);
+        else
+            cli_default_store(ds, store, sizeof store);
+        if (!output) {
+            /* Create the default parent folder. */
+            char parent[4096];
+            snprintf(parent, sizeof parent, "%s", store);
+            char *slash = strrchr(parent, '/');
+            if (slash) {
+                *slash = '\0';
+                mkdir(parent, 0777);
+            }
+        }
+        code = cli_store_ensure(cmd, store, ds, extractor, &eo, quiet);
+        lmmiqa_dataset_destroy(ds);
+        return code;
+    }
+    if (strchr(extractor, '+')) {
+        cli_error(cmd, "image mode takes one extractor; '+' combinations are for --dataset");
+        return CLI_EXIT_USAGE;
+    }
+    if (n_images <= 0) {
+        cli_error(cmd, "no images given (see lmmiqa extract --help)");
+        return CLI_EXIT_USAGE;
+    }
+    return extract_images(cmd, extractor, output ? output : "-", &eo, n_images,
+                          argv + first_image);
+}

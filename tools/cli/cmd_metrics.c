@@ -1,0 +1,223 @@
+/*
+ * tools/cli/cmd_metrics.c - `lmmiqa metrics`: PLCC, SROCC, KRCC, RMSE and
+ * the logistic-mapped PLCC/RMSE of two columns of a CSV file.
+ *
+ * Design: the CSV is read with the library's reader and every cell parsed
+ * strictly, so a bad cell stops the command with file, line and column;
+ * each metric is computed on its own so that an undefined one can be shown
+ * with its own reason while the others are still reported. JSON output goes
+ * through cJSON.
+ */
+#include "cli.h"
+
+#include "io/csv.h"
+#include "lmmiqa/metrics.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const CMD = "metrics";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: lmmiqa metrics FILE.csv [--pred COLUMN] [--mos COLUMN] [--json]\n"
+            "\n"
+            "Agreement between predicted quality and mean opinion scores, read from two\n"
+            "columns of a CSV file (RFC 4180; tab-separated accepted):\n"
+            "  PLCC   Pearson linear correlation\n"
+            "  SROCC  Spearman rank correlation (ties get average ranks)\n"
+            "  KRCC   Kendall tau-b\n"
+            "  RMSE   root mean squared error, in MOS units\n"
+            "  PLCC/RMSE after the VQEG 4-parameter logistic mapping of pred onto mos\n"
+            "A metric that is mathematically undefined (fewer than 3 rows, 5 for the\n"
+            "logistic; a constant column) is printed as \"undefined\" with the reason.\n"
+            "\n"
+            "options:\n"
+            "  --pred COLUMN  header of the prediction column (default: pred)\n"
+            "  --mos COLUMN   header of the MOS column (default: mos)\n"
+            "  --json         print one JSON object (undefined values are null, with\n"
+            "                 their reasons under \"undefined\")\n"
+            "  -h, --help     this help\n"
+            "\n"
+            "Every cell of both columns must be a finite decimal number. Exit codes: 0 ok,\n"
+            "1 unreadable file, missing column or bad cell, 2 usage error. See docs/metrics.md.\n");
+}
+
+typedef struct {
+    const char *key, *label;
+    int defined;
+    double value;
+    char reason[256];
+} result;
+
+static void set_result(result *r, int rc, double v)
+{
+    r->defined = rc == LMMIQA_OK;
+    r->value = v;
+    if (!r->defined)
+        snprintf(r->reason, sizeof r->reason, "%s", lmmiqa_error_message());
+}
+
+/* Read the two columns; prints the error and returns the exit code. */
+static int read_columns(const char *path, const char *pred_col, const char *mos_col,
+                        double **pred, double **mos, size_t *n)
+{
+    lmmiqa__csv *csv = NULL;
+    int rc = lmmiqa__csv_load(path, &csv);
+    if (rc)
+        return cli_fail_status(CMD, rc);
+    int cp = lmmiqa__csv_column(csv, pred_col), cm = lmmiqa__csv_column(csv, mos_col);
+    if (cp < 0 || cm < 0) {
+        char have[512] = "";
+        size_t len = 0;
+        for (size_t c = 0; c < lmmiqa__csv_cols(csv) && len < sizeof have - 1; c++)
+            len += (size_t)snprintf(have + len, sizeof have - len, "%s'%s'", c ? ", " : "",
+                                    lmmiqa__csv_header(csv, c));
+        cli_error(CMD, "%s: no column '%s' (columns: %s)", path, cp < 0 ? pred_col : mos_col, have);
+        lmmiqa__csv_destroy(csv);
+        return CLI_EXIT_FAILURE;
+    }
+    *n = lmmiqa__csv_rows(csv);
+    *pred = malloc((*n ? *n : 1) * sizeof(double));
+    *mos = malloc((*n ? *n : 1) * sizeof(double));
+    if (!*pred || !*mos) {
+        cli_error(CMD, "out of memory for %zu rows", *n);
+        lmmiqa__csv_destroy(csv);
+        return CLI_EXIT_INTERNAL;
+    }
+    for (size_t r = 0; r < *n; r++) {
+        rc = lmmiqa__csv_cell_double(csv, r, (size_t)cp, &(*pred)[r]);
+        if (!rc)
+            rc = lmmiqa__csv_cell_double(csv, r, (size_t)cm, &(*mos)[r]);
+        if (rc) {
+            lmmiqa__csv_destroy(csv);
+            return cli_fail_status(CMD, rc);
+        }
+    }
+    lmmiqa__csv_destroy(csv);
+    return CLI_EXIT_OK;
+}
+
+static int print_json(const char *path, const char *pred_col, const char *mos_col, size_t n,
+                      const result *res, int nres, const double *beta)
+{
+    cJSON *o = cJSON_CreateObject(), *und = cJSON_CreateObject();
+    if (!o || !und) {
+        cJSON_Delete(o);
+        cJSON_Delete(und);
+        cli_error(CMD, "out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    cJSON_AddStringToObject(o, "file", path);
+    cJSON_AddStringToObject(o, "pred", pred_col);
+    cJSON_AddStringToObject(o, "mos", mos_col);
+    cJSON_AddNumberToObject(o, "n", (double)n);
+    for (int k = 0; k < nres; k++) {
+        if (res[k].defined) {
+            cJSON_AddNumberToObject(o, res[k].key, res[k].value);
+        } else {
+            cJSON_AddNullToObject(o, res[k].key);
+            cJSON_AddStringToObject(und, res[k].key, res[k].reason);
+        }
+    }
+    if (beta)
+        cJSON_AddItemToObject(o, "logistic", cJSON_CreateDoubleArray(beta, 4));
+    else
+        cJSON_AddNullToObject(o, "logistic");
+    cJSON_AddItemToObject(o, "undefined", und);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text) {
+        cli_error(CMD, "out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    printf("%s\n", text);
+    cJSON_free(text);
+    return CLI_EXIT_OK;
+}
+
+int cmd_metrics(int argc, char **argv)
+{
+    const char *path = NULL, *pred_col = "pred", *mos_col = "mos";
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int m;
+        if (cli_is_help(argv[i])) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        if ((m = cli_opt_value(CMD, argc, argv, &i, "--pred", &v)) != 0) {
+            if (m < 0)
+                return CLI_EXIT_USAGE;
+            pred_col = v;
+        } else if ((m = cli_opt_value(CMD, argc, argv, &i, "--mos", &v)) != 0) {
+            if (m < 0)
+                return CLI_EXIT_USAGE;
+            mos_col = v;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            cli_error(CMD, "unknown option '%s' (see lmmiqa metrics --help)", argv[i]);
+            return CLI_EXIT_USAGE;
+        } else if (path) {
+            cli_error(CMD, "more than one input file ('%s', '%s')", path, argv[i]);
+            return CLI_EXIT_USAGE;
+        } else {
+            path = argv[i];
+        }
+    }
+    if (!path) {
+        cli_error(CMD, "no input file (see lmmiqa metrics --help)");
+        return CLI_EXIT_USAGE;
+    }
+    double *pred = NULL, *mos = NULL;
+    size_t n = 0;
+    int code = read_columns(path, pred_col, mos_col, &pred, &mos, &n);
+    if (code) {
+        free(pred);
+        free(mos);
+        return code;
+    }
+    result res[6] = {
+        {"plcc", "PLCC", 0, 0, ""},           {"srocc", "SROCC", 0, 0, ""},
+        {"krcc", "KRCC", 0, 0, ""},           {"rmse", "RMSE", 0, 0, ""},
+        {"plcc_logistic", "PLCC (logistic)", 0, 0, ""},
+        {"rmse_logistic", "RMSE (logistic)", 0, 0, ""},
+    };
+    int (*const fns[4])(const double *, const double *, size_t, double *) = {
+        lmmiqa_metric_plcc, lmmiqa_metric_srocc, lmmiqa_metric_krcc, lmmiqa_metric_rmse};
+    for (int k = 0; k < 4; k++) {
+        double v = 0;
+        int rc = fns[k](pred, mos, n, &v);
+        set_result(&res[k], rc, v);
+    }
+    double p = 0, e = 0, beta[4];
+    int lrc = lmmiqa_metric_logistic(pred, mos, n, beta, &p, &e);
+    set_result(&res[4], lrc, p);
+    set_result(&res[5], lrc, e);
+    free(pred);
+    free(mos);
+    for (int k = 0; k < 6; k++) {
+        if (!res[k].defined && strstr(res[k].reason, "out of memory")) {
+            cli_error(CMD, "%s", res[k].reason);
+            return CLI_EXIT_INTERNAL;
+        }
+    }
+    if (json)
+        return print_json(path, pred_col, mos_col, n, res, 6, lrc ? NULL : beta);
+    printf("%-16s %zu\n", "n", n);
+    for (int k = 0; k < 6; k++) {
+        if (res[k].defined)
+            printf("%-16s %.6f\n", res[k].label, res[k].value);
+        else
+            printf("%-16s undefined (%s)\n", res[k].label, res[k].reason);
+    }
+    if (!lrc)
+        printf("%-16s b1=%.6g b2=%.6g b3=%.6g b4=%.6g\n", "logistic", beta[0], beta[1], beta[2],
+               beta[3]);
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,296 @@
+/*
+ * tools/cli/cmd_train.c - `lmmiqa train`: fit a regressor on stored features
+ * of a dataset and save it with metadata naming the features, so that
+ * `lmmiqa score --model` can compute them on new images.
+ *
+ * The features come from the store (extracted first when missing). Training
+ * rows: every image, or the training part of split K of a split file (its
+ * validation part, if any, selects the epoch).
+ */
+#include "cli.h"
+#include "cli_features.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: lmmiqa train --features SPEC --dataset D --out MODEL [options]\n"
+            "\n"
+            "Train a quality regressor on the features SPEC (e.g. brisque or\n"
+            "clip-vit-b16+brisque) of dataset D and save it as MODEL (safetensors). The\n"
+            "model records its features, their extractor configurations, the\n"
+            "standardisation and the MOS range; `lmmiqa score --model MODEL` uses it.\n"
+            "\n"
+            "  --features SPEC      extractor names joined by '+'\n"
+            "  --dataset D          a dataset name (livec, ...) or label file\n"
+            "  --image-root DIR     folder the dataset's image names are relative to\n"
+            "  --store DIR          feature store (default $LMMIQA_STORE_DIR/<dataset> or\n"
+            "                       lmmiqa-features/<dataset>); missing features are\n"
+            "                       extracted first\n"
+            "  --split-file F       train on one split of F (ours or pyiqa's JSON)...\n"
+            "  --split K            ...split K (1-based; default 1); otherwise all images\n"
+            "  --mos-range nominal|train  MOS normalisation (default nominal: the\n"
+            "                       dataset's scale; train: the training rows' min..max)\n"
+            "  --seed S             training seed (default 1)\n"
+            "  --out MODEL          the model file to write\n"
+            "  --jobs N             extraction threads (default: all cores)\n"
+            "  --weights E=FILE     weight file of extractor E (repeatable)\n"
+            "  --quiet              no progress or summary lines\n"
+            "\n"
+            "%s\n"
+            "Without --head the head follows the paper: linear for brisque alone, else mlp.\n"
+            "Exit codes: 0 ok; 1 bad dataset, features, split or output; 2 usage error;\n"
+            "3 out of memory or internal error.\n",
+            cli_regressor_help);
+}
+
+static char *command_line(int argc, char **argv)
+{
+    size_t len = 16;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 3;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    strcpy(s, "lmmiqa");
+    for (int i = 0; i < argc; i++) {
+        strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    const char *cmd = "train";
+    const char *spec = NULL, *dataset = NULL, *image_root = NULL, *store_opt = NULL;
+    const char *split_file = NULL, *out = NULL;
+    long split_k = 0;
+    cli_extractor_opts eo = {0};
+    lmmiqa_regressor_config cfg;
+    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_mos_range range = LMMIQA_MOS_RANGE_NOMINAL;
+    int head_set = 0, quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int m;
+        if (cli_is_help(argv[i])) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--quiet") == 0) {
+            quiet = 1;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--features", &spec)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--dataset", &dataset)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--image-root", &image_root)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--store", &store_opt)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--split-file", &split_file)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--out", &out)) != 0 ||
+            (m = cli_parse_weights(cmd, argc, argv, &i, &eo)) != 0 ||
+            (m = cli_parse_regressor_opt(cmd, argc, argv, &i, &cfg, &head_set)) != 0) {
+            if (m < 0)
+                return CLI_EXIT_USAGE;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--split", &v)) != 0) {
+            if (m < 0 || cli_parse_long(cmd, "--split", v, 1, 1000000, &split_k) != 0)
+                return CLI_EXIT_USAGE;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--mos-range", &v)) != 0) {
+            if (m < 0 || cli_parse_mos_range(cmd, v, &range) != 0)
+                return CLI_EXIT_USAGE;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--seed", &v)) != 0) {
+            long l;
+            if (m < 0 || cli_parse_long(cmd, "--seed", v, 0, 0x7fffffffL, &l) != 0)
+                return CLI_EXIT_USAGE;
+            cfg.seed = (uint64_t)l;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--jobs", &v)) != 0) {
+            long l;
+            if (m < 0 || cli_parse_long(cmd, "--jobs", v, 0, 1024, &l) != 0)
+                return CLI_EXIT_USAGE;
+            eo.jobs = (int)l;
+            continue;
+        }
+        cli_error(cmd, "unexpected argument '%s' (see lmmiqa train --help)", argv[i]);
+        return CLI_EXIT_USAGE;
+    }
+    if (!spec || !dataset || !out) {
+        cli_error(cmd, "--features, --dataset and --out are required");
+        return CLI_EXIT_USAGE;
+    }
+    if (split_k && !split_file) {
+        cli_error(cmd, "--split needs --split-file");
+        return CLI_EXIT_USAGE;
+    }
+    lmmiqa_feature_spec sp;
+    if (lmmiqa_feature_spec_parse(spec, &sp) != LMMIQA_OK) {
+        cli_error(cmd, "--features: %s", lmmiqa_error_message());
+        return CLI_EXIT_USAGE;
+    }
+    for (size_t k = 0; k < sp.count; k++)
+        if (!cli_check_extractor_name(cmd, sp.names[k]))
+            return CLI_EXIT_USAGE;
+    if (!head_set)
+        cfg.head = lmmiqa_protocol_default_head(spec);
+
+    lmmiqa_dataset *ds = NULL;
+    lmmiqa_splits *splits = NULL;
+    lmmiqa_features *f = NULL;
+    lmmiqa_regressor *reg = NULL;
+    float *x = NULL;
+    double *mos = NULL;
+    size_t *all = NULL;
+    char *meta_text = NULL, *argline = NULL, *cfg_json = NULL;
+    cJSON *meta = NULL;
+    int code = cli_dataset_load(cmd, dataset, image_root, &ds);
+    if (code != CLI_EXIT_OK)
+        return code;
+    char store[4096];
+    if (store_opt) {
+        snprintf(store, sizeof store, "%s", store_opt);
+    } else {
+        cli_default_store(ds, store, sizeof store);
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s", store);
+        char *slash = strrchr(parent, '/');
+        if (slash) {
+            *slash = '\0';
+            mkdir(parent, 0777);
+        }
+    }
+    code = cli_store_ensure(cmd, store, ds, spec, &eo, quiet);
+    if (code != CLI_EXIT_OK)
+        goto done;
+    int rc = lmmiqa_features_load(store, spec, &f);
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa_features_check_dataset(f, ds);
+    if (rc != LMMIQA_OK) {
+        code = cli_fail_status(cmd, rc);
+        goto done;
+    }
+    size_t n = lmmiqa_dataset_size(ds), dim = lmmiqa_features_dim(f);
+    const size_t *train = NULL, *val = NULL;
+    size_t n_train = 0, n_val = 0;
+    if (split_file) {
+        if (!split_k)
+            split_k = 1;
+        rc = lmmiqa_splits_load_json(split_file, n, &splits);
+        if (rc != LMMIQA_OK) {
+            code = cli_fail_status(cmd, rc);
+            goto done;
+        }
+        if ((size_t)split_k > lmmiqa_splits_count(splits)) {
+            cli_error(cmd, "%s has %zu splits, --split %ld asked", split_file,
+                      lmmiqa_splits_count(splits), split_k);
+            code = CLI_EXIT_FAILURE;
+            goto done;
+        }
+        const lmmiqa_split *s = lmmiqa_splits_get(splits, (size_t)split_k - 1);
+        train = s->train;
+        n_train = s->n_train;
+        val = s->val;
+        n_val = s->n_val;
+    } else {
+        all = malloc((n ? n : 1) * sizeof *all);
+        if (!all) {
+            code = CLI_EXIT_INTERNAL;
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++)
+            all[i] = i;
+        train = all;
+        n_train = n;
+    }
+    x = malloc(((n_train + n_val) * dim + 1) * sizeof *x);
+    mos = malloc((n_train + n_val + 1) * sizeof *mos);
+    if (!x || !mos) {
+        code = CLI_EXIT_INTERNAL;
+        goto done;
+    }
+    lmmiqa_features_gather(f, train, n_train, x);
+    lmmiqa_features_gather(f, val, n_val, x + n_train * dim);
+    for (size_t k = 0; k < n_train; k++)
+        mos[k] = lmmiqa_dataset_mos(ds, train[k]);
+    for (size_t k = 0; k < n_val; k++)
+        mos[n_train + k] = lmmiqa_dataset_mos(ds, val[k]);
+    double lo, hi;
+    lmmiqa_protocol_mos_range(ds, range, train, n_train, &lo, &hi);
+    rc = lmmiqa_regressor_train(&cfg, x, mos, n_train, dim, lo, hi,
+                                n_val ? x + n_train * dim : NULL, n_val ? mos + n_train : NULL,
+                                n_val, &reg);
+    if (rc != LMMIQA_OK) {
+        code = cli_fail_status(cmd, rc);
+        goto done;
+    }
+
+    meta = cJSON_CreateObject();
+    argline = command_line(argc, argv);
+    cfg_json = lmmiqa_regressor_config_json(&cfg);
+    if (!meta || !argline || !cfg_json) {
+        code = CLI_EXIT_INTERNAL;
+        goto done;
+    }
+    cJSON_AddStringToObject(meta, "format", "lmmiqa-model");
+    cJSON_AddNumberToObject(meta, "format_version", 1);
+    cJSON_AddStringToObject(meta, "features", lmmiqa_features_spec(f));
+    cJSON_AddItemToObject(meta, "extractors", cJSON_Parse(lmmiqa_features_info_json(f)));
+    cJSON_AddStringToObject(meta, "dataset", lmmiqa_dataset_name(ds));
+    cJSON_AddNumberToObject(meta, "train_rows", (double)n_train);
+    cJSON_AddNumberToObject(meta, "val_rows", (double)n_val);
+    if (split_file) {
+        cJSON_AddStringToObject(meta, "split_file", split_file);
+        cJSON_AddNumberToObject(meta, "split", (double)split_k);
+    }
+    cJSON *r = cJSON_AddArrayToObject(meta, "mos_range");
+    cJSON_AddItemToArray(r, cJSON_CreateNumber(lo));
+    cJSON_AddItemToArray(r, cJSON_CreateNumber(hi));
+    cJSON_AddStringToObject(meta, "mos_range_mode",
+                            range == LMMIQA_MOS_RANGE_TRAIN ? "train" : "nominal");
+    cJSON_AddItemToObject(meta, "regressor", cJSON_Parse(cfg_json));
+    cJSON_AddStringToObject(meta, "command", argline);
+    cJSON_AddStringToObject(meta, "lmmiqa_version", lmmiqa_version());
+    meta_text = cJSON_PrintUnformatted(meta);
+    if (!meta_text) {
+        code = CLI_EXIT_INTERNAL;
+        goto done;
+    }
+    rc = lmmiqa_regressor_save(reg, out, meta_text);
+    if (rc != LMMIQA_OK) {
+        code = cli_fail_status(cmd, rc);
+        goto done;
+    }
+    if (!quiet) {
+        lmmiqa_regressor_history h;
+        lmmiqa_regressor_get_history(reg, &h);
+        fprintf(stderr,
+                "lmmiqa train: %s head on %s (%zu features), %zu training rows%s, MOS range "
+                "%g..%g, epoch %d kept -> %s\n",
+                lmmiqa_head_name(cfg.head), lmmiqa_features_spec(f), dim, n_train,
+                n_val ? " + validation" : "", lo, hi, h.selected_epoch, out);
+    }
+done:
+    cJSON_Delete(meta);
+    free(meta_text);
+    free(argline);
+    free(cfg_json);
+    free(x);
+    free(mos);
+    free(all);
+    lmmiqa_regressor_destroy(reg);
+    lmmiqa_features_destroy(f);
+    lmmiqa_splits_destroy(splits);
+    lmmiqa_dataset_destroy(ds);
+    return code;
+}
