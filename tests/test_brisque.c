@@ -152,11 +152,13 @@ static void test_undefined(void)
     CHECK_OK(lmmiqa_brisque_state_create(&st));
     double f[36];
     uint8_t g[64 * 48];
-    memset(g, 77, sizeof g); /* flat: MSCN is exactly zero everywhere? no: borders */
-    int rc = lmmiqa_brisque_features_gray(st, g, 64, 48, f);
-    /* zero padding makes the border coefficients non-zero, so a flat image is
-     * defined unless it is black */
-    CHECK_OK(rc);
+    /* flat grey: zero padding makes the border coefficients positive, the
+     * interior ones are exactly 0, so no neighbour product is negative */
+    memset(g, 77, sizeof g);
+    CHECK(lmmiqa_brisque_features_gray(st, g, 64, 48, f) == LMMIQA_ERR_UNDEFINED);
+    CHECK(strstr(lmmiqa_error_message(), "no negative") != NULL);
+    CHECK(lmmiqa__brisque_reference(g, 64, 48, f, NULL) == LMMIQA_ERR_UNDEFINED);
+    /* black: every coefficient is 0 */
     memset(g, 0, sizeof g);
     CHECK(lmmiqa_brisque_features_gray(st, g, 64, 48, f) == LMMIQA_ERR_UNDEFINED);
     CHECK(strstr(lmmiqa_error_message(), "flat") != NULL);
@@ -200,6 +202,28 @@ static void test_state_reuse(void)
     lmmiqa_brisque_state_destroy(fresh);
     free(a);
     free(b);
+}
+
+/* The SSE2 and AVX2 kernels give the same bits. */
+static void test_kernels_agree(void)
+{
+    lmmiqa_rng rng;
+    lmmiqa_rng_seed(&rng, 5);
+    uint8_t *g = synthetic(&rng, 77, 51, 2);
+    lmmiqa_brisque_state *st;
+    CHECK_OK(lmmiqa_brisque_state_create(&st));
+    double narrow[36], wide[36];
+    CHECK(lmmiqa__brisque_use_wide(0) == 1);
+    CHECK_OK(lmmiqa_brisque_features_gray(st, g, 77, 51, narrow));
+    if (lmmiqa__brisque_use_wide(1)) {
+        CHECK_OK(lmmiqa_brisque_features_gray(st, g, 77, 51, wide));
+        CHECK(memcmp(narrow, wide, sizeof wide) == 0);
+    } else {
+        fprintf(stderr, "note: no AVX2 here, only the 2-wide kernels were run\n");
+    }
+    lmmiqa__brisque_use_wide(-1);
+    lmmiqa_brisque_state_destroy(st);
+    free(g);
 }
 
 static void test_names(void)
@@ -323,6 +347,7 @@ int main(void)
 {
     RUN(test_grid_search);
     RUN(test_names);
+    RUN(test_kernels_agree);
     RUN(test_fast_vs_reference);
     RUN(test_undefined);
     RUN(test_state_reuse);

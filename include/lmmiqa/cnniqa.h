@@ -85,6 +85,11 @@ LMMIQA_API void lmmiqa_cnniqa_state_destroy(lmmiqa_cnniqa_state *st);
 LMMIQA_API int lmmiqa_cnniqa_predict(const lmmiqa_cnniqa *m, lmmiqa_cnniqa_state *st,
                                      const lmmiqa_image *img, double *score, double *feature);
 
+/* Same from a grey image (width*height bytes, row-major). */
+LMMIQA_API int lmmiqa_cnniqa_predict_gray(const lmmiqa_cnniqa *m, lmmiqa_cnniqa_state *st,
+                                          const uint8_t *gray, int width, int height,
+                                          double *score, double *feature);
+
 /* Train a fresh model on n images (paths) with their MOS; targets are
  * (mos - mos_min) / (mos_max - mos_min). With checkpoint_path non-NULL the
  * state (weights, Adam moments, epoch) is saved there after every epoch,

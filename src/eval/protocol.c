@@ -65,6 +65,18 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
     }
 }
 
+/* The shortest %g (15 to 17 digits) that reads back as the same double. */
+static void sb_num(sbuf *b, double v)
+{
+    char buf[64];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v || v != v)
+            break;
+    }
+    sb_printf(b, "%s", buf);
+}
+
 /* A CSV field: quoted when it holds a comma, quote or line break. */
 static void sb_csv(sbuf *b, const char *field)
 {
@@ -500,19 +512,33 @@ static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmi
     for (size_t c = 0; c < n_specs; c++) {
         const lmmiqa_protocol_row *r = &rows[c];
         sb_csv(&cs, r->spec);
-        sb_printf(&cs, ",%s,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n",
-                  lmmiqa_head_name(r->head), r->splits, r->plcc_mean, r->plcc_std, r->srocc_mean,
-                  r->srocc_std, r->krcc_mean, r->krcc_std, r->rmse_mean, r->rmse_std);
+        sb_printf(&cs, ",%s,%zu", lmmiqa_head_name(r->head), r->splits);
+        const double vals[8] = {r->plcc_mean, r->plcc_std, r->srocc_mean, r->srocc_std,
+                                r->krcc_mean, r->krcc_std, r->rmse_mean,  r->rmse_std};
+        for (int v = 0; v < 8; v++) {
+            sb_printf(&cs, ",");
+            sb_num(&cs, vals[v]);
+        }
+        sb_printf(&cs, "\n");
         for (size_t k = 0; k < ns; k++) {
             const split_result *s = &res[c][k];
             sb_csv(&ps, r->spec);
-            sb_printf(&ps, ",%zu,%zu,%zu,%zu,%.17g,%.17g,%.17g,%.17g\n", k + 1, s->n_train,
-                      s->n_val, s->n_test, s->m.plcc, s->m.srocc, s->m.krcc, s->m.rmse);
+            sb_printf(&ps, ",%zu,%zu,%zu,%zu", k + 1, s->n_train, s->n_val, s->n_test);
+            const double mv[4] = {s->m.plcc, s->m.srocc, s->m.krcc, s->m.rmse};
+            for (int v = 0; v < 4; v++) {
+                sb_printf(&ps, ",");
+                sb_num(&ps, mv[v]);
+            }
+            sb_printf(&ps, "\n");
             for (size_t i = 0; i < s->n_test; i++) {
                 sb_csv(&pr, r->spec);
                 sb_printf(&pr, ",%zu,", k + 1);
                 sb_csv(&pr, lmmiqa_dataset_image(ds, s->rows[i]));
-                sb_printf(&pr, ",%.17g,%.17g\n", lmmiqa_dataset_mos(ds, s->rows[i]), s->pred[i]);
+                sb_printf(&pr, ",");
+                sb_num(&pr, lmmiqa_dataset_mos(ds, s->rows[i]));
+                sb_printf(&pr, ",");
+                sb_num(&pr, s->pred[i]);
+                sb_printf(&pr, "\n");
             }
         }
     }
@@ -663,6 +689,19 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
                 rc = write_split_result(path, rows[c].spec, k + 1, ds, &kc, lo, hi, fp, r, sel);
                 if (rc != LMMIQA_OK)
                     break;
+                /* Summaries always come from the files, so a resumed run
+                 * reproduces them to the last digit (JSON numbers are printed
+                 * with 15 significant digits where that reads back within an
+                 * ulp). */
+                double secs = r->seconds;
+                split_result_free(r);
+                if (!try_reuse(path, fp, sp, r)) {
+                    rc = lmmiqa__fail(LMMIQA_ERR_IO, "%s: cannot read back the result just written",
+                                      path);
+                    break;
+                }
+                r->reused = 0;
+                r->seconds = secs;
             }
             rows[c].splits++;
             if (opt->progress) {

@@ -40,16 +40,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 #endif
 
-typedef double v4d __attribute__((vector_size(32)));
-typedef long long v4i __attribute__((vector_size(32)));
-/* unaligned, aliasing view for loads and stores */
-typedef double v4du __attribute__((vector_size(32), aligned(8), may_alias));
-#define LD(p) (*(const v4du *)(const void *)(p))
-#define ST(p, v) (*(v4du *)(void *)(p) = (v))
 
 #define PAD 4 /* zero doubles left of each row */
 
@@ -102,156 +96,90 @@ static size_t row_stride(int w) { return (size_t)PAD + (((size_t)w + 3) & ~(size
 #define NCLASS 9
 static const int class_a[NCLASS] = {0, 0, 0, 1, 1, 1, 2, 2, 3};
 static const int class_b[NCLASS] = {1, 2, 3, 1, 2, 3, 2, 3, 3};
-static const double class_n[NCLASS] = {4, 4, 4, 4, 8, 8, 4, 8, 4};
 
 /* Row-pass arrays kept per ring row: A_k = x[j+k] + x[j-k] (k = 1..3),
  * Q_0 = x[j]^2, Q_k = x[j+k]^2 + x[j-k]^2. */
 enum { RA1, RA2, RA3, RQ0, RQ1, RQ2, RQ3, RN };
 
-/* Row pass: padded row x (data at x[PAD]) -> the RN arrays of one ring slot.
- * Shapes: x [PAD + n4 + 4], out[k] [n4]; n4 = width rounded up to 4. */
-static void row_pass(const double *x, size_t n4, double *const out[RN])
-{
-    const double *p = x + PAD;
-    for (size_t j = 0; j < n4; j += 4) {
-        v4d c = LD(p + j);
-        v4d r1 = LD(p + j + 1), l1 = LD(p + j - 1);
-        v4d r2 = LD(p + j + 2), l2 = LD(p + j - 2);
-        v4d r3 = LD(p + j + 3), l3 = LD(p + j - 3);
-        ST(out[RA1] + j, r1 + l1);
-        ST(out[RA2] + j, r2 + l2);
-        ST(out[RA3] + j, r3 + l3);
-        ST(out[RQ0] + j, c * c);
-        ST(out[RQ1] + j, r1 * r1 + l1 * l1);
-        ST(out[RQ2] + j, r2 * r2 + l2 * l2);
-        ST(out[RQ3] + j, r3 * r3 + l3 * l3);
-    }
-}
-
-static inline void vsqrt_abs(double *v)
-{
-#if defined(__SSE2__)
-    __m128d lo = _mm_loadu_pd(v), hi = _mm_loadu_pd(v + 2);
-    const __m128d mask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
-    _mm_storeu_pd(v, _mm_sqrt_pd(_mm_and_pd(lo, mask)));
-    _mm_storeu_pd(v + 2, _mm_sqrt_pd(_mm_and_pd(hi, mask)));
-#else
-    for (int l = 0; l < 4; l++)
-        v[l] = sqrt(fabs(v[l]));
-#endif
-}
-
-/* Column pass for one output row r. img[m] (m = 0..6 for rows r-3..r+3) are
- * image rows (data pointers; a zero row outside), ring[m][k] the row-pass
- * arrays of those rows. For each weight class: SI = sum of the class's
- * pixels, SQ = sum of their squares (pair sums taken in a fixed order, so
- * exact on integers), S = n c - SI, S2 = SQ - 2 c SI + n c^2; then
- * d = sum w S = I - mu, var = sum w S2 - d^2, MSCN = d / (sqrt|var| + 1).
- * out [n4]. */
-static void col_pass(const double *const img[7], const double *const ring[7][RN], size_t n4,
-                     const double w[NCLASS], double *out)
-{
-#define A(m, k) LD(ring[3 + (m)][RA1 + (k) - 1] + j)
-#define Q(m, k) LD(ring[3 + (m)][RQ0 + (k)] + j)
-#define I(m) LD(img[3 + (m)] + j)
-    for (size_t j = 0; j < n4; j += 4) {
-        v4d c = I(0);
-        v4d si[NCLASS], sq[NCLASS];
-        si[0] = A(0, 1) + (I(1) + I(-1));
-        sq[0] = Q(0, 1) + (Q(1, 0) + Q(-1, 0));
-        si[1] = A(0, 2) + (I(2) + I(-2));
-        sq[1] = Q(0, 2) + (Q(2, 0) + Q(-2, 0));
-        si[2] = A(0, 3) + (I(3) + I(-3));
-        sq[2] = Q(0, 3) + (Q(3, 0) + Q(-3, 0));
-        si[3] = A(1, 1) + A(-1, 1);
-        sq[3] = Q(1, 1) + Q(-1, 1);
-        si[4] = (A(1, 2) + A(-1, 2)) + (A(2, 1) + A(-2, 1));
-        sq[4] = (Q(1, 2) + Q(-1, 2)) + (Q(2, 1) + Q(-2, 1));
-        si[5] = (A(1, 3) + A(-1, 3)) + (A(3, 1) + A(-3, 1));
-        sq[5] = (Q(1, 3) + Q(-1, 3)) + (Q(3, 1) + Q(-3, 1));
-        si[6] = A(2, 2) + A(-2, 2);
-        sq[6] = Q(2, 2) + Q(-2, 2);
-        si[7] = (A(2, 3) + A(-2, 3)) + (A(3, 2) + A(-3, 2));
-        sq[7] = (Q(2, 3) + Q(-2, 3)) + (Q(3, 2) + Q(-3, 2));
-        si[8] = A(3, 3) + A(-3, 3);
-        sq[8] = Q(3, 3) + Q(-3, 3);
-        v4d c2 = 2.0 * c, cc = c * c;
-        v4d d = w[0] * (class_n[0] * c - si[0]);
-        v4d v = w[0] * ((sq[0] - c2 * si[0]) + class_n[0] * cc);
-        for (int k = 1; k < NCLASS; k++) {
-            d += w[k] * (class_n[k] * c - si[k]);
-            v += w[k] * ((sq[k] - c2 * si[k]) + class_n[k] * cc);
-        }
-        double sig[4];
-        ST(sig, v - d * d);
-        vsqrt_abs(sig);
-        ST(out + j, d / (LD(sig) + 1.0));
-    }
-#undef A
-#undef Q
-#undef I
-}
-
-/* Lane accumulators of one sample vector. */
+/* Lane accumulators of one sample vector: 4 logical lanes (element j of a
+ * row goes to lane j % 4 whatever the vector width, so the sums are the
+ * same bits on every instruction set). */
 typedef struct acc {
     double sq[4], abs[4], neg_sq[4], neg_n[4], pos_sq[4], pos_n[4];
 } acc;
 
-/* Add the products a[j] * b[j], j < n. */
-static void acc_products(acc *A, const double *a, const double *b, size_t n)
+/* The kernels, instantiated for SSE2 (2 doubles per vector; the x86-64
+ * baseline, or plain C elsewhere) and, on x86-64, AVX2 (4 doubles) chosen at
+ * run time. Per element they execute the same operations in the same
+ * order, so both give identical results. */
+#define VW 2
+#define FN(x) x##_w2
+#include "features/brisque_kernels.h"
+#undef VW
+#undef FN
+#if defined(__x86_64__) && defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx2")
+#define VW 4
+#define FN(x) x##_w4
+#include "features/brisque_kernels.h"
+#undef VW
+#undef FN
+#pragma GCC pop_options
+#define HAVE_W4 1
+#endif
+
+typedef struct kernels {
+    void (*row_pass)(const double *, size_t, double *const[RN]);
+    void (*col_pass)(const double *const[7], const double *const[7][RN], size_t,
+                     const double[NCLASS], double *);
+    void (*acc_products)(acc *, const double *, const double *, size_t);
+    void (*acc_values)(acc *, const double *, size_t);
+} kernels;
+
+static const kernels kernels_w2 = {row_pass_w2, col_pass_w2, acc_products_w2, acc_values_w2};
+#ifdef HAVE_W4
+static const kernels kernels_w4 = {row_pass_w4, col_pass_w4, acc_products_w4, acc_values_w4};
+#endif
+
+/* -1: not chosen yet; 0: w2; 1: w4. Written once per process (benign race:
+ * every thread computes the same value). */
+static int kernel_choice = -1;
+
+static const kernels *kernels_get(void)
 {
-    const v4i absm = {0x7fffffffffffffffLL, 0x7fffffffffffffffLL, 0x7fffffffffffffffLL,
-                      0x7fffffffffffffffLL};
-    const v4d one = {1.0, 1.0, 1.0, 1.0}, zero = {0.0, 0.0, 0.0, 0.0};
-    v4d ab = LD(A->abs), nsq = LD(A->neg_sq), nn = LD(A->neg_n);
-    v4d psq = LD(A->pos_sq), pn = LD(A->pos_n);
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        v4d p = LD(a + j) * LD(b + j);
-        v4d q = p * p;
-        v4i neg = p < zero, pos = p > zero;
-        ab += (v4d)((v4i)p & absm);
-        nsq += (v4d)((v4i)q & neg);
-        nn += (v4d)((v4i)one & neg);
-        psq += (v4d)((v4i)q & pos);
-        pn += (v4d)((v4i)one & pos);
+    int c = __atomic_load_n(&kernel_choice, __ATOMIC_RELAXED);
+    if (c < 0) {
+#ifdef HAVE_W4
+        __builtin_cpu_init();
+        c = __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+        c = 0;
+#endif
+        __atomic_store_n(&kernel_choice, c, __ATOMIC_RELAXED);
     }
-    ST(A->abs, ab);
-    ST(A->neg_sq, nsq);
-    ST(A->neg_n, nn);
-    ST(A->pos_sq, psq);
-    ST(A->pos_n, pn);
-    for (; j < n; j++) {
-        double p = a[j] * b[j], q = p * p;
-        A->abs[0] += fabs(p);
-        if (p < 0) {
-            A->neg_sq[0] += q;
-            A->neg_n[0] += 1;
-        } else if (p > 0) {
-            A->pos_sq[0] += q;
-            A->pos_n[0] += 1;
-        }
-    }
+#ifdef HAVE_W4
+    if (c == 1)
+        return &kernels_w4;
+#endif
+    return &kernels_w2;
 }
 
-/* GGD sums of x[j], j < n. */
-static void acc_values(acc *A, const double *x, size_t n)
+int lmmiqa__brisque_use_wide(int wide)
 {
-    const v4i absm = {0x7fffffffffffffffLL, 0x7fffffffffffffffLL, 0x7fffffffffffffffLL,
-                      0x7fffffffffffffffLL};
-    v4d sq = LD(A->sq), ab = LD(A->abs);
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        v4d v = LD(x + j);
-        sq += v * v;
-        ab += (v4d)((v4i)v & absm);
+    if (wide < 0) {
+        __atomic_store_n(&kernel_choice, -1, __ATOMIC_RELAXED);
+        return kernels_get() != &kernels_w2;
     }
-    ST(A->sq, sq);
-    ST(A->abs, ab);
-    for (; j < n; j++) {
-        A->sq[0] += x[j] * x[j];
-        A->abs[0] += fabs(x[j]);
-    }
+#ifdef HAVE_W4
+    __builtin_cpu_init();
+    if (wide && !__builtin_cpu_supports("avx2"))
+        return 0;
+    __atomic_store_n(&kernel_choice, wide ? 1 : 0, __ATOMIC_RELAXED);
+    return 1;
+#else
+    return wide ? 0 : 1;
+#endif
 }
 
 static double lanes(const double l[4]) { return (l[0] + l[1]) + (l[2] + l[3]); }
@@ -269,19 +197,20 @@ static void acc_sums(const acc *A, double n, lmmiqa__brisque_sums *s)
 
 /* The four circshift products of row `cur` (row r) with `prev` (row r-1,
  * circular): shifts [1 0] and [1 1] of row r, [-1 1] of row r-1. */
-static void acc_vertical(acc A[4], const double *cur, const double *prev, size_t w)
+static void acc_vertical(const kernels *K, acc A[4], const double *cur, const double *prev,
+                         size_t w)
 {
-    acc_products(&A[1], cur, prev, w);                 /* X[r][j] X[r-1][j]   */
-    acc_products(&A[2], cur + 1, prev, w - 1);         /* X[r][j] X[r-1][j-1] */
-    acc_products(&A[2], cur, prev + w - 1, 1);         /*   j = 0 wraps       */
-    acc_products(&A[3], prev + 1, cur, w - 1);         /* X[r-1][j] X[r][j-1] */
-    acc_products(&A[3], prev, cur + w - 1, 1);
+    K->acc_products(&A[1], cur, prev, w);              /* X[r][j] X[r-1][j]   */
+    K->acc_products(&A[2], cur + 1, prev, w - 1);      /* X[r][j] X[r-1][j-1] */
+    K->acc_products(&A[2], cur, prev + w - 1, 1);      /*   j = 0 wraps       */
+    K->acc_products(&A[3], prev + 1, cur, w - 1);      /* X[r-1][j] X[r][j-1] */
+    K->acc_products(&A[3], prev, cur + w - 1, 1);
 }
 
-static void acc_horizontal(acc A[4], const double *cur, size_t w)
+static void acc_horizontal(const kernels *K, acc A[4], const double *cur, size_t w)
 {
-    acc_products(&A[0], cur + 1, cur, w - 1);          /* X[r][j] X[r][j-1]   */
-    acc_products(&A[0], cur, cur + w - 1, 1);
+    K->acc_products(&A[0], cur + 1, cur, w - 1);       /* X[r][j] X[r][j-1]   */
+    K->acc_products(&A[0], cur, cur + w - 1, 1);
 }
 
 /* Scratch (doubles) one scale needs besides its image: the ring (7 rows of
@@ -295,6 +224,7 @@ static const char *const direction_names[4] = {"horizontal", "vertical", "diagon
 static int scale_features(const double *img, int w, int h, size_t stride, double *scratch,
                           int scale_no, double out[18], double fits[5])
 {
+    const kernels *K = kernels_get();
     double g7[7], w8[NCLASS];
     lmmiqa__brisque_gauss(g7);
     for (int k = 0; k < NCLASS; k++)
@@ -316,7 +246,7 @@ static int scale_features(const double *img, int w, int h, size_t stride, double
             double *slot[RN];
             for (int k = 0; k < RN; k++)
                 slot[k] = ring + ((size_t)(next % 7) * RN + k) * rs;
-            row_pass(img + (size_t)next * stride, n4, slot);
+            K->row_pass(img + (size_t)next * stride, n4, slot);
         }
         const double *rows[7], *rr[7][RN];
         for (int m = -3; m <= 3; m++) {
@@ -327,15 +257,15 @@ static int scale_features(const double *img, int w, int h, size_t stride, double
                 rr[m + 3][k] = out ? zero : ring + ((size_t)(q % 7) * RN + k) * rs;
         }
         double *cur = r == 0 ? m0 : (prev == ma ? mb : ma);
-        col_pass(rows, rr, n4, w8, cur);
-        acc_values(&G, cur, (size_t)w);
-        acc_horizontal(A, cur, (size_t)w);
+        K->col_pass(rows, rr, n4, w8, cur);
+        K->acc_values(&G, cur, (size_t)w);
+        acc_horizontal(K, A, cur, (size_t)w);
         if (r > 0)
-            acc_vertical(A, cur, prev, (size_t)w);
+            acc_vertical(K, A, cur, prev, (size_t)w);
         prev = cur;
     }
     /* wrap-around: row 0 pairs with row h-1 (for h == 1, with itself) */
-    acc_vertical(A, m0, prev, (size_t)w);
+    acc_vertical(K, A, m0, prev, (size_t)w);
 
     char what[64];
     double npix = (double)w * (double)h;

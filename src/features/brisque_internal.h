@@ -70,6 +70,13 @@ int lmmiqa__brisque_features_fit(lmmiqa_brisque_state *st, const uint8_t *gray, 
                                  int height, double out[LMMIQA_BRISQUE_DIM],
                                  double fits[LMMIQA__BRISQUE_FITS]);
 
+/* Test hook: choose the fast path's kernels. wide = 1: AVX2 (4 doubles),
+ * 0: SSE2/generic (2 doubles), -1: back to automatic. Returns 0 when the
+ * choice is not available here (it is then left unchanged), else 1 (for -1:
+ * whether the automatic choice is the wide one). Not thread-safe against
+ * concurrent extraction; both choices give identical features. */
+int lmmiqa__brisque_use_wide(int wide);
+
 /* The plain reference: brisque_feature.m written out with 2-D loops in
  * double (filter2 with a 7x7 window, zero padding; circshift products
  * materialised; sums in pixel order). Allocates per call; slow. Same

@@ -6,10 +6,14 @@
  * Design: no cleverness. The 7x7 window is built as fspecial('gaussian', 7,
  * 7/6) and normalised again as the release does; filter2 is a 2-D
  * correlation with zero padding. Two expressions are evaluated in a
- * mathematically identical form that is exact on flat neighbourhoods (the
- * convention of docs/brisque.md): I - mu as the sum over the 24 point-
- * symmetric window pairs of w (2 I(p) - I(p+v) - I(p-v)), and
- * filter2(w, I.^2) - mu.^2 as sum w (I(p+v) - I(p))^2 - (I - mu)^2.
+ * mathematically identical form that is exact where the true value is zero
+ * (the convention of docs/brisque.md): grouping the window into its 9
+ * weight classes (offsets with the same {|dy|, |dx|}) besides the centre,
+ * with SI / SQ the sums of a class's pixels / squares in a fixed order,
+ *   I - mu                       = sum_c w_c (n_c I - SI_c)
+ *   filter2(w, I.^2) - mu.^2     = sum_c w_c (SQ_c - 2 I SI_c + n_c I^2) - (I - mu)^2
+ * (both using sum(w) = 1). On 8-bit input every class sum is an exact
+ * integer, so I - mu is exactly 0 whenever its true value is.
  * circshift products are materialised in MATLAB's column-major (:) order;
  * the fits are estimateggdparam/estimateaggdparam with linear argmin scans.
  */
@@ -131,20 +135,35 @@ static int ref_scale(const double *im, int w, int h, int scale_no, double out[18
     if (!sd || !vec)
         goto done;
     /* structdis = (imdist - mu) ./ (sigma + 1), stored column-major */
+    static const int ca[9] = {0, 0, 0, 1, 1, 1, 2, 2, 3}, cb[9] = {1, 2, 3, 1, 2, 3, 2, 3, 3};
+    static const double cn[9] = {4, 4, 4, 4, 8, 8, 4, 8, 4};
     for (int x = 0; x < w; x++)
         for (int y = 0; y < h; y++) {
-            double c = im[(size_t)y * w + x];
-            double d = 0, s = 0;
-            for (int dy = -3; dy <= 3; dy++)
-                for (int dx = -3; dx <= 3; dx++) {
-                    double diff = px(im, w, h, y + dy, x + dx) - c;
-                    s += win[dy + 3][dx + 3] * diff * diff;
-                    /* each point-symmetric pair once: (dy, dx) > (0, 0) */
-                    if (dy > 0 || (dy == 0 && dx > 0))
-                        d += win[dy + 3][dx + 3] * (2 * c - px(im, w, h, y + dy, x + dx) -
-                                                    px(im, w, h, y - dy, x - dx));
+#define P(dy, dx) px(im, w, h, y + (dy), x + (dx))
+#define AK(dy, k) (P(dy, k) + P(dy, -(k)))
+#define QK(dy, k) ((k) == 0 ? P(dy, 0) * P(dy, 0) : P(dy, k) * P(dy, k) + P(dy, -(k)) * P(dy, -(k)))
+            double c = P(0, 0);
+            double d = 0, v = 0;
+            for (int k = 0; k < 9; k++) {
+                int a = ca[k], b = cb[k];
+                double si, sq;
+                if (a == 0) {
+                    si = AK(0, b) + (P(b, 0) + P(-b, 0));
+                    sq = QK(0, b) + (QK(b, 0) + QK(-b, 0));
+                } else if (a == b) {
+                    si = AK(a, a) + AK(-a, a);
+                    sq = QK(a, a) + QK(-a, a);
+                } else {
+                    si = (AK(a, b) + AK(-a, b)) + (AK(b, a) + AK(-b, a));
+                    sq = (QK(a, b) + QK(-a, b)) + (QK(b, a) + QK(-b, a));
                 }
-            double var = s - d * d;
+                d += win[3 + a][3 + b] * (cn[k] * c - si);
+                v += win[3 + a][3 + b] * ((sq - 2.0 * c * si) + cn[k] * (c * c));
+            }
+#undef P
+#undef AK
+#undef QK
+            double var = v - d * d;
             sd[(size_t)x * h + y] = d / (sqrt(fabs(var)) + 1);
         }
     char what[64];

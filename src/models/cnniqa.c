@@ -423,6 +423,13 @@ static int predict_gray(const lmmiqa_cnniqa *m, lmmiqa__cnniqa_work *w, const ui
     return LMMIQA_OK;
 }
 
+int lmmiqa_cnniqa_predict_gray(const lmmiqa_cnniqa *m, lmmiqa_cnniqa_state *st,
+                               const uint8_t *gray, int width, int height, double *score,
+                               double *feature)
+{
+    return predict_gray(m, &st->work, gray, width, height, score, feature);
+}
+
 int lmmiqa_cnniqa_predict(const lmmiqa_cnniqa *m, lmmiqa_cnniqa_state *st,
                           const lmmiqa_image *img, double *score, double *feature)
 {

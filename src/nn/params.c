@@ -7,7 +7,7 @@
 #include "lmmiqa/nn.h"
 
 #include "core/internal.h"
-#include "lmmiqa/safetensors.h"
+#include "nn_internal.h"
 
 #include <assert.h>
 #include <cblas.h>
@@ -229,8 +229,8 @@ int lmmiqa_nn_params_save(const lmmiqa_nn_params *p, const lmmiqa_nn_optim *o, i
     return rc;
 }
 
-static int read_tensor(const lmmiqa_safetensors *st, const char *name,
-                       const lmmiqa_nn_tensor *ten, float *dst, const char *path)
+int lmmiqa__nn_read_tensor(const lmmiqa_safetensors *st, const char *name,
+                           const lmmiqa_nn_tensor *ten, float *dst, const char *path)
 {
     lmmiqa_tensor_info info;
     if (lmmiqa_safetensors_find(st, name, &info) != LMMIQA_OK)
@@ -286,15 +286,15 @@ int lmmiqa_nn_params_load(lmmiqa_nn_params *p, lmmiqa_nn_optim *o, const char *p
                          n_missing > 1 ? ", " : "", name);
             continue;
         }
-        rc = read_tensor(st, name, ten, lmmiqa_nn_params_data(p, (int)t), path);
+        rc = lmmiqa__nn_read_tensor(st, name, ten, lmmiqa_nn_params_data(p, (int)t), path);
         if (rc != LMMIQA_OK)
             goto out;
         if (o && ten->kind == LMMIQA_NN_PARAM) {
             snprintf(name, sizeof name, "optim.m.%s", ten->name);
-            rc = read_tensor(st, name, ten, p->opt_m + ten->offset, path);
+            rc = lmmiqa__nn_read_tensor(st, name, ten, p->opt_m + ten->offset, path);
             if (rc == LMMIQA_OK && p->opt_v) {
                 snprintf(name, sizeof name, "optim.v.%s", ten->name);
-                rc = read_tensor(st, name, ten, p->opt_v + ten->offset, path);
+                rc = lmmiqa__nn_read_tensor(st, name, ten, p->opt_v + ten->offset, path);
             }
             if (rc != LMMIQA_OK)
                 goto out;

@@ -91,7 +91,7 @@ check "missing file named" grep -q "missing.png" "$TMP/err"
     --output "$TMP/store" --jobs 2 2>"$TMP/err"
 check "dataset exit 0" test $? -eq 0
 check "dataset npy" test -s "$TMP/store/brisque.npy"
-check "dataset sidecar" grep -q '"extractor": *"brisque"' "$TMP/store/brisque.json"
+check "dataset sidecar" grep -q "\"extractor\":[[:space:]]*\"brisque\"" "$TMP/store/brisque.json"
 check "sidecar hashes" test "$(grep -c '"sha256"' "$TMP/store/brisque.json")" -eq 6
 check "no journal left" test ! -e "$TMP/store/brisque.journal"
 check "summary computed 6" grep -q "6 computed" "$TMP/err"

@@ -10,10 +10,12 @@ Run with Debian's python (NumPy, SciPy, Pillow):
 
 It follows the MATLAB code literally (scipy.ndimage.correlate with zero
 padding for filter2(..., 'same'), np.roll for circshift, scipy.special.gamma,
-first-index argmin), with one documented convention (docs/brisque.md, "flat
-regions"): I - mu is evaluated as the sum over point-symmetric window pairs of
-w * (2 I(p) - I(p+v) - I(p-v)), which is exactly 0 where the neighbourhood
-is flat, instead of MATLAB's rounding noise. imresize is written here from
+first-index argmin), with one documented convention (docs/brisque.md,
+"exact zeros"): I - mu is evaluated per weight class of the window as
+sum_c w_c (n_c I - sum of the class's pixels), which is exactly 0 where its
+true value is 0 (flat or symmetric neighbourhoods), instead of MATLAB's
+rounding noise, whose sign would decide which side of the AGGD fit the
+resulting zero products fall on. imresize is written here from
 MATLAB's algorithm description (no PIL/OpenCV resize), with each output the
 tap-by-tap sum in tap order.
 
@@ -159,21 +161,35 @@ def estimateaggdparam(vec):
     return alpha, leftstd, rightstd, rhatnorm
 
 
+CLASSES = [(0, 1, 4), (0, 2, 4), (0, 3, 4), (1, 1, 4), (1, 2, 8), (1, 3, 8), (2, 2, 4),
+           (2, 3, 8), (3, 3, 4)]
+
+
 def mscn(imdist, window):
     mu = scipy.ndimage.correlate(imdist, window, mode="constant", cval=0.0)
     sigma = np.sqrt(np.abs(scipy.ndimage.correlate(imdist * imdist, window, mode="constant",
                                                    cval=0.0) - mu * mu))
-    # I - mu over point-symmetric pairs (exact zero on flat neighbourhoods)
+    # I - mu = sum over the 9 weight classes {|dy|,|dx|} = {a,b} of
+    # w_ab * (n I - sum of the class's pixels), the pixel sums taken in a
+    # fixed pair order: exact on integers, so exactly 0 where the true value is.
     h, w = imdist.shape
     p = np.pad(imdist, 3)
+
+    def px(dy, dx):
+        return p[3 + dy:3 + dy + h, 3 + dx:3 + dx + w]
+
+    def a_(dy, k):
+        return px(dy, k) + px(dy, -k)
+
     d = np.zeros_like(imdist)
-    for dy in range(0, 4):
-        for dx in range(-3, 4):
-            if dy == 0 and dx <= 0:
-                continue
-            plus = p[3 + dy:3 + dy + h, 3 + dx:3 + dx + w]
-            minus = p[3 - dy:3 - dy + h, 3 - dx:3 - dx + w]
-            d = d + window[dy + 3, dx + 3] * (2 * imdist - plus - minus)
+    for a, b, n in CLASSES:
+        if a == 0:
+            si = a_(0, b) + (px(b, 0) + px(-b, 0))
+        elif a == b:
+            si = a_(a, a) + a_(-a, a)
+        else:
+            si = (a_(a, b) + a_(-a, b)) + (a_(b, a) + a_(-b, a))
+        d = d + window[3 + a, 3 + b] * (n * imdist - si)
     return d / (sigma + 1)
 
 

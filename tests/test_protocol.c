@@ -1,0 +1,323 @@
+/*
+ * tests/test_protocol.c - the evaluation protocol on a small synthetic
+ * dataset: per-spec default heads, the MOS range choices, the output files
+ * (per-split metrics agree with the written predictions, mean and std agree
+ * with the per-split values), resume (a re-run reuses every finished split
+ * and writes identical results; a changed configuration or a tampered result
+ * file is recomputed), and clear failures for mismatched splits and missing
+ * store parts.
+ */
+#include "test.h"
+
+#include "core/internal.h"
+#include "io/csv.h"
+#include "lmmiqa/extractor.h"
+#include "lmmiqa/image.h"
+#include "lmmiqa/metrics.h"
+#include "lmmiqa/protocol.h"
+#include "lmmiqa/store.h"
+
+#include <cjson/cJSON.h>
+#include <unistd.h>
+
+#define N 30
+
+static char root[64], store[128], out[128], manifest[128];
+static lmmiqa_dataset *ds;
+
+static const char *at(const char *dir, const char *file)
+{
+    static char bufs[4][512];
+    static int k;
+    char *b = bufs[k++ & 3];
+    snprintf(b, 512, "%s/%s", dir, file);
+    return b;
+}
+
+static char *read_text(const char *path)
+{
+    unsigned char *d = NULL;
+    size_t n = 0;
+    if (lmmiqa__file_read_all(path, 1 << 26, &d, &n) != LMMIQA_OK)
+        return NULL;
+    return (char *)d;
+}
+
+/* Images with more or less noise; MOS falls with the noise level. */
+static void setup(void)
+{
+    snprintf(root, sizeof root, "/tmp/lmmiqa_test_protocol_XXXXXX");
+    CHECK(mkdtemp(root) != NULL);
+    snprintf(store, sizeof store, "%s/store", root);
+    snprintf(out, sizeof out, "%s/out", root);
+    snprintf(manifest, sizeof manifest, "%s/labels.csv", root);
+    FILE *f = fopen(manifest, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fprintf(f, "image,mos\n");
+    uint32_t s = 12345;
+    for (int i = 0; i < N; i++) {
+        lmmiqa_image *img = NULL;
+        CHECK_OK(lmmiqa_image_create(64, 48, &img));
+        if (!img)
+            continue;
+        int noise = 4 + 8 * (i % 10);
+        for (int p = 0; p < 64 * 48 * 3; p++) {
+            s = s * 1103515245u + 12345u;
+            int x = (p / 3) % 64, y = (p / 3) / 64;
+            int v = 128 + (int)(60.0 * sin(x * 0.2 + i) * cos(y * 0.15)) +
+                    (int)((s >> 16) % (unsigned)(2 * noise + 1)) - noise;
+            img->pixels[p] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+        char name[32];
+        snprintf(name, sizeof name, "img%02d.png", i);
+        CHECK_OK(lmmiqa_image_save_png(img, at(root, name)));
+        lmmiqa_image_destroy(img);
+        fprintf(f, "%s,%.3f\n", name, 90.0 - noise + (i % 3));
+    }
+    fclose(f);
+    CHECK_OK(lmmiqa_dataset_load(manifest, NULL, &ds));
+    lmmiqa_extractor *ex = NULL;
+    CHECK_OK(lmmiqa_extractor_create("brisque", NULL, &ex));
+    if (ds && ex)
+        CHECK_OK(lmmiqa_store_build_dataset(store, ex, ds, NULL, NULL));
+    lmmiqa_extractor_destroy(ex);
+    /* A second store part with the same rows ("twin") to combine with. */
+    char *j = read_text(at(store, "brisque.json"));
+    cJSON *o = cJSON_Parse(j);
+    free(j);
+    if (o) {
+        cJSON_ReplaceItemInObjectCaseSensitive(o, "extractor", cJSON_CreateString("twin"));
+        char *t = cJSON_Print(o);
+        CHECK_OK(lmmiqa__file_write_atomic(at(store, "twin.json"), t, strlen(t)));
+        free(t);
+        cJSON_Delete(o);
+        unsigned char *npy = NULL;
+        size_t n = 0;
+        CHECK_OK(lmmiqa__file_read_all(at(store, "brisque.npy"), 1 << 26, &npy, &n));
+        CHECK_OK(lmmiqa__file_write_atomic(at(store, "twin.npy"), npy, n));
+        free(npy);
+    }
+}
+
+static void test_helpers(void)
+{
+    CHECK(lmmiqa_protocol_default_head("brisque") == LMMIQA_HEAD_LINEAR);
+    CHECK(lmmiqa_protocol_default_head("clip-vit-b16+brisque") == LMMIQA_HEAD_MLP);
+    CHECK(lmmiqa_protocol_default_head("clip-vit-b16") == LMMIQA_HEAD_MLP);
+    for (int h = 0; h < 3; h++)
+        CHECK(lmmiqa_head_parse(lmmiqa_head_name((lmmiqa_head)h)) == h);
+    CHECK(lmmiqa_head_parse("cnn") == -1);
+    if (!ds)
+        return;
+    double lo, hi;
+    lmmiqa_protocol_mos_range(ds, LMMIQA_MOS_RANGE_NOMINAL, NULL, 0, &lo, &hi);
+    double slo, shi;
+    lmmiqa_dataset_scale(ds, &slo, &shi);
+    CHECK(lo == slo && hi == shi);
+    size_t train[3] = {0, 5, 9}; /* noise 4, 44, 76 -> MOS 86, 48(+2), 14 */
+    lmmiqa_protocol_mos_range(ds, LMMIQA_MOS_RANGE_TRAIN, train, 3, &lo, &hi);
+    CHECK_NEAR(lo, lmmiqa_dataset_mos(ds, 9), 0);
+    CHECK_NEAR(hi, lmmiqa_dataset_mos(ds, 0), 0);
+    char *cj = NULL;
+    lmmiqa_regressor_config cfg;
+    lmmiqa_regressor_config_default(&cfg);
+    cfg.seed = 18446744073709551615ull;
+    cj = lmmiqa_regressor_config_json(&cfg);
+    CHECK(cj && strstr(cj, "\"seed\":\"18446744073709551615\"") != NULL);
+    free(cj);
+}
+
+typedef struct events {
+    int total, reused;
+} events;
+
+static void count_events(void *user, const lmmiqa_protocol_event *ev)
+{
+    events *e = user;
+    e->total++;
+    e->reused += ev->reused;
+}
+
+static int run(lmmiqa_splits *sp, const lmmiqa_regressor_config *reg, events *ev,
+               lmmiqa_protocol_row *rows)
+{
+    const char *specs[2] = {"brisque", "twin+brisque"};
+    lmmiqa_protocol_options o;
+    lmmiqa_protocol_options_init(&o);
+    o.store_dir = store;
+    o.out_dir = out;
+    if (reg)
+        o.reg = *reg;
+    o.reg.epochs = reg ? reg->epochs : 300;
+    o.reg.hidden = 16;
+    o.progress = count_events;
+    o.user = ev;
+    memset(ev, 0, sizeof *ev);
+    return lmmiqa_protocol_run(ds, sp, 2, specs, &o, rows);
+}
+
+static double cell(const lmmiqa__csv *c, size_t row, const char *col)
+{
+    double v = NAN;
+    int k = lmmiqa__csv_column(c, col);
+    CHECK(k >= 0);
+    if (k >= 0)
+        CHECK_OK(lmmiqa__csv_cell_double(c, row, (size_t)k, &v));
+    return v;
+}
+
+static void test_run_and_outputs(void)
+{
+    if (!ds)
+        return;
+    lmmiqa_splits *sp = NULL;
+    CHECK_OK(lmmiqa_splits_random(N, 3, 0.2, 0.0, 7, &sp));
+    if (!sp)
+        return;
+    events ev;
+    lmmiqa_protocol_row rows[2];
+    CHECK_OK(run(sp, NULL, &ev, rows));
+    CHECK(ev.total == 6 && ev.reused == 0);
+    CHECK(rows[0].head == LMMIQA_HEAD_LINEAR && rows[1].head == LMMIQA_HEAD_MLP);
+    CHECK(strcmp(rows[1].spec, "twin+brisque") == 0 && rows[1].splits == 3);
+    const char *files[] = {"results.md", "results.csv", "results.json", "per_split.csv",
+                           "predictions.csv", "splits.json", "runs/brisque/split-1.json",
+                           "runs/twin+brisque/split-3.json"};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        struct stat st;
+        CHECK_MSG(stat(at(out, files[k]), &st) == 0 && st.st_size > 0, "%s", files[k]);
+    }
+    char *md = read_text(at(out, "results.md"));
+    CHECK(md && strstr(md, "| Features | Head | labels PLCC↑ (Std) | labels SRCC↑ (Std) |"));
+    CHECK(md && strstr(md, "| brisque | linear | "));
+    CHECK(md && strstr(md, "| twin+brisque | mlp | "));
+    free(md);
+
+    /* The per-split metrics are those of the written predictions. */
+    lmmiqa__csv *pred = NULL, *per = NULL, *res = NULL;
+    CHECK_OK(lmmiqa__csv_load(at(out, "predictions.csv"), &pred));
+    CHECK_OK(lmmiqa__csv_load(at(out, "per_split.csv"), &per));
+    CHECK_OK(lmmiqa__csv_load(at(out, "results.csv"), &res));
+    if (pred && per && res) {
+        CHECK(lmmiqa__csv_rows(pred) == 2 * 3 * 6); /* 2 specs x 3 splits x 6 test rows */
+        CHECK(lmmiqa__csv_rows(per) == 6);
+        for (size_t r = 0; r < lmmiqa__csv_rows(per); r++) {
+            const char *spec = lmmiqa__csv_cell(per, r, 0);
+            double split = cell(per, r, "split");
+            double p[6], m[6];
+            size_t n = 0;
+            for (size_t q = 0; q < lmmiqa__csv_rows(pred) && n < 6; q++) {
+                if (strcmp(lmmiqa__csv_cell(pred, q, 0), spec) == 0 &&
+                    cell(pred, q, "split") == split) {
+                    p[n] = cell(pred, q, "pred");
+                    m[n] = cell(pred, q, "mos");
+                    n++;
+                }
+            }
+            CHECK(n == 6);
+            double plcc = NAN, srocc = NAN;
+            CHECK_OK(lmmiqa_metric_plcc(p, m, n, &plcc));
+            CHECK_OK(lmmiqa_metric_srocc(p, m, n, &srocc));
+            CHECK_REL(cell(per, r, "plcc"), plcc, 1e-12, 1e-12);
+            CHECK_REL(cell(per, r, "srocc"), srocc, 1e-12, 1e-12);
+        }
+        /* mean and population std of the per-split PLCC */
+        for (size_t c = 0; c < 2; c++) {
+            double v[3], mean = 0, var = 0;
+            for (size_t k = 0; k < 3; k++) {
+                v[k] = cell(per, c * 3 + k, "plcc");
+                mean += v[k] / 3;
+            }
+            for (size_t k = 0; k < 3; k++)
+                var += (v[k] - mean) * (v[k] - mean) / 3;
+            CHECK_REL(cell(res, c, "plcc_mean"), mean, 1e-12, 1e-12);
+            CHECK_REL(cell(res, c, "plcc_std"), sqrt(var), 1e-9, 1e-12);
+            CHECK_REL(rows[c].plcc_mean, mean, 1e-12, 1e-12);
+        }
+        /* The noise -> MOS relation is learnable: a clearly positive SROCC. */
+        CHECK_MSG(rows[0].srocc_mean > 0.5, "linear brisque SROCC %g", rows[0].srocc_mean);
+    }
+    lmmiqa__csv_destroy(pred);
+    lmmiqa__csv_destroy(per);
+    lmmiqa__csv_destroy(res);
+
+    /* Resume: nothing recomputed, identical results. */
+    char *before = read_text(at(out, "results.csv"));
+    CHECK_OK(run(sp, NULL, &ev, NULL));
+    CHECK(ev.total == 6 && ev.reused == 6);
+    char *after = read_text(at(out, "results.csv"));
+    CHECK_MSG(before && after && strcmp(before, after) == 0, "\n%s\n%s", before, after);
+    free(after);
+
+    /* A tampered result file (another fingerprint) is recomputed, alone. */
+    char *t = read_text(at(out, "runs/brisque/split-2.json"));
+    char *fp = t ? strstr(t, "\"fingerprint\"") : NULL;
+    if (fp) {
+        char *q = strchr(fp + 14, '"');
+        if (q)
+            q[1] = q[1] == 'a' ? 'b' : 'a';
+        CHECK_OK(lmmiqa__file_write_atomic(at(out, "runs/brisque/split-2.json"), t, strlen(t)));
+    }
+    free(t);
+    CHECK_OK(run(sp, NULL, &ev, NULL));
+    CHECK(ev.total == 6 && ev.reused == 5);
+    after = read_text(at(out, "results.csv"));
+    CHECK(before && after && strcmp(before, after) == 0); /* deterministic training */
+    free(after);
+    free(before);
+
+    /* Another configuration: everything is recomputed. */
+    lmmiqa_regressor_config cfg;
+    lmmiqa_regressor_config_default(&cfg);
+    cfg.epochs = 3;
+    CHECK_OK(run(sp, &cfg, &ev, NULL));
+    CHECK(ev.total == 6 && ev.reused == 0);
+    lmmiqa_splits_destroy(sp);
+}
+
+static void test_failures(void)
+{
+    if (!ds)
+        return;
+    lmmiqa_splits *sp = NULL;
+    CHECK_OK(lmmiqa_splits_random(N + 1, 2, 0.2, 0.0, 7, &sp));
+    events ev;
+    if (sp) {
+        CHECK(run(sp, NULL, &ev, NULL) == LMMIQA_ERR_MISMATCH);
+        CHECK(strstr(lmmiqa_error_message(), "31") != NULL);
+    }
+    lmmiqa_splits_destroy(sp);
+
+    CHECK_OK(lmmiqa_splits_random(N, 2, 0.2, 0.0, 7, &sp));
+    const char *specs[2] = {"brisque", "brisque+absent"};
+    lmmiqa_protocol_options o;
+    lmmiqa_protocol_options_init(&o);
+    o.store_dir = store;
+    o.out_dir = out;
+    o.reg.epochs = 2;
+    if (sp) {
+        CHECK(lmmiqa_protocol_run(ds, sp, 2, specs, &o, NULL) == LMMIQA_ERR_IO);
+        CHECK(strstr(lmmiqa_error_message(), "absent") != NULL);
+        /* the finished spec's results were kept */
+        struct stat st;
+        CHECK(stat(at(out, "runs/brisque/split-2.json"), &st) == 0);
+    }
+    o.out_dir = NULL;
+    CHECK(lmmiqa_protocol_run(ds, sp, 1, specs, &o, NULL) == LMMIQA_ERR_INVALID_ARG);
+    lmmiqa_splits_destroy(sp);
+}
+
+int main(void)
+{
+    setup();
+    RUN(test_helpers);
+    RUN(test_run_and_outputs);
+    RUN(test_failures);
+    lmmiqa_dataset_destroy(ds);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    CHECK(system(cmd) == 0);
+    return test_finish();
+}
