@@ -8,8 +8,12 @@
  * only summaries are stored (per tensor: sum, sum of |x|, max |x| and 8
  * sampled entries). Tolerances (float32 on both sides, different summation
  * orders): outputs and loss 1e-4 relative (floor 1e-3); gradient and buffer
- * entries within 2e-3 x max|tensor| and sums within 1e-3 x sum|x|
- * (floor 1e-6).
+ * entries within 2e-3 x max|tensor| and sums within 1e-3 x sum|x| + 1e-5
+ * (the floor covers the biases that feed a training-mode batch norm, whose
+ * exact gradient is 0 and whose computed one is rounding noise on both
+ * sides: net.fc1.bias, net.fc2.bias and resnet_layer.fc.bias (its batch sum
+ * feeds net.bn1). They are also left out of the Adam step on both sides,
+ * which would turn the noise into +-lr steps of random sign.)
  */
 #include "lmmiqa/nn.h"
 #include "lmmiqa/metaiqa.h"
@@ -165,7 +169,7 @@ static void compare_summary(const char *what, const item *it, const float *x, si
     double sum = 0.0;
     for (size_t i = 0; i < n; i++)
         sum += x[i];
-    double tol_sum = 1e-3 * it->abssum + 1e-6, tol_v = 2e-3 * it->maxabs + 1e-7;
+    double tol_sum = 1e-3 * it->abssum + 1e-5, tol_v = 2e-3 * it->maxabs + 1e-7;
     CHECK_MSG(fabs(sum - it->sum) <= tol_sum, "%s %s: sum %.9g, torch %.9g", what, it->name, sum,
               it->sum);
     for (int j = 0; j < 8; j++) {
@@ -263,7 +267,10 @@ static void test_metaiqa(void)
     lmmiqa_nn_optim o;
     lmmiqa_nn_optim_defaults(&o, LMMIQA_NN_ADAM, 1e-3);
     CHECK_OK(lmmiqa_nn_optim_init(&o, &m->params));
-    lmmiqa_nn_optim_step(&o, &m->params, 0, NULL);
+    unsigned char *frozen = calloc(m->params.count, 1);
+    frozen[m->fc_b] = frozen[m->h_fc1_b] = frozen[m->h_fc2_b] = 1;
+    lmmiqa_nn_optim_step(&o, &m->params, 0, frozen);
+    free(frozen);
     out = lmmiqa__metaiqa_forward(m, w, 3, 0, NULL);
     compare_values(g, "out_eval_after_step", out, 3);
     lmmiqa__metaiqa_work_destroy(w);

@@ -22,7 +22,7 @@
  *        l^2     left (negative side) variance
  *        r^2     right (positive side) variance
  * docs/brisque.md pins every convention (grey conversion, zero padding,
- * the grid search, the exact-zero rule for flat neighbourhoods) and states
+ * the grid search, the exact zeros of I - mu) and states
  * the agreement with MATLAB, OpenCV and pyiqa.
  *
  * Undefined cases: a flat image (every MSCN coefficient zero) or one whose

@@ -11,12 +11,20 @@
 
 #include "lmmiqa/core.h"
 #include "lmmiqa/rng.h"
+#include "lmmiqa/safetensors.h"
+#include "lmmiqa/torchzip.h"
+#include "lmmiqa/vit.h"
 #include "lmmiqa/image.h"
+#include "lmmiqa/resize.h"
+#include "lmmiqa/brisque.h"
 #include "lmmiqa/dataset.h"
 #include "lmmiqa/splits.h"
 #include "lmmiqa/regressor.h"
 
 #include "lmmiqa/metrics.h"
 #include "lmmiqa/svr.h"
+#include "lmmiqa/nn.h"
+#include "lmmiqa/cnniqa.h"
+#include "lmmiqa/metaiqa.h"
 
 #endif

@@ -37,7 +37,7 @@ typedef struct lmmiqa_regressor_config {
     int hidden;            /* MLP hidden width (paper: 512) */
     int epochs;            /* passes over the training rows (paper shows epoch 25) */
     int batch_size;        /* mini-batch rows */
-    double learning_rate;  /* Adam step size */
+    double learning_rate;  /* Adam step size (default 1e-3; use about 1e-2 for the linear head) */
     double weight_decay;   /* L2 penalty added to the gradient (Adam), 0 = off */
     double dropout;        /* dropout probability after the hidden ReLU, 0 = off */
     int standardize;       /* 1: z-score each feature with train-split mean/std */
@@ -60,7 +60,11 @@ typedef struct lmmiqa_regressor lmmiqa_regressor;
 /* Train on n rows of x (row-major n x dim, float32) with targets mos[n] on
  * the dataset's scale [mos_min, mos_max]. Optional validation rows (x_val,
  * mos_val, n_val; NULL/0 for none) select the epoch with the best validation
- * PLCC+SROCC; without them the last epoch is kept. */
+ * PLCC+SROCC (n_val must then be >= 3); without them the last epoch is kept.
+ * LMMIQA_ERR_INVALID_ARG with a message naming the problem for n = 0, dim = 0,
+ * an empty or non-finite MOS range, a MOS outside it, a non-finite feature
+ * (row and column named) or a bad config field; LMMIQA_ERR_UNDEFINED if the
+ * loss becomes non-finite; LMMIQA_ERR_TOO_LARGE for SVR over 16384 rows. */
 LMMIQA_API int lmmiqa_regressor_train(const lmmiqa_regressor_config *cfg, const float *x,
                                       const double *mos, size_t n, size_t dim, double mos_min,
                                       double mos_max, const float *x_val, const double *mos_val,

@@ -74,6 +74,8 @@ LMMIQA_API void lmmiqa_vit_destroy(lmmiqa_vit *vit);
 LMMIQA_API const lmmiqa_vit_config *lmmiqa_vit_get_config(const lmmiqa_vit *vit);
 /* SHA-256 (hex) of the weight file. */
 LMMIQA_API const char *lmmiqa_vit_weights_sha256(const lmmiqa_vit *vit);
+/* Bytes of float32 weights the model holds. */
+LMMIQA_API size_t lmmiqa_vit_weights_bytes(const lmmiqa_vit *vit);
 /* Multiply-adds x 2 of one image's forward pass. */
 LMMIQA_API double lmmiqa_vit_flops(const lmmiqa_vit_config *cfg);
 

@@ -3,30 +3,32 @@
  * include/lmmiqa/brisque.h and docs/brisque.md).
  *
  * Design: per scale, two fused passes over the image, all in double.
- *  1. Row pass (per image row, into a 7-row ring): for each pixel the
- *     horizontal 7-tap sums of the differences e_k = x[j+k] - x[j]:
- *       H[j] = -sum_k g_k e_k     E[j] = sum_k g_k e_k^2
- *     (zero padding outside the image).
- *  2. Column pass (per output row r, from rows r-3..r+3): with
- *     f_m = I[r+m][j] - I[r][j],
- *       d   = sum_m g_m (H[r+m] - f_m)                   = I - mu
- *       var = sum_m g_m (E[r+m] + f_m (f_m - 2 H[r+m])) - d^2
- *                                                        = filter2(w, I.^2) - mu.^2
- *     so MSCN = d / (sqrt(|var|) + 1) as brisque_feature.m, but computed
- *     from local differences: a flat (or point-symmetric) neighbourhood
- *     gives exactly d = 0 and var = 0 instead of MATLAB's rounding noise,
- *     whose sign would otherwise decide which side of the AGGD a zero
- *     product falls on (docs/brisque.md, "flat regions").
+ *  1. Row pass (per image row, into a 7-row ring): pair sums of the row
+ *     neighbours A_k = x[j+k] + x[j-k] and of their squares Q_k (k = 1..3,
+ *     Q_0 = x^2), zero padding outside the image.
+ *  2. Column pass (per output row r, from rows r-3..r+3): the 7x7 window
+ *     has 9 weight classes besides the centre (offsets with the same
+ *     {|dy|, |dx|}); from the ring, each class's pixel sum SI and square sum
+ *     SQ, then
+ *       d   = sum_c w_c (n_c c - SI_c)                        = I - mu
+ *       var = sum_c w_c ((SQ_c - 2 c SI_c) + n_c c^2) - d^2   = filter2(w, I.^2) - mu.^2
+ *     (both use sum(w) = 1) and MSCN = d / (sqrt|var| + 1) as
+ *     brisque_feature.m. On 8-bit input the class sums are exact integers,
+ *     so d is exactly 0 wherever its true value is (flat or symmetric
+ *     neighbourhoods), where MATLAB's I - mu is rounding noise whose sign
+ *     would decide which side of the AGGD the zero products fall on
+ *     (docs/brisque.md, "exact zeros"). The reference and the NumPy port
+ *     form the class sums in the same order.
  *  3. As soon as an MSCN row exists, its GGD sums and the sums of its four
  *     circshift neighbour products with the previous row (counts and sums of
  *     squares of each sign, sums of |x|) are accumulated without
  *     materialising the products; the wrap-around pairs with row 0 are added
  *     at the end. Only three MSCN rows are alive at a time.
- * Hot loops use GCC vector extensions (4 doubles; two SSE2 halves on
- * baseline x86-64) with fixed lane order, so results do not depend on the
- * instruction set. Rows are padded (4 zero doubles left, zeros right up to
- * a multiple of 4 plus 4) so the 7-tap reads need no edge cases.
- * Scratch lives in lmmiqa_brisque_state and only grows.
+ * The loops (brisque_kernels.h) are instantiated for 2-double vectors
+ * (SSE2 baseline / generic) and 4-double AVX2, picked at run time; both give
+ * the same bits. Rows are padded (4 zero doubles left, zeros right up to a
+ * multiple of 4 plus 4) so the 7-tap reads need no edge cases. Scratch lives
+ * in lmmiqa_brisque_state and only grows.
  */
 #include "features/brisque_internal.h"
 
@@ -117,7 +119,7 @@ typedef struct acc {
 #include "features/brisque_kernels.h"
 #undef VW
 #undef FN
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC target("avx2")
 #define VW 4

@@ -31,6 +31,11 @@ static const struct {
 } registry[] = {
     {"brisque", lmmiqa__brisque_extractor_create},
     {"cnniqa", lmmiqa__cnniqa_extractor_create},
+    {"metaiqa", lmmiqa__metaiqa_extractor_create},
+    {"clip-vit-b16", lmmiqa__clip_vit_b16_extractor_create},
+    {"altclip", lmmiqa__altclip_extractor_create},
+    {"hps", lmmiqa__hps_extractor_create},
+    {"align", lmmiqa__align_extractor_create},
 };
 
 #define REGISTRY_SIZE (sizeof registry / sizeof registry[0])

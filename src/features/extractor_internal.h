@@ -38,5 +38,20 @@ int lmmiqa__brisque_extractor_create(const lmmiqa_extractor_options *opts,
  * options.weights must name a weight file trained per split (`lmmiqa fit`). */
 int lmmiqa__cnniqa_extractor_create(const lmmiqa_extractor_options *opts,
                                     lmmiqa__extractor_impl *impl);
+int lmmiqa__metaiqa_extractor_create(const lmmiqa_extractor_options *opts,
+                                     lmmiqa__extractor_impl *impl);
+/* CLIP-family image encoders (src/models/clip_extractor.c): options.weights
+ * names the checkpoint (safetensors or torch zip, see docs/weights.md). */
+int lmmiqa__clip_vit_b16_extractor_create(const lmmiqa_extractor_options *opts,
+                                          lmmiqa__extractor_impl *impl);
+int lmmiqa__altclip_extractor_create(const lmmiqa_extractor_options *opts,
+                                     lmmiqa__extractor_impl *impl);
+int lmmiqa__hps_extractor_create(const lmmiqa_extractor_options *opts,
+                                 lmmiqa__extractor_impl *impl);
+
+/* ALIGN image tower, EfficientNet-B7 (src/models/align_extractor.c):
+ * options.weights names kakaobrain/align-base's checkpoint (docs/align.md). */
+int lmmiqa__align_extractor_create(const lmmiqa_extractor_options *opts,
+                                   lmmiqa__extractor_impl *impl);
 
 #endif

@@ -47,6 +47,7 @@ typedef struct vit_layer {
 
 struct lmmiqa_vit {
     lmmiqa_vit_config cfg;
+    size_t arena_bytes;
     char sha256[65];
     float *arena;
     float *patch_w;           /* [W, 3*P*P] */
@@ -407,6 +408,7 @@ static int alloc_arena(lmmiqa_vit *v)
     size_t per_layer = 4 * W + 3 * W * W + 3 * W + W * W + W + M * W + M + W * M + W;
     size_t total = W * 3 * P * P + W + T * W + 4 * W + E * W + L * per_layer;
     v->arena = lmmiqa__malloc(total * sizeof(float));
+    v->arena_bytes = total * sizeof(float);
     v->layer = lmmiqa__calloc(L, sizeof *v->layer);
     if (!v->arena || !v->layer)
         return LMMIQA_ERR_NOMEM;
@@ -531,6 +533,7 @@ void lmmiqa_vit_destroy(lmmiqa_vit *vit)
 
 const lmmiqa_vit_config *lmmiqa_vit_get_config(const lmmiqa_vit *vit) { return &vit->cfg; }
 const char *lmmiqa_vit_weights_sha256(const lmmiqa_vit *vit) { return vit->sha256; }
+size_t lmmiqa_vit_weights_bytes(const lmmiqa_vit *vit) { return vit->arena_bytes; }
 
 /* ------------------------------------------------------------------- state */
 

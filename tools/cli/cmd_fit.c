@@ -8,6 +8,7 @@
 #include "cli_features.h"
 
 #include "lmmiqa/cnniqa.h"
+#include "lmmiqa/metaiqa.h"
 #include "lmmiqa/splits.h"
 
 #include <stdio.h>
@@ -199,8 +200,16 @@ int cmd_fit(int argc, char **argv)
         cfg.log = log_line;
         rc = lmmiqa_cnniqa_train(&cfg, paths, mos, n, lo, hi, checkpoint, out);
     } else {
-        rc = LMMIQA_ERR_INVALID_ARG;
-        cli_error(CMD, "metaiqa training is not built yet");
+        lmmiqa_metaiqa_config cfg;
+        lmmiqa_metaiqa_config_init(&cfg);
+        if (epochs >= 0) cfg.epochs = (int)epochs;
+        if (batch > 0) cfg.batch = (int)batch;
+        if (lr > 0) cfg.lr = lr;
+        cfg.seed = (uint64_t)seed;
+        cfg.threads = (int)threads;
+        cfg.verbose = !quiet;
+        cfg.log = log_line;
+        rc = lmmiqa_metaiqa_train(&cfg, init, paths, mos, n, lo, hi, checkpoint, out);
     }
     free(paths);
     free(mos);

@@ -1,0 +1,186 @@
+/*
+ * bench/bench_vit.c - images per second of the CLIP vision transformers
+ * (ViT-B/16, and ViT-L/14 with --l14) at batch 1 and 8 on all cores, side by
+ * side with PyTorch 1.13 running the same architecture (OpenAI CLIP's
+ * VisionTransformer code: nn.MultiheadAttention, QuickGELU) in the same run,
+ * with OMP_WAIT_POLICY=PASSIVE and torch.set_num_threads(<cores>), random
+ * weights, torch.inference_mode.
+ *
+ * Also prints the fraction of the FMA peak reached (about 96 GFLOP/s per
+ * core on the Zen 3 machines of perf-anchors.md; pass --peak GFLOPS to
+ * change) and the memory: weights, the per-thread activation state for batch
+ * 8, and the process' peak resident set.
+ *
+ * Usage: bench_vit [--l14] [--no-torch] [--peak GFLOPS_PER_CORE]
+ * Checkpoints with generated weights are written once to
+ * $TMPDIR/lmmiqa-bench-vit (B/16 350 MB, L/14 1.2 GB).
+ */
+#include "lmmiqa/vit.h"
+#include "core/internal.h"
+#include "models/vit_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static const char *torch_script =
+    "import sys, time, torch, torch.nn as nn\n"
+    "torch.set_num_threads(int(sys.argv[1]))\n"
+    "W, L, H, M, P, E = map(int, sys.argv[2:8])\n"
+    "class QuickGELU(nn.Module):\n"
+    "    def forward(self, x): return x * torch.sigmoid(1.702 * x)\n"
+    "class Block(nn.Module):\n"
+    "    def __init__(s):\n"
+    "        super().__init__(); s.attn = nn.MultiheadAttention(W, H); s.ln_1 = nn.LayerNorm(W)\n"
+    "        s.mlp = nn.Sequential(nn.Linear(W, M), QuickGELU(), nn.Linear(M, W)); s.ln_2 = nn.LayerNorm(W)\n"
+    "    def forward(s, x):\n"
+    "        h = s.ln_1(x); x = x + s.attn(h, h, h, need_weights=False)[0]\n"
+    "        return x + s.mlp(s.ln_2(x))\n"
+    "class ViT(nn.Module):\n"
+    "    def __init__(s):\n"
+    "        super().__init__(); g = 224 // P\n"
+    "        s.conv1 = nn.Conv2d(3, W, P, P, bias=False); s.cls = nn.Parameter(torch.randn(W))\n"
+    "        s.pos = nn.Parameter(torch.randn(g * g + 1, W) * 0.02); s.ln_pre = nn.LayerNorm(W)\n"
+    "        s.blocks = nn.Sequential(*[Block() for _ in range(L)]); s.ln_post = nn.LayerNorm(W)\n"
+    "        s.proj = nn.Parameter(torch.randn(W, E) * W ** -0.5)\n"
+    "    def forward(s, x):\n"
+    "        x = s.conv1(x).flatten(2).permute(0, 2, 1)\n"
+    "        x = torch.cat([s.cls.expand(x.shape[0], 1, W), x], 1) + s.pos\n"
+    "        x = s.blocks(s.ln_pre(x).permute(1, 0, 2)).permute(1, 0, 2)\n"
+    "        return s.ln_post(x[:, 0]) @ s.proj\n"
+    "m = ViT().eval()\n"
+    "with torch.inference_mode():\n"
+    "    for b in (1, 8):\n"
+    "        x = torch.randn(b, 3, 224, 224); m(x)\n"
+    "        n = 2 if b == 1 else 1; t = time.time()\n"
+    "        for _ in range(n): m(x)\n"
+    "        print('torch', b, (time.time() - t) / (n * b), flush=True)\n";
+
+/* PyTorch seconds per image at batch 1 and 8; -1 if unavailable. */
+static void run_torch(const lmmiqa_vit_config *c, int threads, double sec[2])
+{
+    sec[0] = sec[1] = -1;
+    char script[] = "/tmp/lmmiqa_bench_vit_XXXXXX";
+    int fd = mkstemp(script);
+    if (fd < 0)
+        return;
+    FILE *sf = fdopen(fd, "w");
+    fputs(torch_script, sf);
+    fclose(sf);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 %s %d %d %d %d %d %d %d 2>/dev/null",
+             script, threads, c->width, c->layers, c->heads, c->mlp_dim, c->patch_size,
+             c->embed_dim);
+    FILE *p = popen(cmd, "r");
+    if (p) {
+        char line[256];
+        while (fgets(line, sizeof line, p)) {
+            int b;
+            double s;
+            if (sscanf(line, "torch %d %lf", &b, &s) == 2)
+                sec[b == 1 ? 0 : 1] = s;
+        }
+        pclose(p);
+    }
+    unlink(script);
+}
+
+static int bench(const char *label, const lmmiqa_vit_config *cfg, const char *dir, int do_torch,
+                 double peak_core)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.safetensors", dir, label);
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        fprintf(stderr, "writing %s ...\n", path);
+        if (lmmiqa__vit_random_save(cfg, LMMIQA_VIT_NAMING_HF, LMMIQA_DTYPE_F32, 1, path, 0)) {
+            fprintf(stderr, "bench_vit: %s\n", lmmiqa_error_message());
+            return 1;
+        }
+    }
+    lmmiqa_vit *vit = NULL;
+    lmmiqa_vit_state *st = NULL;
+    if (lmmiqa_vit_load(path, NULL, &vit) || lmmiqa_vit_state_create(vit, 8, &st)) {
+        fprintf(stderr, "bench_vit: %s\n", lmmiqa_error_message());
+        lmmiqa_vit_destroy(vit);
+        return 1;
+    }
+    const lmmiqa_vit_config *c = lmmiqa_vit_get_config(vit);
+    size_t npx = (size_t)8 * 3 * c->image_size * c->image_size;
+    float *px = malloc(npx * sizeof(float)), *out = malloc((size_t)8 * c->embed_dim * 4);
+    for (size_t i = 0; i < npx; i++)
+        px[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+    int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    double flops = lmmiqa_vit_flops(c), sec[2];
+    lmmiqa_vit_forward(vit, st, px, 1, 0, out); /* warm up */
+    for (int k = 0; k < 2; k++) {
+        int b = k ? 8 : 1, n = k ? 1 : 3;
+        double t = now();
+        for (int i = 0; i < n; i++)
+            lmmiqa_vit_forward(vit, st, px, b, 0, out);
+        sec[k] = (now() - t) / (n * b);
+    }
+    double ts[2] = {-1, -1};
+    if (do_torch)
+        run_torch(c, threads, ts);
+    printf("%s (%.1f GFLOP/image), %d threads, peak %.0f GFLOP/s\n", label, flops / 1e9, threads,
+           peak_core * threads);
+    for (int k = 0; k < 2; k++) {
+        printf("  batch %d: lmmiqa %7.1f ms/image %6.2f img/s %5.1f%% of peak", k ? 8 : 1,
+               sec[k] * 1e3, 1 / sec[k], 100 * flops / sec[k] / (peak_core * 1e9 * threads));
+        if (ts[k] > 0)
+            printf(" | pytorch %7.1f ms/image %6.2f img/s | speedup %.2fx", ts[k] * 1e3,
+                   1 / ts[k], ts[k] / sec[k]);
+        printf("\n");
+    }
+    printf("  memory: weights %.1f MB, activations (batch 8) %.1f MB\n",
+           lmmiqa_vit_weights_bytes(vit) / 1e6, lmmiqa_vit_state_bytes(st) / 1e6);
+    free(px);
+    free(out);
+    lmmiqa_vit_state_destroy(st);
+    lmmiqa_vit_destroy(vit);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int l14 = 0, torch = 1;
+    double peak = 96.0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--l14"))
+            l14 = 1;
+        else if (!strcmp(argv[i], "--no-torch"))
+            torch = 0;
+        else if (!strcmp(argv[i], "--peak") && i + 1 < argc)
+            peak = atof(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench_vit [--l14] [--no-torch] [--peak GFLOPS_PER_CORE]\n");
+            return 2;
+        }
+    }
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/lmmiqa-bench-vit", tmp && *tmp ? tmp : "/tmp");
+    mkdir(dir, 0755);
+    lmmiqa_vit_config b16 = {224, 16, 768, 12, 12, 3072, 512, 0, 1e-5, 0};
+    lmmiqa_vit_config l14c = {224, 14, 1024, 24, 16, 4096, 768, 0, 1e-5, 0};
+    int rc = bench("vit-b16", &b16, dir, torch, peak);
+    if (l14 && !rc)
+        rc = bench("vit-l14", &l14c, dir, torch, peak);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak resident set of this process: %.1f MB\n", ru.ru_maxrss / 1e3);
+    return rc;
+}

@@ -1,0 +1,852 @@
+/*
+ * src/models/align.c - ALIGN's EfficientNet image tower: configuration,
+ * block plan, weight loading with batch-norm folding, and the channels-last
+ * forward pass (see include/lmmiqa/align.h).
+ *
+ * Loading computes the block plan from the Hugging Face configuration the
+ * way AlignVisionEncoder does, then reads every tensor the plan needs,
+ * checking its shape, and folds each batch norm into the convolution before
+ * it: w' = w * g / sqrt(v + eps), b' = beta - m * g / sqrt(v + eps)
+ * (in double). Depthwise weights are stored transposed, [k*k, c], for the
+ * channels-last kernel. Tensors of the vision tower that the plan does not
+ * use are reported.
+ *
+ * Forward, per image, activations [h*w, c] (NHWC):
+ *   stem:  im2col [oh*ow, 27] x W^T -> bias, swish
+ *   block: expand  E = X W_e^T (OpenBLAS), bias + swish      [h*w, ce]
+ *          depthwise D = swish(dw(E) + b), SE sums fused    [oh*ow, ce]
+ *          SE: s = sigmoid(W2 swish(W1 mean + b1) + b2)      [ce]
+ *          project Y = (D diag(s)) W_p^T + b_p (+ X)         [oh*ow, co]
+ *   The SE scale goes into D or into a copy of W_p, whichever is smaller.
+ *   pool:  mean over positions of the last block's output.
+ */
+#include "lmmiqa/align.h"
+
+#include "align_internal.h"
+#include "core/internal.h"
+#include "efficientnet_kernels.h"
+#include "tensor/kernels.h"
+#include "tensor/weights.h"
+
+#include <assert.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct align_layer {
+    float *exp_w, *exp_b;     /* [ce, ci], [ce] (BN folded) */
+    float *dw_w, *dw_b;       /* [k*k, ce], [ce] */
+    float *se1_w, *se1_b;     /* [se, ce], [se] */
+    float *se2_w, *se2_b;     /* [ce, se], [ce] */
+    float *proj_w, *proj_b;   /* [co, ce], [co] */
+} align_layer;
+
+struct lmmiqa_align {
+    lmmiqa_align_config cfg;
+    lmmiqa__align_hf_config hf;
+    lmmiqa_align_block *blocks;
+    align_layer *layer;
+    float *stem_w, *stem_b; /* [stem, 27] ordered (ky, kx, ci), [stem] */
+    float *arena;
+    char sha256[65];
+};
+
+struct lmmiqa_align_state {
+    int cap_h, cap_w;        /* largest input the buffers fit */
+    float *mem;
+    size_t floats;
+    float *cols, *x, *y, *e, *d, *wtmp, *se_mean, *se_hidden, *se_scale;
+    double *sums;
+};
+
+/* ------------------------------------------------------------ configuration */
+
+void lmmiqa__align_hf_default(lmmiqa__align_hf_config *hf)
+{
+    static const int k[7] = {3, 3, 5, 3, 5, 5, 3}, in[7] = {32, 16, 24, 40, 80, 112, 192},
+                     out[7] = {16, 24, 40, 80, 112, 192, 320}, s[7] = {1, 2, 2, 2, 1, 2, 1},
+                     r[7] = {1, 2, 2, 3, 3, 4, 1}, e[7] = {1, 6, 6, 6, 6, 6, 6};
+    memset(hf, 0, sizeof *hf);
+    hf->width_coefficient = 2.0;
+    hf->depth_coefficient = 3.1;
+    hf->depth_divisor = 8;
+    hf->stages = 7;
+    for (int i = 0; i < 7; i++) {
+        hf->kernel_sizes[i] = k[i];
+        hf->in_channels[i] = in[i];
+        hf->out_channels[i] = out[i];
+        hf->strides[i] = s[i];
+        hf->num_block_repeats[i] = r[i];
+        hf->expand_ratios[i] = e[i];
+    }
+    hf->n_depthwise_padding = 0;
+    hf->squeeze_expansion_ratio = 0.25;
+    hf->batch_norm_eps = 1e-3;
+    hf->image_size = LMMIQA_ALIGN_CROP;
+    hf->num_channels = 3;
+}
+
+static int json_number(const cJSON *obj, const char *key, const char *path, double lo, double hi,
+                       int integer, double *out)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!j)
+        return 0;
+    if (!cJSON_IsNumber(j) || !(j->valuedouble >= lo && j->valuedouble <= hi) ||
+        (integer && j->valuedouble != floor(j->valuedouble)))
+        return lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: vision_config.%s must be %s in [%g, %g]",
+                            path, key, integer ? "an integer" : "a number", lo, hi);
+    *out = j->valuedouble;
+    return 0;
+}
+
+/* An integer array; *n receives its length (left as is when absent). */
+static int json_int_array(const cJSON *obj, const char *key, const char *path, int cap, int lo,
+                          int hi, int *dst, int *n)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!j)
+        return 0;
+    if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) > cap)
+        return lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: vision_config.%s must be an array of at most "
+                            "%d integers", path, key, cap);
+    int i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, j)
+    {
+        if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) ||
+            it->valuedouble < lo || it->valuedouble > hi)
+            return lmmiqa__fail(LMMIQA_ERR_FORMAT,
+                                "%s: vision_config.%s[%d] must be an integer in [%d, %d]", path,
+                                key, i, lo, hi);
+        dst[i++] = (int)it->valuedouble;
+    }
+    *n = i;
+    return 0;
+}
+
+int lmmiqa__align_hf_parse(const char *json, size_t size, const char *path,
+                           lmmiqa__align_hf_config *hf)
+{
+    cJSON *root = cJSON_ParseWithLength(json, size);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: not a JSON object", path);
+    }
+    const cJSON *vc = cJSON_GetObjectItemCaseSensitive(root, "vision_config");
+    if (!vc)
+        vc = root;
+    if (!cJSON_IsObject(vc)) {
+        cJSON_Delete(root);
+        return lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: vision_config is not an object", path);
+    }
+    int rc = 0;
+    double v;
+    const int big = 1 << 16;
+    if (!rc && !(rc = json_number(vc, "width_coefficient", path, 1e-3, 64, 0, &v)))
+        hf->width_coefficient = cJSON_GetObjectItemCaseSensitive(vc, "width_coefficient") ? v
+                                                                      : hf->width_coefficient;
+    if (!rc && !(rc = json_number(vc, "depth_coefficient", path, 1e-3, 64, 0, &v)))
+        hf->depth_coefficient = cJSON_GetObjectItemCaseSensitive(vc, "depth_coefficient") ? v
+                                                                      : hf->depth_coefficient;
+    if (!rc && !(rc = json_number(vc, "depth_divisor", path, 1, 1024, 1, &v)))
+        hf->depth_divisor = cJSON_GetObjectItemCaseSensitive(vc, "depth_divisor") ? (int)v
+                                                                  : hf->depth_divisor;
+    if (!rc && !(rc = json_number(vc, "squeeze_expansion_ratio", path, 1e-6, 64, 0, &v)))
+        hf->squeeze_expansion_ratio =
+            cJSON_GetObjectItemCaseSensitive(vc, "squeeze_expansion_ratio")
+                ? v : hf->squeeze_expansion_ratio;
+    if (!rc && !(rc = json_number(vc, "batch_norm_eps", path, 0, 1, 0, &v)))
+        hf->batch_norm_eps = cJSON_GetObjectItemCaseSensitive(vc, "batch_norm_eps")
+                                 ? v : hf->batch_norm_eps;
+    if (!rc && !(rc = json_number(vc, "image_size", path, 2, big, 1, &v)))
+        hf->image_size = cJSON_GetObjectItemCaseSensitive(vc, "image_size") ? (int)v
+                                                               : hf->image_size;
+    if (!rc && !(rc = json_number(vc, "num_channels", path, 3, 3, 1, &v)))
+        hf->num_channels = 3;
+    int n[6] = {hf->stages, hf->stages, hf->stages, hf->stages, hf->stages, hf->stages};
+    const int S = LMMIQA__ALIGN_MAX_STAGES;
+    if (!rc)
+        rc = json_int_array(vc, "kernel_sizes", path, S, 1, 63, hf->kernel_sizes, &n[0]);
+    if (!rc)
+        rc = json_int_array(vc, "in_channels", path, S, 1, big, hf->in_channels, &n[1]);
+    if (!rc)
+        rc = json_int_array(vc, "out_channels", path, S, 1, big, hf->out_channels, &n[2]);
+    if (!rc)
+        rc = json_int_array(vc, "strides", path, S, 1, 2, hf->strides, &n[3]);
+    if (!rc)
+        rc = json_int_array(vc, "num_block_repeats", path, S, 1, 1024, hf->num_block_repeats,
+                            &n[4]);
+    if (!rc)
+        rc = json_int_array(vc, "expand_ratios", path, S, 1, 64, hf->expand_ratios, &n[5]);
+    if (!rc)
+        rc = json_int_array(vc, "depthwise_padding", path, LMMIQA__ALIGN_MAX_BLOCKS, 0,
+                            LMMIQA__ALIGN_MAX_BLOCKS, hf->depthwise_padding,
+                            &hf->n_depthwise_padding);
+    if (!rc) {
+        for (int i = 1; i < 6; i++)
+            if (n[i] != n[0])
+                rc = lmmiqa__fail(LMMIQA_ERR_FORMAT,
+                                  "%s: vision_config: kernel_sizes, in_channels, out_channels, "
+                                  "strides, num_block_repeats and expand_ratios differ in length",
+                                  path);
+        hf->stages = n[0];
+    }
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(vc, "hidden_act");
+    if (!rc && act &&
+        !(cJSON_IsString(act) &&
+          (strcmp(act->valuestring, "swish") == 0 || strcmp(act->valuestring, "silu") == 0)))
+        rc = lmmiqa__fail(LMMIQA_ERR_FORMAT,
+                          "%s: vision_config.hidden_act must be \"swish\" (or \"silu\")", path);
+    const cJSON *pool = cJSON_GetObjectItemCaseSensitive(vc, "pooling_type");
+    if (!rc && pool && !(cJSON_IsString(pool) && strcmp(pool->valuestring, "mean") == 0))
+        rc = lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: vision_config.pooling_type must be \"mean\"",
+                          path);
+    cJSON_Delete(root);
+    return rc;
+}
+
+static cJSON *int_array(const int *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+    return a;
+}
+
+char *lmmiqa__align_hf_to_json(const lmmiqa__align_hf_config *hf)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *vc = cJSON_CreateObject();
+    if (!root || !vc) {
+        cJSON_Delete(root);
+        cJSON_Delete(vc);
+        return NULL;
+    }
+    cJSON_AddStringToObject(root, "model_type", "align");
+    cJSON_AddNumberToObject(root, "projection_dim", 640);
+    cJSON_AddItemToObject(root, "vision_config", vc);
+    cJSON_AddStringToObject(vc, "model_type", "align_vision_model");
+    cJSON_AddNumberToObject(vc, "width_coefficient", hf->width_coefficient);
+    cJSON_AddNumberToObject(vc, "depth_coefficient", hf->depth_coefficient);
+    cJSON_AddNumberToObject(vc, "depth_divisor", hf->depth_divisor);
+    cJSON_AddItemToObject(vc, "kernel_sizes", int_array(hf->kernel_sizes, hf->stages));
+    cJSON_AddItemToObject(vc, "in_channels", int_array(hf->in_channels, hf->stages));
+    cJSON_AddItemToObject(vc, "out_channels", int_array(hf->out_channels, hf->stages));
+    cJSON_AddItemToObject(vc, "strides", int_array(hf->strides, hf->stages));
+    cJSON_AddItemToObject(vc, "num_block_repeats", int_array(hf->num_block_repeats, hf->stages));
+    cJSON_AddItemToObject(vc, "expand_ratios", int_array(hf->expand_ratios, hf->stages));
+    cJSON_AddItemToObject(vc, "depthwise_padding",
+                          int_array(hf->depthwise_padding, hf->n_depthwise_padding));
+    cJSON_AddNumberToObject(vc, "squeeze_expansion_ratio", hf->squeeze_expansion_ratio);
+    cJSON_AddNumberToObject(vc, "batch_norm_eps", hf->batch_norm_eps);
+    cJSON_AddNumberToObject(vc, "image_size", hf->image_size);
+    cJSON_AddNumberToObject(vc, "num_channels", 3);
+    cJSON_AddStringToObject(vc, "hidden_act", "swish");
+    cJSON_AddStringToObject(vc, "pooling_type", "mean");
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    return text;
+}
+
+/* ------------------------------------------------------------ block plan */
+
+static int round_filters(const lmmiqa__align_hf_config *hf, int channels)
+{
+    int d = hf->depth_divisor;
+    double c = channels * hf->width_coefficient;
+    int r = (int)(c + d / 2.0) / d * d;
+    if (r < d)
+        r = d;
+    if (r < 0.9 * c)
+        r += d;
+    return r;
+}
+
+int lmmiqa__align_plan(const lmmiqa__align_hf_config *hf, lmmiqa_align_block *blocks, int cap,
+                       int *n, int *stem)
+{
+    *n = 0;
+    *stem = round_filters(hf, 32);
+    if (hf->stages < 1)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "ALIGN configuration: no stages");
+    int count = 0;
+    for (int i = 0; i < hf->stages; i++) {
+        int in_dim = round_filters(hf, hf->in_channels[i]);
+        int out_dim = round_filters(hf, hf->out_channels[i]);
+        int k = hf->kernel_sizes[i];
+        if (k % 2 == 0 || (hf->strides[i] != 1 && hf->strides[i] != 2))
+            return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                                "ALIGN configuration: stage %d: kernel %d / stride %d "
+                                "(odd kernels and strides 1 or 2 only)",
+                                i, k, hf->strides[i]);
+        int repeats = (int)ceil(hf->depth_coefficient * hf->num_block_repeats[i]);
+        if (i == 0 && in_dim != *stem)
+            return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                                "ALIGN configuration: the stem has %d channels but the first "
+                                "block takes %d",
+                                *stem, in_dim);
+        for (int j = 0; j < repeats; j++) {
+            if (count >= cap)
+                return lmmiqa__fail(LMMIQA_ERR_TOO_LARGE,
+                                    "ALIGN configuration: more than %d blocks", cap);
+            lmmiqa_align_block *b = &blocks[count];
+            int adjust = 1;
+            for (int q = 0; q < hf->n_depthwise_padding; q++)
+                if (hf->depthwise_padding[q] == count)
+                    adjust = 0;
+            b->in_dim = j > 0 ? out_dim : in_dim;
+            b->out_dim = out_dim;
+            b->stride = j > 0 ? 1 : hf->strides[i];
+            b->kernel = k;
+            b->expand = hf->expand_ratios[i] != 1;
+            b->expand_dim = b->in_dim * hf->expand_ratios[i];
+            b->se_dim = (int)(b->in_dim * hf->squeeze_expansion_ratio);
+            if (b->se_dim < 1)
+                b->se_dim = 1;
+            b->residual = b->stride == 1 && j > 0;
+            if (b->stride == 2) {
+                b->pad_before = adjust ? k / 2 - 1 : k / 2;
+                b->pad_after = k / 2;
+            } else {
+                b->pad_before = (k - 1) / 2;
+                b->pad_after = k - 1 - b->pad_before;
+            }
+            count++;
+        }
+    }
+    *n = count;
+    return LMMIQA_OK;
+}
+
+/* ------------------------------------------------------------ loading */
+
+typedef struct loader {
+    lmmiqa__weights *w;
+    const char *prefix; /* "vision_model." or "" */
+    double eps;
+    float *tmp;         /* scratch for one tensor */
+    char name[512];
+} loader;
+
+static const char *tname(loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static const char *tname(loader *L, const char *fmt, ...)
+{
+    int n = snprintf(L->name, sizeof L->name, "%s", L->prefix);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(L->name + n, sizeof L->name - (size_t)n, fmt, ap);
+    va_end(ap);
+    return L->name;
+}
+
+static int read_t(loader *L, const char *name, int ndim, int64_t a, int64_t b, int64_t c,
+                  int64_t d, float *out)
+{
+    int64_t shape[4] = {a, b, c, d};
+    return lmmiqa__weights_read(L->w, name, ndim, shape, out);
+}
+
+/* Fold the batch norm `bn` (prefix of .weight/.bias/.running_mean/.running_var)
+ * into w[cout, fan] and write the bias b[cout]. */
+static int fold_bn(loader *L, const char *bn, int cout, int fan, float *w, float *b)
+{
+    static const char *part[4] = {"weight", "bias", "running_mean", "running_var"};
+    char base[512], nm[600];
+    snprintf(base, sizeof base, "%s", bn);
+    float *v[4];
+    for (int p = 0; p < 4; p++) {
+        v[p] = L->tmp + (size_t)p * cout;
+        snprintf(nm, sizeof nm, "%s.%s", base, part[p]);
+        int rc = read_t(L, nm, 1, cout, 0, 0, 0, v[p]);
+        if (rc != LMMIQA_OK)
+            return rc;
+    }
+    snprintf(nm, sizeof nm, "%s.num_batches_tracked", base);
+    if (lmmiqa__weights_has(L->w, nm)) {
+        lmmiqa_tensor_info info;
+        (void)lmmiqa__weights_find(L->w, nm, &info); /* marks it used; not needed */
+    }
+    for (int o = 0; o < cout; o++) {
+        double var = v[3][o] + L->eps;
+        if (!(var > 0) || !isfinite(var) || !isfinite(v[0][o]) || !isfinite(v[1][o]) ||
+            !isfinite(v[2][o]))
+            return lmmiqa__fail(LMMIQA_ERR_CORRUPT,
+                                "%s: %s: channel %d: running_var + eps = %g (must be positive) "
+                                "or a non-finite statistic",
+                                lmmiqa__weights_path(L->w), base, o, var);
+        double s = v[0][o] / sqrt(var);
+        for (int i = 0; i < fan; i++)
+            w[(size_t)o * fan + i] = (float)(w[(size_t)o * fan + i] * s);
+        b[o] = (float)(v[1][o] - v[2][o] * s);
+    }
+    return LMMIQA_OK;
+}
+
+static int load_block(loader *L, const lmmiqa_align_block *B, int i, align_layer *l)
+{
+    int rc;
+    const int ce = B->expand_dim, k = B->kernel;
+    if (B->expand) {
+        if ((rc = read_t(L, tname(L, "encoder.blocks.%d.expansion.expand_conv.weight", i), 4, ce,
+                         B->in_dim, 1, 1, l->exp_w)) ||
+            (rc = fold_bn(L, tname(L, "encoder.blocks.%d.expansion.expand_bn", i), ce, B->in_dim,
+                          l->exp_w, l->exp_b)))
+            return rc;
+    }
+    /* depthwise [ce, 1, k, k] -> fold -> [k*k, ce] */
+    float *dw = L->tmp + (size_t)4 * ce;
+    if ((rc = read_t(L, tname(L, "encoder.blocks.%d.depthwise_conv.depthwise_conv.weight", i), 4,
+                     ce, 1, k, k, dw)) ||
+        (rc = fold_bn(L, tname(L, "encoder.blocks.%d.depthwise_conv.depthwise_norm", i), ce,
+                      k * k, dw, l->dw_b)))
+        return rc;
+    for (int c = 0; c < ce; c++)
+        for (int t = 0; t < k * k; t++)
+            l->dw_w[(size_t)t * ce + c] = dw[(size_t)c * k * k + t];
+    if ((rc = read_t(L, tname(L, "encoder.blocks.%d.squeeze_excite.reduce.weight", i), 4,
+                     B->se_dim, ce, 1, 1, l->se1_w)) ||
+        (rc = read_t(L, tname(L, "encoder.blocks.%d.squeeze_excite.reduce.bias", i), 1, B->se_dim,
+                     0, 0, 0, l->se1_b)) ||
+        (rc = read_t(L, tname(L, "encoder.blocks.%d.squeeze_excite.expand.weight", i), 4, ce,
+                     B->se_dim, 1, 1, l->se2_w)) ||
+        (rc = read_t(L, tname(L, "encoder.blocks.%d.squeeze_excite.expand.bias", i), 1, ce, 0, 0,
+                     0, l->se2_b)) ||
+        (rc = read_t(L, tname(L, "encoder.blocks.%d.projection.project_conv.weight", i), 4,
+                     B->out_dim, ce, 1, 1, l->proj_w)) ||
+        (rc = fold_bn(L, tname(L, "encoder.blocks.%d.projection.project_bn", i), B->out_dim, ce,
+                      l->proj_w, l->proj_b)))
+        return rc;
+    return LMMIQA_OK;
+}
+
+static size_t block_floats(const lmmiqa_align_block *B)
+{
+    size_t ci = (size_t)B->in_dim, ce = (size_t)B->expand_dim, co = (size_t)B->out_dim;
+    size_t se = (size_t)B->se_dim, kk = (size_t)B->kernel * B->kernel;
+    return (B->expand ? ce * ci + ce : 0) + kk * ce + ce + 2 * se * ce + se + ce + co * ce + co;
+}
+
+static int check_unused(loader *L)
+{
+    size_t extra = 0;
+    char list[512] = "";
+    size_t plen = strlen(L->prefix);
+    for (size_t i = 0; i < lmmiqa__weights_count(L->w); i++) {
+        if (lmmiqa__weights_used(L->w, i))
+            continue;
+        const char *name = lmmiqa__weights_name(L->w, i);
+        int vision = plen ? strncmp(name, L->prefix, plen) == 0
+                          : (strncmp(name, "embeddings.", 11) == 0 ||
+                             strncmp(name, "encoder.", 8) == 0);
+        size_t nl = strlen(name);
+        if (!vision || (nl > 20 && strcmp(name + nl - 20, ".num_batches_tracked") == 0))
+            continue;
+        if (extra < 4) {
+            strncat(list, extra ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, name, sizeof list - strlen(list) - 1);
+        }
+        extra++;
+    }
+    if (extra)
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
+                            "%s: %zu unexpected tensor%s in the vision tower (the configuration "
+                            "plans fewer blocks?): %s%s",
+                            lmmiqa__weights_path(L->w), extra, extra > 1 ? "s" : "", list,
+                            extra > 4 ? ", ..." : "");
+    return LMMIQA_OK;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static int read_config(const char *weights_path, const char *config_path,
+                       lmmiqa__align_hf_config *hf)
+{
+    lmmiqa__align_hf_default(hf);
+    char buf[4096];
+    const char *path = config_path;
+    if (!path) {
+        const char *slash = strrchr(weights_path, '/');
+        snprintf(buf, sizeof buf, "%.*s/config.json", slash ? (int)(slash - weights_path) : 1,
+                 slash ? weights_path : ".");
+        if (!file_exists(buf))
+            return LMMIQA_OK;
+        path = buf;
+    }
+    unsigned char *text = NULL;
+    size_t size = 0;
+    int rc = lmmiqa__file_read_all(path, (size_t)16 << 20, &text, &size);
+    if (rc != LMMIQA_OK)
+        return rc;
+    rc = lmmiqa__align_hf_parse((const char *)text, size, path, hf);
+    free(text);
+    return rc;
+}
+
+int lmmiqa_align_load(const char *path, const lmmiqa_align_load_options *opts, lmmiqa_align **out)
+{
+    assert(path && out);
+    *out = NULL;
+    lmmiqa_align_load_options defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    lmmiqa_align *m = lmmiqa__calloc(1, sizeof *m);
+    if (!m)
+        return LMMIQA_ERR_NOMEM;
+    loader L = {0};
+    int rc = read_config(path, opts->config_path, &m->hf);
+    if (rc != LMMIQA_OK)
+        goto fail;
+    m->blocks = lmmiqa__calloc(LMMIQA__ALIGN_MAX_BLOCKS, sizeof *m->blocks);
+    if (!m->blocks) {
+        rc = LMMIQA_ERR_NOMEM;
+        goto fail;
+    }
+    int nb = 0, stem = 0;
+    if ((rc = lmmiqa__align_plan(&m->hf, m->blocks, LMMIQA__ALIGN_MAX_BLOCKS, &nb, &stem)) !=
+        LMMIQA_OK)
+        goto fail;
+    m->cfg.blocks = nb;
+    m->cfg.stem_channels = stem;
+    m->cfg.embed_dim = m->blocks[nb - 1].out_dim;
+    m->cfg.image_size = m->hf.image_size;
+    m->cfg.bn_eps = m->hf.batch_norm_eps;
+
+    if ((rc = lmmiqa__weights_open(path, opts->prefix, &L.w)) != LMMIQA_OK)
+        goto fail;
+    if (lmmiqa__weights_has(L.w, "vision_model.embeddings.convolution.weight"))
+        L.prefix = "vision_model.";
+    else if (lmmiqa__weights_has(L.w, "embeddings.convolution.weight"))
+        L.prefix = "";
+    else {
+        rc = lmmiqa__fail(LMMIQA_ERR_MISMATCH,
+                          "%s: not an ALIGN/EfficientNet vision tower: no "
+                          "'vision_model.embeddings.convolution.weight' (%zu tensors, %s)",
+                          path, lmmiqa__weights_count(L.w), lmmiqa__weights_format(L.w));
+        goto fail;
+    }
+    L.eps = m->hf.batch_norm_eps;
+
+    size_t total = (size_t)stem * 27 + (size_t)stem, tmp = (size_t)4 * stem + (size_t)stem * 27;
+    for (int i = 0; i < nb; i++) {
+        total += block_floats(&m->blocks[i]);
+        size_t ce = (size_t)m->blocks[i].expand_dim, kk = (size_t)m->blocks[i].kernel;
+        size_t t = 4 * ce + ce * kk * kk;
+        size_t t2 = 4 * (size_t)m->blocks[i].out_dim;
+        if (t > tmp)
+            tmp = t;
+        if (t2 > tmp)
+            tmp = t2;
+    }
+    m->arena = lmmiqa__malloc(total * sizeof(float));
+    m->layer = lmmiqa__calloc((size_t)nb, sizeof *m->layer);
+    L.tmp = lmmiqa__malloc(tmp * sizeof(float));
+    if (!m->arena || !m->layer || !L.tmp) {
+        rc = LMMIQA_ERR_NOMEM;
+        goto fail;
+    }
+    float *p = m->arena;
+#define TAKE(ptr, n) (ptr = p, p += (n))
+    TAKE(m->stem_w, (size_t)stem * 27);
+    TAKE(m->stem_b, (size_t)stem);
+    for (int i = 0; i < nb; i++) {
+        const lmmiqa_align_block *B = &m->blocks[i];
+        align_layer *l = &m->layer[i];
+        size_t ci = (size_t)B->in_dim, ce = (size_t)B->expand_dim, co = (size_t)B->out_dim;
+        size_t se = (size_t)B->se_dim, kk = (size_t)B->kernel * B->kernel;
+        if (B->expand) {
+            TAKE(l->exp_w, ce * ci);
+            TAKE(l->exp_b, ce);
+        }
+        TAKE(l->dw_w, kk * ce);
+        TAKE(l->dw_b, ce);
+        TAKE(l->se1_w, se * ce);
+        TAKE(l->se1_b, se);
+        TAKE(l->se2_w, ce * se);
+        TAKE(l->se2_b, ce);
+        TAKE(l->proj_w, co * ce);
+        TAKE(l->proj_b, co);
+    }
+#undef TAKE
+    assert((size_t)(p - m->arena) == total);
+
+    /* stem [stem, 3, 3, 3] -> fold -> [stem, (ky, kx, ci)] */
+    {
+        float *raw = L.tmp + (size_t)4 * stem;
+        if ((rc = read_t(&L, tname(&L, "embeddings.convolution.weight"), 4, stem, 3, 3, 3, raw)) ||
+            (rc = fold_bn(&L, tname(&L, "embeddings.batchnorm"), stem, 27, raw, m->stem_b)))
+            goto fail;
+        for (int o = 0; o < stem; o++)
+            for (int ci = 0; ci < 3; ci++)
+                for (int t = 0; t < 9; t++)
+                    m->stem_w[(size_t)o * 27 + t * 3 + ci] = raw[(size_t)o * 27 + ci * 9 + t];
+    }
+    for (int i = 0; i < nb; i++)
+        if ((rc = load_block(&L, &m->blocks[i], i, &m->layer[i])) != LMMIQA_OK)
+            goto fail;
+    if ((rc = check_unused(&L)) != LMMIQA_OK)
+        goto fail;
+    if ((rc = lmmiqa__sha256_file(path, m->sha256)) != LMMIQA_OK)
+        goto fail;
+    free(L.tmp);
+    lmmiqa__weights_close(L.w);
+    *out = m;
+    return LMMIQA_OK;
+fail:
+    free(L.tmp);
+    lmmiqa__weights_close(L.w);
+    lmmiqa_align_destroy(m);
+    return rc;
+}
+
+void lmmiqa_align_destroy(lmmiqa_align *m)
+{
+    if (!m)
+        return;
+    free(m->arena);
+    free(m->layer);
+    free(m->blocks);
+    free(m);
+}
+
+const lmmiqa_align_config *lmmiqa_align_get_config(const lmmiqa_align *m) { return &m->cfg; }
+
+const lmmiqa_align_block *lmmiqa_align_get_block(const lmmiqa_align *m, int i)
+{
+    assert(i >= 0 && i < m->cfg.blocks);
+    return &m->blocks[i];
+}
+
+const char *lmmiqa_align_weights_sha256(const lmmiqa_align *m) { return m->sha256; }
+
+/* ------------------------------------------------------------ geometry */
+
+static int out_side(int in, int k, int s, int pb, int pa)
+{
+    int span = in + pb + pa - k;
+    return span < 0 ? 0 : span / s + 1;
+}
+
+static lmmiqa__conv_geom stem_geom(int h, int w)
+{
+    lmmiqa__conv_geom g = {h, w, out_side(h, 3, 2, 0, 1), out_side(w, 3, 2, 0, 1), 3, 2, 0, 0};
+    return g;
+}
+
+static lmmiqa__conv_geom block_geom(const lmmiqa_align_block *B, int h, int w)
+{
+    lmmiqa__conv_geom g = {h,
+                           w,
+                           out_side(h, B->kernel, B->stride, B->pad_before, B->pad_after),
+                           out_side(w, B->kernel, B->stride, B->pad_before, B->pad_after),
+                           B->kernel,
+                           B->stride,
+                           B->pad_before,
+                           B->pad_before};
+    return g;
+}
+
+double lmmiqa_align_flops(const lmmiqa_align *m, int height, int width)
+{
+    lmmiqa__conv_geom g = stem_geom(height, width);
+    double macs = (double)g.oh * g.ow * 27 * m->cfg.stem_channels;
+    int h = g.oh, w = g.ow;
+    for (int i = 0; i < m->cfg.blocks; i++) {
+        const lmmiqa_align_block *B = &m->blocks[i];
+        lmmiqa__conv_geom b = block_geom(B, h, w);
+        double hw = (double)h * w, ohw = (double)b.oh * b.ow;
+        if (B->expand)
+            macs += hw * B->in_dim * B->expand_dim;
+        macs += ohw * B->expand_dim * B->kernel * B->kernel;
+        macs += 2.0 * B->expand_dim * B->se_dim;
+        macs += ohw * B->expand_dim * B->out_dim;
+        h = b.oh;
+        w = b.ow;
+    }
+    return 2.0 * macs;
+}
+
+/* ------------------------------------------------------------ state */
+
+int lmmiqa_align_state_create(const lmmiqa_align *m, lmmiqa_align_state **out)
+{
+    (void)m;
+    *out = lmmiqa__calloc(1, sizeof **out);
+    return *out ? LMMIQA_OK : LMMIQA_ERR_NOMEM;
+}
+
+void lmmiqa_align_state_destroy(lmmiqa_align_state *st)
+{
+    if (!st)
+        return;
+    free(st->mem);
+    free(st);
+}
+
+size_t lmmiqa_align_state_bytes(const lmmiqa_align_state *st) { return st->floats * sizeof(float); }
+
+#define MAXZ(a, b) ((a) = (a) > (b) ? (a) : (b))
+
+static int state_fit(const lmmiqa_align *m, lmmiqa_align_state *st, int height, int width)
+{
+    if (st->mem && height <= st->cap_h && width <= st->cap_w)
+        return LMMIQA_OK;
+    int H = height > st->cap_h ? height : st->cap_h, W = width > st->cap_w ? width : st->cap_w;
+    lmmiqa__conv_geom g = stem_geom(H, W);
+    size_t cols = (size_t)g.oh * g.ow * 27, act = (size_t)g.oh * g.ow * m->cfg.stem_channels;
+    size_t e = 0, d = 0, wt = 0, ce_max = 0, se_max = 0;
+    int h = g.oh, w = g.ow;
+    for (int i = 0; i < m->cfg.blocks; i++) {
+        const lmmiqa_align_block *B = &m->blocks[i];
+        lmmiqa__conv_geom b = block_geom(B, h, w);
+        size_t hw = (size_t)h * w, ohw = (size_t)b.oh * b.ow, ce = (size_t)B->expand_dim;
+        MAXZ(act, hw * B->in_dim);
+        MAXZ(act, ohw * B->out_dim);
+        if (B->expand)
+            MAXZ(e, hw * ce);
+        MAXZ(d, ohw * ce);
+        MAXZ(wt, ce * B->out_dim);
+        MAXZ(ce_max, ce);
+        MAXZ(se_max, (size_t)B->se_dim);
+        h = b.oh;
+        w = b.ow;
+    }
+    /* sums are doubles: 2 floats each; 16 floats of slack per buffer keep
+     * every buffer 64-byte aligned */
+    size_t pad = 16;
+    size_t parts[9] = {cols, act, act, e, d, wt, ce_max, se_max, ce_max};
+    size_t total = 2 * ce_max + pad;
+    for (int i = 0; i < 9; i++)
+        total += (parts[i] + pad - 1) / pad * pad + pad;
+    float *mem = NULL;
+    if (posix_memalign((void **)&mem, 64, total * sizeof(float)) != 0)
+        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "ALIGN state: cannot allocate %zu bytes",
+                            total * sizeof(float));
+    free(st->mem);
+    st->mem = mem;
+    st->floats = total;
+    st->cap_h = H;
+    st->cap_w = W;
+    float *p = mem;
+    st->sums = (double *)p;
+    p += (2 * ce_max + pad - 1) / pad * pad + pad;
+    float **dst[9] = {&st->cols, &st->x, &st->y, &st->e, &st->d, &st->wtmp,
+                      &st->se_mean, &st->se_hidden, &st->se_scale};
+    for (int i = 0; i < 9; i++) {
+        *dst[i] = p;
+        p += (parts[i] + pad - 1) / pad * pad + pad;
+    }
+    return LMMIQA_OK;
+}
+
+/* ------------------------------------------------------------ forward */
+
+static void run_block(const lmmiqa_align *m, lmmiqa_align_state *st, int i, int h, int w,
+                      const float *x, float *y, int *oh, int *ow)
+{
+    const lmmiqa_align_block *B = &m->blocks[i];
+    const align_layer *l = &m->layer[i];
+    const int ci = B->in_dim, ce = B->expand_dim, co = B->out_dim, se = B->se_dim;
+    const int hw = h * w;
+    const float *src = x;
+    if (B->expand) {
+        /* E[hw, ce] = X[hw, ci] W_e^T */
+        lmmiqa__sgemm(0, 1, hw, ce, ci, 1.0f, x, ci, l->exp_w, ci, 0.0f, st->e, ce);
+        lmmiqa__bias_swish((size_t)hw, ce, st->e, l->exp_b);
+        src = st->e;
+    }
+    lmmiqa__conv_geom g = block_geom(B, h, w);
+    const int ohw = g.oh * g.ow;
+    memset(st->sums, 0, (size_t)ce * sizeof *st->sums);
+    lmmiqa__dwconv_swish(&g, ce, src, l->dw_w, l->dw_b, st->d, st->sums, 0, g.oh);
+
+    /* squeeze-excitation */
+    for (int c = 0; c < ce; c++)
+        st->se_mean[c] = (float)(st->sums[c] / ohw);
+    for (int j = 0; j < se; j++) {
+        double acc = l->se1_b[j];
+        const float *wr = l->se1_w + (size_t)j * ce;
+        for (int c = 0; c < ce; c++)
+            acc += (double)wr[c] * st->se_mean[c];
+        st->se_hidden[j] = (float)lmmiqa__swish_d(acc);
+    }
+    for (int c = 0; c < ce; c++) {
+        double acc = l->se2_b[c];
+        const float *wr = l->se2_w + (size_t)c * se;
+        for (int j = 0; j < se; j++)
+            acc += (double)wr[j] * st->se_hidden[j];
+        st->se_scale[c] = (float)lmmiqa__sigmoid_d(acc);
+    }
+
+    /* projection: Y[ohw, co] = (D diag(s)) W_p^T + b_p (+ X) */
+    const float *wp = l->proj_w;
+    if (ohw <= co) {
+        lmmiqa__scale_cols((size_t)ohw, ce, st->d, st->se_scale);
+    } else {
+        lmmiqa__scale_cols((size_t)co, ce, memcpy(st->wtmp, l->proj_w,
+                                                  (size_t)co * ce * sizeof(float)),
+                           st->se_scale);
+        wp = st->wtmp;
+    }
+    lmmiqa__rows_bias((size_t)ohw, co, B->residual ? x : NULL, l->proj_b, y);
+    lmmiqa__sgemm(0, 1, ohw, co, ce, 1.0f, st->d, ce, wp, ce, 1.0f, y, co);
+    *oh = g.oh;
+    *ow = g.ow;
+}
+
+int lmmiqa_align_forward(const lmmiqa_align *m, lmmiqa_align_state *st, const float *pixels,
+                         int batch, int height, int width, int normalize, float *out)
+{
+    assert(m && st && pixels && out);
+    if (batch < 1 || height < 2 || width < 2 || height > 8192 || width > 8192)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                            "ALIGN forward: batch %d of %d x %d images (need batch >= 1 and "
+                            "sides 2..8192)",
+                            batch, width, height);
+    int rc = state_fit(m, st, height, width);
+    if (rc != LMMIQA_OK)
+        return rc;
+    const int D = m->cfg.embed_dim, stem = m->cfg.stem_channels;
+    for (int b = 0; b < batch; b++) {
+        const float *img = pixels + (size_t)b * 3 * height * width;
+        lmmiqa__conv_geom g = stem_geom(height, width);
+        int h = g.oh, w = g.ow;
+        lmmiqa__im2col_planes(&g, img, st->cols);
+        lmmiqa__sgemm(0, 1, h * w, stem, 27, 1.0f, st->cols, 27, m->stem_w, 27, 0.0f, st->x,
+                      stem);
+        lmmiqa__bias_swish((size_t)h * w, stem, st->x, m->stem_b);
+        for (int i = 0; i < m->cfg.blocks; i++) {
+            int oh, ow;
+            run_block(m, st, i, h, w, st->x, st->y, &oh, &ow);
+            float *t = st->x;
+            st->x = st->y;
+            st->y = t;
+            h = oh;
+            w = ow;
+        }
+        float *o = out + (size_t)b * D;
+        size_t hw = (size_t)h * w;
+        double norm = 0;
+        for (int c = 0; c < D; c++) {
+            double s = 0;
+            for (size_t p = 0; p < hw; p++)
+                s += st->x[p * D + c];
+            o[c] = (float)(s / (double)hw);
+            norm += (double)o[c] * o[c];
+        }
+        if (normalize && norm > 0) {
+            double inv = 1.0 / sqrt(norm);
+            for (int c = 0; c < D; c++)
+                o[c] = (float)(o[c] * inv);
+        }
+    }
+    return LMMIQA_OK;
+}

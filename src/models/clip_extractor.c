@@ -1,0 +1,189 @@
+/*
+ * src/models/clip_extractor.c - the "clip-vit-b16", "altclip" and "hps"
+ * feature extractors: CLIP preprocessing + vision transformer (vit.h).
+ *
+ * The name picks the family and its preprocessing; every size comes from the
+ * weights (and config.json), so reduced test configurations run the same
+ * path. Crop rounding follows the reference pipeline of each release:
+ * Hugging Face CLIPImageProcessor (floor) for HF-named checkpoints
+ * (openai/clip-vit-base-patch16, BAAI/AltCLIP), torchvision CenterCrop
+ * (round half to even) for OpenAI-named ones (ViT-B-16.pt, HPS hpc.pt, which
+ * is used with clip.load's preprocess). The resize is Pillow's bicubic in
+ * both. Per-thread state holds the ViT activations (batch 1), the pixel
+ * tensor and the resize scratch, which grows only when a larger image comes.
+ */
+#include "core/internal.h"
+#include "features/extractor_internal.h"
+#include "lmmiqa/vit.h"
+
+#include <assert.h>
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct clip_model {
+    lmmiqa_vit *vit;
+    lmmiqa_crop_rounding crop;
+    int normalize;
+} clip_model;
+
+typedef struct clip_state {
+    lmmiqa_vit_state *vs;
+    float *pixels; /* [3, S, S] */
+    float *emb;    /* [E] */
+    void *scratch;
+    size_t scratch_size;
+} clip_state;
+
+static void model_destroy(void *m)
+{
+    clip_model *cm = m;
+    if (!cm)
+        return;
+    lmmiqa_vit_destroy(cm->vit);
+    free(cm);
+}
+
+static void state_destroy(void *s)
+{
+    clip_state *cs = s;
+    if (!cs)
+        return;
+    lmmiqa_vit_state_destroy(cs->vs);
+    free(cs->pixels);
+    free(cs->emb);
+    free(cs->scratch);
+    free(cs);
+}
+
+static int state_create(const void *m, void **out)
+{
+    const clip_model *cm = m;
+    const lmmiqa_vit_config *c = lmmiqa_vit_get_config(cm->vit);
+    clip_state *cs = lmmiqa__calloc(1, sizeof *cs);
+    if (!cs)
+        return LMMIQA_ERR_NOMEM;
+    int rc = lmmiqa_vit_state_create(cm->vit, 1, &cs->vs);
+    if (rc == LMMIQA_OK) {
+        cs->pixels = lmmiqa__malloc(sizeof(float) * 3 * (size_t)c->image_size * c->image_size);
+        cs->emb = lmmiqa__malloc(sizeof(float) * (size_t)c->embed_dim);
+        if (!cs->pixels || !cs->emb)
+            rc = LMMIQA_ERR_NOMEM;
+    }
+    if (rc != LMMIQA_OK) {
+        state_destroy(cs);
+        return rc;
+    }
+    *out = cs;
+    return LMMIQA_OK;
+}
+
+static int run(const void *m, void *s, const lmmiqa_image *img, double *out)
+{
+    const clip_model *cm = m;
+    clip_state *cs = s;
+    const lmmiqa_vit_config *c = lmmiqa_vit_get_config(cm->vit);
+    size_t need = lmmiqa_clip_preprocess_scratch(img->width, img->height, c->image_size);
+    if (need > cs->scratch_size) {
+        void *ns = lmmiqa__malloc(need);
+        if (!ns)
+            return LMMIQA_ERR_NOMEM;
+        free(cs->scratch);
+        cs->scratch = ns;
+        cs->scratch_size = need;
+    }
+    int rc = lmmiqa_clip_preprocess(img, c->image_size, cm->crop, cs->scratch, cs->pixels);
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa_vit_forward(cm->vit, cs->vs, cs->pixels, 1, cm->normalize, cs->emb);
+    if (rc != LMMIQA_OK)
+        return rc;
+    for (int i = 0; i < c->embed_dim; i++)
+        out[i] = cs->emb[i];
+    return LMMIQA_OK;
+}
+
+typedef enum family { F_CLIP, F_ALTCLIP, F_HPS } family;
+
+static int create(const lmmiqa_extractor_options *opts, lmmiqa__extractor_impl *impl, family f)
+{
+    static const char *const names[] = {"clip-vit-b16", "altclip", "hps"};
+    if (!opts->weights || !*opts->weights)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                            "%s needs a weight file (--weights PATH); docs/weights.md says where "
+                            "to download it",
+                            names[f]);
+    clip_model *cm = lmmiqa__calloc(1, sizeof *cm);
+    if (!cm)
+        return LMMIQA_ERR_NOMEM;
+    int rc = lmmiqa_vit_load(opts->weights, NULL, &cm->vit);
+    if (rc != LMMIQA_OK) {
+        free(cm);
+        return rc;
+    }
+    if (opts->threads > 0)
+        openblas_set_num_threads(opts->threads);
+    const lmmiqa_vit_config *c = lmmiqa_vit_get_config(cm->vit);
+    if (f == F_HPS)
+        cm->crop = LMMIQA_CROP_ROUND;
+    else if (f == F_ALTCLIP)
+        cm->crop = LMMIQA_CROP_FLOOR;
+    else
+        cm->crop = c->naming == LMMIQA_VIT_NAMING_HF ? LMMIQA_CROP_FLOOR : LMMIQA_CROP_ROUND;
+    cm->normalize = opts->normalize != 0;
+    char *json = lmmiqa__malloc(2048);
+    if (!json) {
+        model_destroy(cm);
+        return LMMIQA_ERR_NOMEM;
+    }
+    /* the weights path is not escaped into JSON; keep only its base name */
+    const char *base = strrchr(opts->weights, '/');
+    base = base ? base + 1 : opts->weights;
+    char safe[256];
+    size_t k = 0;
+    for (const char *p = base; *p && k < sizeof safe - 1; p++)
+        safe[k++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '_' : *p;
+    safe[k] = '\0';
+    snprintf(json, 2048,
+             "{\"family\": \"%s\", \"weights\": \"%s\", \"weights_sha256\": \"%s\", "
+             "\"naming\": \"%s\", \"image_size\": %d, \"patch_size\": %d, \"width\": %d, "
+             "\"layers\": %d, \"heads\": %d, \"mlp_dim\": %d, \"embed_dim\": %d, "
+             "\"activation\": \"%s\", \"layer_norm_eps\": %g, \"resize\": \"shorter side, "
+             "Pillow bicubic\", \"crop\": \"%s\", \"mean\": [0.48145466, 0.4578275, "
+             "0.40821073], \"std\": [0.26862954, 0.26130258, 0.27577711], \"normalize\": %s}",
+             names[f], safe, lmmiqa_vit_weights_sha256(cm->vit),
+             c->naming == LMMIQA_VIT_NAMING_HF ? "huggingface" : "openai", c->image_size,
+             c->patch_size, c->width, c->layers, c->heads, c->mlp_dim, c->embed_dim,
+             c->act == LMMIQA_VIT_ACT_GELU ? "gelu" : "quick_gelu", c->ln_eps,
+             cm->crop == LMMIQA_CROP_FLOOR ? "floor (transformers)"
+                                           : "round half even (torchvision)",
+             cm->normalize ? "true" : "false");
+    impl->dim = (size_t)c->embed_dim;
+    impl->version = "1";
+    impl->config_json = json;
+    impl->model = cm;
+    impl->model_destroy = model_destroy;
+    impl->state_create = state_create;
+    impl->state_destroy = state_destroy;
+    impl->run = run;
+    impl->feature_name = NULL;
+    return LMMIQA_OK;
+}
+
+int lmmiqa__clip_vit_b16_extractor_create(const lmmiqa_extractor_options *opts,
+                                          lmmiqa__extractor_impl *impl)
+{
+    return create(opts, impl, F_CLIP);
+}
+
+int lmmiqa__altclip_extractor_create(const lmmiqa_extractor_options *opts,
+                                     lmmiqa__extractor_impl *impl)
+{
+    return create(opts, impl, F_ALTCLIP);
+}
+
+int lmmiqa__hps_extractor_create(const lmmiqa_extractor_options *opts,
+                                 lmmiqa__extractor_impl *impl)
+{
+    return create(opts, impl, F_HPS);
+}

@@ -1,0 +1,287 @@
+/*
+ * src/models/efficientnet_kernels.c - channels-last kernels of the
+ * EfficientNet runtime (see efficientnet_kernels.h).
+ *
+ * Depthwise convolution is memory-bound: each output pixel reads k*k input
+ * vectors of c channels that are contiguous in NHWC, so the inner loop runs
+ * over 8 channels at a time (one AVX2 register), accumulating k*k fused
+ * multiply-adds, then applies bias and swish and adds the result into the
+ * squeeze-excitation sums while it is still in a register. Border pixels
+ * clip the kernel window instead of reading a padded copy.
+ *
+ * swish(x) = x * sigmoid(x) uses a vectorised exp (Cody-Waite reduction,
+ * degree-6 polynomial, relative error about 2e-7) and an exact division;
+ * the portable path uses libm expf.
+ */
+#include "efficientnet_kernels.h"
+
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define EFF_X86 1
+#endif
+
+double lmmiqa__sigmoid_d(double v) { return 1.0 / (1.0 + exp(-v)); }
+double lmmiqa__swish_d(double v) { return v / (1.0 + exp(-v)); }
+
+static inline float swishf(float v) { return v / (1.0f + expf(-v)); }
+
+/* ------------------------------------------------------------ reference */
+
+void lmmiqa__dwconv_swish_ref(const lmmiqa__conv_geom *g, int c, const float *in,
+                              const float *wt, const float *bias, float *out, double *sums,
+                              int row0, int row1)
+{
+    for (int oy = row0; oy < row1; oy++)
+        for (int ox = 0; ox < g->ow; ox++)
+            for (int ch = 0; ch < c; ch++) {
+                double acc = bias[ch];
+                for (int ky = 0; ky < g->k; ky++) {
+                    int iy = oy * g->stride - g->pad_top + ky;
+                    if (iy < 0 || iy >= g->h)
+                        continue;
+                    for (int kx = 0; kx < g->k; kx++) {
+                        int ix = ox * g->stride - g->pad_left + kx;
+                        if (ix < 0 || ix >= g->w)
+                            continue;
+                        acc += (double)in[((size_t)iy * g->w + ix) * c + ch] *
+                               wt[(size_t)(ky * g->k + kx) * c + ch];
+                    }
+                }
+                double v = lmmiqa__swish_d(acc);
+                out[((size_t)oy * g->ow + ox) * c + ch] = (float)v;
+                if (sums)
+                    sums[ch] += (float)v;
+            }
+}
+
+void lmmiqa__bias_swish_ref(size_t rows, int n, float *x, const float *bias)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (int j = 0; j < n; j++) {
+            float *p = x + r * (size_t)n + j;
+            *p = (float)lmmiqa__swish_d((double)*p + (bias ? bias[j] : 0.0f));
+        }
+}
+
+/* ------------------------------------------------------------ portable */
+
+static void dwconv_scalar(const lmmiqa__conv_geom *g, int c, const float *in, const float *wt,
+                          const float *bias, float *out, double *sums, int row0, int row1)
+{
+    const int k = g->k;
+    for (int oy = row0; oy < row1; oy++) {
+        int iy0 = oy * g->stride - g->pad_top;
+        int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = g->h - iy0 < k ? g->h - iy0 : k;
+        for (int ox = 0; ox < g->ow; ox++) {
+            int ix0 = ox * g->stride - g->pad_left;
+            int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = g->w - ix0 < k ? g->w - ix0 : k;
+            float *o = out + ((size_t)oy * g->ow + ox) * c;
+            for (int ch = 0; ch < c; ch++)
+                o[ch] = bias[ch];
+            for (int ky = ky0; ky < ky1; ky++)
+                for (int kx = kx0; kx < kx1; kx++) {
+                    const float *ip = in + ((size_t)(iy0 + ky) * g->w + (ix0 + kx)) * c;
+                    const float *wp = wt + (size_t)(ky * k + kx) * c;
+                    for (int ch = 0; ch < c; ch++)
+                        o[ch] += ip[ch] * wp[ch];
+                }
+            for (int ch = 0; ch < c; ch++) {
+                o[ch] = swishf(o[ch]);
+                if (sums)
+                    sums[ch] += o[ch];
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ AVX2 */
+
+#ifdef EFF_X86
+__attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x)
+{
+    const __m256 hi = _mm256_set1_ps(88.0f), lo = _mm256_set1_ps(-88.0f);
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)),
+                                  23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 swish8(__m256 v)
+{
+    __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), v));
+    return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+__attribute__((target("avx2,fma"))) static inline void add_sums8(double *s, __m256 v)
+{
+    __m256d a = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+    __m256d b = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    _mm256_storeu_pd(s, _mm256_add_pd(_mm256_loadu_pd(s), a));
+    _mm256_storeu_pd(s + 4, _mm256_add_pd(_mm256_loadu_pd(s + 4), b));
+}
+
+__attribute__((target("avx2,fma"))) static void dwconv_avx2(const lmmiqa__conv_geom *g, int c,
+                                                             const float *in, const float *wt,
+                                                             const float *bias, float *out,
+                                                             double *sums, int row0, int row1)
+{
+    const int k = g->k;
+    const int c8 = c & ~7;
+    const size_t rs = (size_t)g->w * c; /* input row stride */
+    for (int oy = row0; oy < row1; oy++) {
+        int iy0 = oy * g->stride - g->pad_top;
+        int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = g->h - iy0 < k ? g->h - iy0 : k;
+        for (int ox = 0; ox < g->ow; ox++) {
+            int ix0 = ox * g->stride - g->pad_left;
+            int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = g->w - ix0 < k ? g->w - ix0 : k;
+            float *o = out + ((size_t)oy * g->ow + ox) * c;
+            const float *base = in + (ptrdiff_t)iy0 * (ptrdiff_t)rs + (ptrdiff_t)ix0 * c;
+            for (int ch = 0; ch < c8; ch += 8) {
+                __m256 acc0 = _mm256_loadu_ps(bias + ch), acc1 = _mm256_setzero_ps();
+                for (int ky = ky0; ky < ky1; ky++) {
+                    const float *ip = base + (ptrdiff_t)ky * (ptrdiff_t)rs + ch;
+                    const float *wp = wt + (size_t)ky * k * c + ch;
+                    int kx = kx0;
+                    for (; kx + 1 < kx1; kx += 2) {
+                        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + (size_t)kx * c),
+                                               _mm256_loadu_ps(wp + (size_t)kx * c), acc0);
+                        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + (size_t)(kx + 1) * c),
+                                               _mm256_loadu_ps(wp + (size_t)(kx + 1) * c), acc1);
+                    }
+                    if (kx < kx1)
+                        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + (size_t)kx * c),
+                                               _mm256_loadu_ps(wp + (size_t)kx * c), acc0);
+                }
+                __m256 v = swish8(_mm256_add_ps(acc0, acc1));
+                _mm256_storeu_ps(o + ch, v);
+                if (sums)
+                    add_sums8(sums + ch, v);
+            }
+            for (int ch = c8; ch < c; ch++) {
+                float acc = bias[ch];
+                for (int ky = ky0; ky < ky1; ky++)
+                    for (int kx = kx0; kx < kx1; kx++)
+                        acc += base[(ptrdiff_t)ky * (ptrdiff_t)rs + (size_t)kx * c + ch] *
+                               wt[(size_t)(ky * k + kx) * c + ch];
+                o[ch] = swishf(acc);
+                if (sums)
+                    sums[ch] += o[ch];
+            }
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void bias_swish_avx2(size_t rows, int n, float *x,
+                                                                 const float *bias)
+{
+    const int n8 = n & ~7;
+    for (size_t r = 0; r < rows; r++) {
+        float *p = x + r * (size_t)n;
+        for (int j = 0; j < n8; j += 8) {
+            __m256 v = _mm256_loadu_ps(p + j);
+            if (bias)
+                v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
+            _mm256_storeu_ps(p + j, swish8(v));
+        }
+        for (int j = n8; j < n; j++)
+            p[j] = swishf(p[j] + (bias ? bias[j] : 0.0f));
+    }
+}
+
+static int have_avx2(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+#endif
+
+/* ------------------------------------------------------------ dispatch */
+
+void lmmiqa__dwconv_swish(const lmmiqa__conv_geom *g, int c, const float *in, const float *wt,
+                          const float *bias, float *out, double *sums, int row0, int row1)
+{
+    assert(row0 >= 0 && row1 <= g->oh && c > 0);
+#ifdef EFF_X86
+    if (have_avx2()) {
+        dwconv_avx2(g, c, in, wt, bias, out, sums, row0, row1);
+        return;
+    }
+#endif
+    dwconv_scalar(g, c, in, wt, bias, out, sums, row0, row1);
+}
+
+void lmmiqa__bias_swish(size_t rows, int n, float *x, const float *bias)
+{
+#ifdef EFF_X86
+    if (have_avx2()) {
+        bias_swish_avx2(rows, n, x, bias);
+        return;
+    }
+#endif
+    for (size_t r = 0; r < rows; r++) {
+        float *p = x + r * (size_t)n;
+        for (int j = 0; j < n; j++)
+            p[j] = swishf(p[j] + (bias ? bias[j] : 0.0f));
+    }
+}
+
+void lmmiqa__scale_cols(size_t rows, int n, float *x, const float *scale)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float *p = x + r * (size_t)n;
+        for (int j = 0; j < n; j++)
+            p[j] *= scale[j];
+    }
+}
+
+void lmmiqa__rows_bias(size_t rows, int n, const float *x, const float *bias, float *y)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float *q = y + r * (size_t)n;
+        if (x) {
+            const float *p = x + r * (size_t)n;
+            for (int j = 0; j < n; j++)
+                q[j] = p[j] + bias[j];
+        } else {
+            memcpy(q, bias, (size_t)n * sizeof *q);
+        }
+    }
+}
+
+void lmmiqa__im2col_planes(const lmmiqa__conv_geom *g, const float *planes, float *cols)
+{
+    const int k = g->k, kk = k * k * 3;
+    const size_t plane = (size_t)g->h * g->w;
+    for (int oy = 0; oy < g->oh; oy++)
+        for (int ox = 0; ox < g->ow; ox++) {
+            float *col = cols + ((size_t)oy * g->ow + ox) * kk;
+            for (int ky = 0; ky < k; ky++) {
+                int iy = oy * g->stride - g->pad_top + ky;
+                for (int kx = 0; kx < k; kx++) {
+                    int ix = ox * g->stride - g->pad_left + kx;
+                    int inside = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
+                    for (int ci = 0; ci < 3; ci++)
+                        *col++ = inside ? planes[ci * plane + (size_t)iy * g->w + ix] : 0.0f;
+                }
+            }
+        }
+}
