@@ -107,6 +107,29 @@ static void conv_case(lmmiqa_nn_conv2d d, int n, int h, int w)
     check_grad(what, conv_fwd, &c, c.wt, nw, dw, ny, r);
     what[strlen(what) - 1] = 'b';
     check_grad(what, conv_fwd, &c, c.b, (size_t)d.out_ch, db, ny, r);
+    /* the oneDNN plan: same forward, same gradients as the checked path */
+    lmmiqa_nn_conv2d_plan *plan = NULL;
+    CHECK_OK(lmmiqa_nn_conv2d_plan_create(&d, n, h, w, 1, &plan));
+    if (plan) {
+        float *dx2 = malloc(nx * 4), *dw2 = calloc(nw, 4), *db2 = calloc((size_t)d.out_ch, 4);
+        CHECK_OK(lmmiqa_nn_conv2d_plan_forward(plan, c.x, c.wt, c.b, y));
+        max_err = 0.0;
+        for (size_t i = 0; i < ny; i++)
+            max_err = fmax(max_err, fabs(y[i] - yref[i]));
+        CHECK_MSG(max_err < 1e-5, "oneDNN conv forward vs reference: %.3g", max_err);
+        CHECK_OK(lmmiqa_nn_conv2d_plan_backward(plan, c.x, c.wt, r, dx2, dw2, db2));
+        double ex = 0, ew = 0, eb = 0;
+        for (size_t i = 0; i < nx; i++)
+            ex = fmax(ex, fabs(dx[i] - dx2[i]));
+        for (size_t i = 0; i < nw; i++)
+            ew = fmax(ew, fabs(dw[i] - dw2[i]));
+        for (int i = 0; i < d.out_ch; i++)
+            eb = fmax(eb, fabs(db[i] - db2[i]));
+        CHECK_MSG(ex < 1e-4 && ew < 1e-4 && eb < 1e-4, "oneDNN conv backward: dx %.3g dw %.3g db %.3g",
+                  ex, ew, eb);
+        free(dx2), free(dw2), free(db2);
+        lmmiqa_nn_conv2d_plan_destroy(plan);
+    }
     free(c.x), free(c.wt), free(c.b), free(c.scratch), free(y), free(yref), free(r), free(dx),
         free(dw), free(db);
 }

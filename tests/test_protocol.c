@@ -4,8 +4,8 @@
  * (per-split metrics agree with the written predictions, mean and std agree
  * with the per-split values), resume (a re-run reuses every finished split
  * and writes identical results; a changed configuration or a tampered result
- * file is recomputed), and clear failures for mismatched splits and missing
- * store parts.
+ * file is recomputed), clear failures for mismatched splits and missing
+ * store parts, and lmmiqa_regressor_load_memory (the CLI's embedded model).
  */
 #include "test.h"
 
@@ -120,6 +120,22 @@ static void test_helpers(void)
     lmmiqa_protocol_mos_range(ds, LMMIQA_MOS_RANGE_TRAIN, train, 3, &lo, &hi);
     CHECK_NEAR(lo, lmmiqa_dataset_mos(ds, 9), 0);
     CHECK_NEAR(hi, lmmiqa_dataset_mos(ds, 0), 0);
+    /* A nominal scale narrower than some training MOS is widened to them. */
+    lmmiqa_dataset_options dopt;
+    lmmiqa_dataset_options_init(&dopt);
+    dopt.scale_lo = 20;
+    dopt.scale_hi = 80;
+    lmmiqa_dataset *narrow = NULL;
+    CHECK_OK(lmmiqa_dataset_load_ex(manifest, &dopt, &narrow));
+    if (narrow) {
+        size_t mid[1] = {5};
+        lmmiqa_protocol_mos_range(narrow, LMMIQA_MOS_RANGE_NOMINAL, mid, 1, &lo, &hi);
+        CHECK(lo == 20 && hi == 80);
+        lmmiqa_protocol_mos_range(narrow, LMMIQA_MOS_RANGE_NOMINAL, train, 3, &lo, &hi);
+        CHECK_NEAR(lo, lmmiqa_dataset_mos(ds, 9), 0);
+        CHECK_NEAR(hi, lmmiqa_dataset_mos(ds, 0), 0);
+    }
+    lmmiqa_dataset_destroy(narrow);
     char *cj = NULL;
     lmmiqa_regressor_config cfg;
     lmmiqa_regressor_config_default(&cfg);
@@ -309,12 +325,61 @@ static void test_failures(void)
     lmmiqa_splits_destroy(sp);
 }
 
+/* lmmiqa_regressor_load_memory (used for the model embedded in the CLI)
+ * gives the same model as loading the file, and names the buffer on error. */
+static void test_load_memory(void)
+{
+    lmmiqa_features *f = NULL;
+    CHECK_OK(lmmiqa_features_load(store, "brisque", &f));
+    if (!f || !ds)
+        return;
+    double mos[N];
+    for (size_t i = 0; i < N; i++)
+        mos[i] = lmmiqa_dataset_mos(ds, i);
+    lmmiqa_regressor_config cfg;
+    lmmiqa_regressor_config_default(&cfg);
+    cfg.hidden = 8;
+    cfg.epochs = 3;
+    lmmiqa_regressor *reg = NULL, *a = NULL, *b = NULL;
+    double lo, hi;
+    lmmiqa_dataset_scale(ds, &lo, &hi);
+    CHECK_OK(lmmiqa_regressor_train(&cfg, lmmiqa_features_data(f), mos, N, 36, lo, hi, NULL,
+                                    NULL, 0, &reg));
+    const char *path = at(root, "m.safetensors");
+    if (reg)
+        CHECK_OK(lmmiqa_regressor_save(reg, path, "{\"features\":\"brisque\"}"));
+    unsigned char *bytes = NULL;
+    size_t size = 0;
+    CHECK_OK(lmmiqa__file_read_all(path, 1 << 24, &bytes, &size));
+    CHECK_OK(lmmiqa_regressor_load(path, &a));
+    if (bytes)
+        CHECK_OK(lmmiqa_regressor_load_memory(bytes, size, "embedded-model", &b));
+    if (a && b) {
+        double pa[N], pb[N];
+        CHECK_OK(lmmiqa_regressor_predict(a, lmmiqa_features_data(f), N, pa));
+        CHECK_OK(lmmiqa_regressor_predict(b, lmmiqa_features_data(f), N, pb));
+        CHECK(memcmp(pa, pb, sizeof pa) == 0);
+        CHECK(strcmp(lmmiqa_regressor_metadata(b), "{\"features\":\"brisque\"}") == 0);
+    }
+    lmmiqa_regressor *c = NULL;
+    if (bytes)
+        CHECK(lmmiqa_regressor_load_memory(bytes, size / 2, "embedded-model", &c) != LMMIQA_OK);
+    CHECK(c == NULL);
+    CHECK(strstr(lmmiqa_error_message(), "embedded-model") != NULL);
+    free(bytes);
+    lmmiqa_regressor_destroy(reg);
+    lmmiqa_regressor_destroy(a);
+    lmmiqa_regressor_destroy(b);
+    lmmiqa_features_destroy(f);
+}
+
 int main(void)
 {
     setup();
     RUN(test_helpers);
     RUN(test_run_and_outputs);
     RUN(test_failures);
+    RUN(test_load_memory);
     lmmiqa_dataset_destroy(ds);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);

@@ -148,7 +148,16 @@ static void test_openai_f32(void)
 /* Copy every tensor of `src` into a writer, with one edit applied. */
 typedef enum edit { E_DROP, E_RENAME_EXTRA, E_RESHAPE, E_I64 } edit;
 
+static int rewrite_meta(const char *src, const char *dst, const char *target, edit e,
+                        const char *meta);
+
 static int rewrite(const char *src, const char *dst, const char *target, edit e)
+{
+    return rewrite_meta(src, dst, target, e, NULL);
+}
+
+static int rewrite_meta(const char *src, const char *dst, const char *target, edit e,
+                        const char *meta)
 {
     lmmiqa_safetensors *st = NULL;
     lmmiqa_safetensors_writer *w = NULL;
@@ -178,6 +187,8 @@ static int rewrite(const char *src, const char *dst, const char *target, edit e)
                                                LMMIQA_DTYPE_F32, v, t.ndim, shape);
         free(v);
     }
+    if (rc == 0 && meta)
+        rc = lmmiqa_safetensors_writer_set_metadata(w, "pad", meta);
     if (rc == 0)
         rc = lmmiqa_safetensors_writer_save(w, dst);
     lmmiqa_safetensors_writer_destroy(w);
@@ -227,6 +238,25 @@ static void test_loader_errors(void)
             CHECK(strstr(lmmiqa_error_message(), "I32") != NULL);
         }
         free(buf);
+    }
+    /* a header length whose first byte is 0x80 (like a pickle's PROTO) is
+     * still a safetensors file */
+    {
+        char pad[300];
+        int hit = 0;
+        for (int n = 0; n < 260 && !hit; n++) {
+            memset(pad, 'x', (size_t)n);
+            pad[n] = '\0';
+            CHECK_OK(rewrite_meta(good, bad, "none", E_DROP, pad));
+            FILE *pf = fopen(bad, "rb");
+            hit = pf && fgetc(pf) == 0x80;
+            if (pf)
+                fclose(pf);
+        }
+        CHECK(hit);
+        CHECK_OK(lmmiqa_vit_load(bad, NULL, &vit));
+        lmmiqa_vit_destroy(vit);
+        vit = NULL;
     }
     /* config.json that disagrees with the weights */
     const char *cfg = tmp_path("err", "config.json");

@@ -23,8 +23,11 @@
 
 #include "lmmiqa/metrics.h"
 #include "lmmiqa/svr.h"
+#include "lmmiqa/plot.h"
 #include "lmmiqa/nn.h"
 #include "lmmiqa/cnniqa.h"
 #include "lmmiqa/metaiqa.h"
+#include "lmmiqa/store.h"
+#include "lmmiqa/protocol.h"
 
 #endif

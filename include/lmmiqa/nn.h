@@ -66,6 +66,22 @@ LMMIQA_API void lmmiqa_nn_conv2d_forward_ref(const lmmiqa_nn_conv2d *c, int n, i
                                              const float *x, const float *weight,
                                              const float *bias, float *y);
 
+/* A convolution planned on oneDNN for one batch size and input size: the
+ * fast path for repeated calls with fixed shapes (ResNet-18 training and
+ * inference). Same semantics as lmmiqa_nn_conv2d_forward/_backward (dx
+ * overwritten, dweight/dbias accumulated; bias only when the plan was made
+ * with has_bias). A plan holds oneDNN primitives, layout-converted copies
+ * and a stream: one thread at a time. Creation costs milliseconds. */
+typedef struct lmmiqa_nn_conv2d_plan lmmiqa_nn_conv2d_plan;
+LMMIQA_API int lmmiqa_nn_conv2d_plan_create(const lmmiqa_nn_conv2d *c, int n, int h, int w,
+                                            int has_bias, lmmiqa_nn_conv2d_plan **out);
+LMMIQA_API void lmmiqa_nn_conv2d_plan_destroy(lmmiqa_nn_conv2d_plan *p);
+LMMIQA_API int lmmiqa_nn_conv2d_plan_forward(lmmiqa_nn_conv2d_plan *p, const float *x,
+                                             const float *weight, const float *bias, float *y);
+LMMIQA_API int lmmiqa_nn_conv2d_plan_backward(lmmiqa_nn_conv2d_plan *p, const float *x,
+                                              const float *weight, const float *dy, float *dx,
+                                              float *dweight, float *dbias);
+
 /* ---------------------------------------------------------------- linear */
 
 /* y[n, out] = x[n, in] * weight[out, in]^T + bias[out] (bias may be NULL). */

@@ -18,8 +18,9 @@
  *   - head: the paper's Linear(36,1) -> sigmoid for "brisque" alone, the MLP
  *     for every other spec, unless a head is forced;
  *   - MOS normalisation: the dataset's nominal scale (lmmiqa_dataset_scale,
- *     e.g. 0..100 for LIVE Challenge); optionally the training part's
- *     observed min..max (never the test part);
+ *     e.g. 0..100 for LIVE Challenge), widened to cover a training MOS
+ *     outside it; optionally the training part's observed min..max (never
+ *     the test part);
  *   - split k (1-based in every output) trains with seed base_seed + k - 1;
  *   - the std is the population standard deviation over splits (numpy.std);
  *     mean and std are taken over the splits where the metric is defined.
@@ -58,7 +59,7 @@ extern "C" {
 
 /* How MOS values are mapped to the regressor's [0, 1] target range. */
 typedef enum lmmiqa_mos_range {
-    LMMIQA_MOS_RANGE_NOMINAL = 0, /* the dataset's nominal scale (default) */
+    LMMIQA_MOS_RANGE_NOMINAL = 0, /* the dataset's nominal scale (default), see below */
     LMMIQA_MOS_RANGE_TRAIN = 1    /* min..max of the training part's MOS */
 } lmmiqa_mos_range;
 
@@ -84,8 +85,10 @@ typedef struct lmmiqa_protocol_options {
     void *user;
 } lmmiqa_protocol_options;
 
-/* Defaults: lmmiqa_regressor_config_default, per-spec head, nominal MOS
- * range, resume on, no callback; store_dir and out_dir must be set. */
+/* Defaults: lmmiqa_regressor_config_default with threads = 1 (small heads
+ * train fastest on one BLAS thread, and results then do not depend on the
+ * core count), per-spec head, nominal MOS range, resume on, no callback;
+ * store_dir and out_dir must be set. */
 LMMIQA_API void lmmiqa_protocol_options_init(lmmiqa_protocol_options *opt);
 
 /* The head a spec gets by default: LMMIQA_HEAD_LINEAR for exactly
@@ -100,7 +103,10 @@ LMMIQA_API int lmmiqa_head_parse(const char *name);
  * when out of memory. Used in result files and model metadata. */
 LMMIQA_API char *lmmiqa_regressor_config_json(const lmmiqa_regressor_config *cfg);
 
-/* The MOS range used to train on the given training rows. */
+/* The MOS range used to train on the given training rows: NOMINAL gives
+ * the dataset's nominal scale, widened to cover any training MOS outside it;
+ * TRAIN gives the training rows' min..max (n_train > 0). Test rows never
+ * enter. */
 LMMIQA_API void lmmiqa_protocol_mos_range(const lmmiqa_dataset *ds, lmmiqa_mos_range mode,
                                           const size_t *train, size_t n_train, double *lo,
                                           double *hi);

@@ -853,7 +853,8 @@ int lmmiqa_store_build(const char *dir, const lmmiqa_extractor *ex, size_t n,
     rc = journal_read(&jn, &table);
     if (rc != LMMIQA_OK)
         goto done;
-    qsort(table.e, table.n, sizeof *table.e, cmp_entry);
+    if (table.n)
+        qsort(table.e, table.n, sizeof *table.e, cmp_entry);
 
     p.ex = ex;
     p.opt = &o;

@@ -11,7 +11,7 @@
  * cairo call (finite values, UTF-8 labels: cairo's toy text API puts the
  * context in an error state on invalid UTF-8), and the context's status is
  * checked at the end. Ticks follow Heckbert's "nice numbers" (steps of 1, 2,
- * 5 x 10^k). Nothing depends on time or global state, so output is
+ * 5 x 10^k, about six per axis). Nothing depends on time or global state, so output is
  * reproducible.
  */
 #include "lmmiqa/plot.h"
@@ -158,15 +158,12 @@ static int check_options(const lmmiqa_plot_options *o)
 
 /* ---- ticks -------------------------------------------------------------------- */
 
-/* Heckbert's nice number: 1, 2, 5 or 10 times a power of ten near x. */
-static double nice_number(double x, int round_it)
+/* Heckbert's nice number: 1, 2, 5 or 10 times a power of ten, nearest x. */
+static double nice_number(double x)
 {
     double e = floor(log10(x));
-    double f = x / pow(10.0, e), nf;
-    if (round_it)
-        nf = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
-    else
-        nf = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
+    double f = x / pow(10.0, e);
+    double nf = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
     return nf * pow(10.0, e);
 }
 
@@ -182,7 +179,7 @@ typedef struct axis {
 static void axis_make(axis *a, double dmin, double dmax, int extend)
 {
     assert(dmax > dmin);
-    double step = nice_number(nice_number(dmax - dmin, 0) / 5.0, 1);
+    double step = nice_number((dmax - dmin) / 6.0);
     if (extend) {
         a->lo = floor(dmin / step + 1e-9) * step;
         a->hi = ceil(dmax / step - 1e-9) * step;
@@ -237,6 +234,56 @@ static cairo_status_t membuf_write(void *closure, const unsigned char *data, uns
     memcpy(b->p + b->n, data, len);
     b->n += len;
     return CAIRO_STATUS_SUCCESS;
+}
+
+/* cairo's SVG writer names groups "surface<N>" from a process-wide counter,
+ * so the same chart would differ with the number of surfaces created before
+ * it. Renumber every "surface<N>" (ids and references alike) 1, 2, ... in
+ * order of first appearance, into a new buffer. */
+static int svg_renumber(membuf *b)
+{
+    static const char key[] = "surface";
+    const size_t klen = sizeof key - 1;
+    unsigned long long seen[64];
+    size_t n_seen = 0;
+    membuf out = {0};
+    size_t i = 0, copied = 0;
+    while (i + klen < b->n) {
+        if (memcmp(b->p + i, key, klen) != 0 || b->p[i + klen] < '0' || b->p[i + klen] > '9') {
+            i++;
+            continue;
+        }
+        size_t j = i + klen;
+        unsigned long long v = 0;
+        for (; j < b->n && b->p[j] >= '0' && b->p[j] <= '9'; j++)
+            if (v < 1000000000000ULL)
+                v = v * 10 + (unsigned)(b->p[j] - '0');
+        size_t k = 0;
+        while (k < n_seen && seen[k] != v)
+            k++;
+        if (k == n_seen) {
+            if (n_seen == 64) { /* more groups than this chart draws: leave as is */
+                free(out.p);
+                return LMMIQA_OK;
+            }
+            seen[n_seen++] = v;
+        }
+        char num[32];
+        int len = snprintf(num, sizeof num, "%zu", k + 1);
+        if (membuf_write(&out, b->p + copied, (unsigned)(i + klen - copied)) ||
+            membuf_write(&out, (const unsigned char *)num, (unsigned)len)) {
+            free(out.p);
+            return lmmiqa__fail(LMMIQA_ERR_NOMEM, "out of memory writing an SVG figure");
+        }
+        i = copied = j;
+    }
+    if (membuf_write(&out, b->p + copied, (unsigned)(b->n - copied))) {
+        free(out.p);
+        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "out of memory writing an SVG figure");
+    }
+    free(b->p);
+    *b = out;
+    return LMMIQA_OK;
 }
 
 static int cairo_fail(cairo_status_t st, const char *path)
@@ -394,12 +441,13 @@ static void layout(chart *c, cairo_t *m, double plot_w_wanted)
         double w = text_width(m, buf);
         ytw = w > ytw ? w : ytw;
     }
-    double title_h = 0;
+    double title_h = 0, title_w = 0;
     if (o->title && *o->title) {
         font_setup(m, c->title_font, 1);
         cairo_font_extents_t tfe;
         cairo_font_extents(m, &tfe);
         title_h = (tfe.ascent + tfe.descent) * 1.6;
+        title_w = text_width(m, o->title);
         font_setup(m, c->font, 0);
     }
     int has_xl = c->x_label && *c->x_label, has_yl = c->y_label && *c->y_label;
@@ -420,6 +468,8 @@ static void layout(chart *c, cairo_t *m, double plot_w_wanted)
         plot_w = o->width > 0 ? o->width - left - right : plot_w_wanted;
     }
     double width = o->width > 0 ? o->width : ceil(left + plot_w + right);
+    if (o->width <= 0 && title_w + 2 * PAD > width)
+        width = ceil(title_w + 2 * PAD);
     /* The legend may need more height than the plot area. */
     if (top + c->legend_h + PAD > height)
         height = ceil(top + c->legend_h + PAD);
@@ -518,8 +568,14 @@ static void draw_frame_and_axes(chart *c, cairo_t *cr)
         font_setup(cr, c->title_font, 1);
         cairo_font_extents_t tfe;
         cairo_font_extents(cr, &tfe);
-        double cx = x0 + f->width / 2;
-        text_at(cr, c->opt.title, cx, PAD + (tfe.ascent + tfe.descent) * 0.6, 0.5);
+        /* Centred over the plot area, moved left or right to stay on the canvas. */
+        double w = text_width(cr, c->opt.title);
+        double tx = x0 + f->width / 2 - w / 2;
+        if (tx + w > f->canvas_width - PAD)
+            tx = f->canvas_width - PAD - w;
+        if (tx < PAD)
+            tx = PAD;
+        text_at(cr, c->opt.title, tx, PAD + (tfe.ascent + tfe.descent) * 0.6, 0.0);
         font_setup(cr, c->font, 0);
     }
 }
@@ -615,8 +671,11 @@ static int render(chart *c, out_format fmt, const char *path, draw_fn draw, cons
         cairo_surface_destroy(s);
         return cairo_fail(st, path);
     }
-    if (fmt == FMT_PDF)
+    if (fmt == FMT_PDF) {
+        /* An empty creation date leaves the date out: reproducible files. */
         cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "lmmiqa");
+        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATE_DATE, "");
+    }
     cairo_t *cr = cairo_create(s);
     if (fmt == FMT_PNG)
         cairo_scale(cr, c->opt.scale, c->opt.scale);
@@ -637,7 +696,9 @@ static int render(chart *c, out_format fmt, const char *path, draw_fn draw, cons
     int rc = LMMIQA_OK;
     if (st != CAIRO_STATUS_SUCCESS || buf.failed)
         rc = cairo_fail(buf.failed ? CAIRO_STATUS_NO_MEMORY : st, path);
-    else
+    else if (fmt == FMT_SVG && (rc = svg_renumber(&buf)) != LMMIQA_OK)
+        rc = lmmiqa__fail_context(rc, "%s: ", path);
+    if (rc == LMMIQA_OK)
         rc = lmmiqa__file_write_atomic(path, buf.p, buf.n);
     free(buf.p);
     return rc;
@@ -680,6 +741,11 @@ static void draw_scatter(chart *c, cairo_t *cr, const void *data)
     cairo_move_to(cr, ax, ay);
     cairo_line_to(cr, bx, by);
     cairo_stroke(cr);
+    /* Points outside a range the caller fixed are clipped; with the
+     * automatic range every point is inside, and one on the edge stays
+     * whole. */
+    if (!(c->opt.lo < c->opt.hi))
+        cairo_reset_clip(cr);
     for (size_t s = 0; s < d->n; s++) {
         const lmmiqa_plot_scatter_series *se = &d->series[s];
         cairo_new_path(cr);
@@ -748,10 +814,13 @@ int lmmiqa_plot_scatter(const lmmiqa_plot_scatter_series *series, size_t n_serie
     if (c.opt.lo < c.opt.hi) {
         axis_make(&c.ax, c.opt.lo, c.opt.hi, 0);
     } else {
-        double span = dmax - dmin;
-        if (span <= 0)
-            span = fabs(dmax) > 0 ? fabs(dmax) * 0.1 : 1.0;
-        axis_make(&c.ax, dmin - 0.02 * span, dmax + 0.02 * span, 1);
+        /* No padding: MOS scales such as 0..100 stay 0..100, not -20..120. */
+        if (dmax > dmin) {
+            axis_make(&c.ax, dmin, dmax, 1);
+        } else {
+            double half = fabs(dmax) > 0 ? fabs(dmax) * 0.1 : 1.0;
+            axis_make(&c.ax, dmin - half, dmax + half, 1);
+        }
     }
     c.ay = c.ax;
     c.x_label = c.opt.x_label ? c.opt.x_label : "MOS";
@@ -948,7 +1017,7 @@ int lmmiqa_plot_trend(const char *const *categories, size_t n_categories,
         cairo_destroy(m);
         cairo_surface_destroy(s);
     }
-    double spacing = widest + 24 > 110 ? widest + 24 : 110;
+    double spacing = widest + 24 > 64 ? widest + 24 : 64;
     double plot_w = spacing * (double)n_categories;
     rc = layout_checked(&c, plot_w < 320 ? 320 : plot_w);
     if (rc == LMMIQA_OK) {

@@ -107,6 +107,10 @@ void lmmiqa_protocol_options_init(lmmiqa_protocol_options *opt)
 {
     memset(opt, 0, sizeof *opt);
     lmmiqa_regressor_config_default(&opt->reg);
+    /* One BLAS thread: these heads are small (threads cost more than they
+     * save, badly so on a busy machine) and results then do not depend on
+     * the machine's core count. */
+    opt->reg.threads = 1;
     opt->mos_range = LMMIQA_MOS_RANGE_NOMINAL;
     opt->resume = 1;
 }
@@ -173,16 +177,22 @@ char *lmmiqa_regressor_config_json(const lmmiqa_regressor_config *cfg)
 void lmmiqa_protocol_mos_range(const lmmiqa_dataset *ds, lmmiqa_mos_range mode,
                                const size_t *train, size_t n_train, double *lo, double *hi)
 {
+    double tlo = INFINITY, thi = -INFINITY;
+    for (size_t k = 0; k < n_train; k++) {
+        double m = lmmiqa_dataset_mos(ds, train[k]);
+        tlo = m < tlo ? m : tlo;
+        thi = m > thi ? m : thi;
+    }
     if (mode == LMMIQA_MOS_RANGE_TRAIN && n_train > 0) {
-        *lo = *hi = lmmiqa_dataset_mos(ds, train[0]);
-        for (size_t k = 1; k < n_train; k++) {
-            double m = lmmiqa_dataset_mos(ds, train[k]);
-            *lo = m < *lo ? m : *lo;
-            *hi = m > *hi ? m : *hi;
-        }
+        *lo = tlo;
+        *hi = thi;
         return;
     }
+    /* The nominal scale, widened to cover any training MOS outside it
+     * (CID2013's realigned MOS dips slightly below 0). */
     lmmiqa_dataset_scale(ds, lo, hi);
+    *lo = tlo < *lo ? tlo : *lo;
+    *hi = thi > *hi ? thi : *hi;
 }
 
 /* ---- one (spec, split) ------------------------------------------------------ */

@@ -3,7 +3,7 @@
  *
  * Values live in one arena freed at once. The stack holds value pointers;
  * MARK positions are kept on their own stack. Limits: 16 M values, 1 GiB of
- * arena, memo indices below 16 M, marks nested 4096 deep. Containers may be
+ * arena, memo indices below 16 M and in sequence, marks nested 4096 deep. Containers may be
  * shared through the memo (as in Python); consumers bound their recursion.
  */
 #include "pickle.h"
@@ -145,6 +145,8 @@ static int pop_mark(lmmiqa__pickle *p, size_t *start)
 
 static int append_items(lmmiqa__pickle *p, lmmiqa__pv *c, lmmiqa__pv **src, size_t n)
 {
+    if (n == 0)
+        return LMMIQA_OK;
     if (c->len + n > c->cap) {
         size_t nc = c->cap ? c->cap : 4;
         while (nc < c->len + n)
@@ -228,8 +230,10 @@ static int memo_put(lmmiqa__pickle *p, uint64_t idx)
     lmmiqa__pv *v = top(p);
     if (!v)
         return LMMIQA_ERR_CORRUPT;
-    if (idx >= MAX_MEMO)
-        return fail_at(p, LMMIQA_ERR_TOO_LARGE, "memo index too large");
+    /* picklers number the memo sequentially; an index far beyond the values
+     * made so far is malformed (and would only cost memory) */
+    if (idx >= MAX_MEMO || idx > p->values + 64)
+        return fail_at(p, LMMIQA_ERR_CORRUPT, "memo index out of sequence");
     if (idx >= p->memo_cap) {
         size_t nc = p->memo_cap ? p->memo_cap : 256;
         while (nc <= idx)
@@ -658,7 +662,11 @@ int lmmiqa__pickle_load(const unsigned char *data, size_t size, lmmiqa__pickle *
     if (!p)
         return LMMIQA_ERR_NOMEM;
     p->marks = lmmiqa__malloc(MAX_MARKS * sizeof *p->marks);
-    if (!p->marks) {
+    p->stack_cap = 256;
+    p->stack = lmmiqa__malloc(p->stack_cap * sizeof *p->stack);
+    if (!p->marks || !p->stack) {
+        free(p->marks);
+        free(p->stack);
         free(p);
         return LMMIQA_ERR_NOMEM;
     }

@@ -19,6 +19,9 @@
  *          project Y = (D diag(s)) W_p^T + b_p (+ X)         [oh*ow, co]
  *   The SE scale goes into D or into a copy of W_p, whichever is smaller.
  *   pool:  mean over positions of the last block's output.
+ * Blocks with at most SHARE_HW input positions (the late stages) run on the
+ * whole batch at once, so their 1x1 products read each weight matrix once
+ * per batch; the SE scale then goes into D, image by image.
  */
 #include "lmmiqa/align.h"
 
@@ -31,6 +34,7 @@
 #include <assert.h>
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,10 +59,14 @@ struct lmmiqa_align {
 };
 
 struct lmmiqa_align_state {
-    int cap_h, cap_w;        /* largest input the buffers fit */
+    int cap_h, cap_w, cap_b; /* largest input and batch the buffers fit */
     float *mem;
     size_t floats;
-    float *cols, *x, *y, *e, *d, *wtmp, *se_mean, *se_hidden, *se_scale;
+    float *cols;             /* stem patches [oh*ow, 27] */
+    float *x, *y;            /* early blocks, one image: [h*w, c] ping-pong */
+    float *xb, *yb;          /* late blocks, whole batch: [batch*h*w, c] ping-pong */
+    float *e, *d, *wtmp;     /* expanded, depthwise output, scaled W_p */
+    float *se_mean, *se_hidden, *se_scale;
     double *sums;
 };
 
@@ -676,6 +684,27 @@ double lmmiqa_align_flops(const lmmiqa_align *m, int height, int width)
 
 /* ------------------------------------------------------------ state */
 
+/* Blocks whose input has at most this many positions run on the whole
+ * batch at once: one product of M = batch x positions rows per 1x1 conv,
+ * so each weight matrix is read once per batch (the late stages hold most
+ * of the weights and three quarters of the multiply-adds). */
+#define SHARE_HW 324
+
+/* First block run batched for an input of height x width (blocks if none). */
+static int split_block(const lmmiqa_align *m, int height, int width)
+{
+    lmmiqa__conv_geom g = stem_geom(height, width);
+    int h = g.oh, w = g.ow, i = 0;
+    for (; i < m->cfg.blocks; i++) {
+        if ((size_t)h * w <= SHARE_HW)
+            break;
+        lmmiqa__conv_geom b = block_geom(&m->blocks[i], h, w);
+        h = b.oh;
+        w = b.ow;
+    }
+    return i;
+}
+
 int lmmiqa_align_state_create(const lmmiqa_align *m, lmmiqa_align_state **out)
 {
     (void)m;
@@ -695,36 +724,46 @@ size_t lmmiqa_align_state_bytes(const lmmiqa_align_state *st) { return st->float
 
 #define MAXZ(a, b) ((a) = (a) > (b) ? (a) : (b))
 
-static int state_fit(const lmmiqa_align *m, lmmiqa_align_state *st, int height, int width)
+static int state_fit(const lmmiqa_align *m, lmmiqa_align_state *st, int height, int width,
+                     int batch)
 {
-    if (st->mem && height <= st->cap_h && width <= st->cap_w)
+    if (st->mem && height <= st->cap_h && width <= st->cap_w && batch <= st->cap_b)
         return LMMIQA_OK;
     int H = height > st->cap_h ? height : st->cap_h, W = width > st->cap_w ? width : st->cap_w;
+    int NB = batch > st->cap_b ? batch : st->cap_b;
+    int split = split_block(m, H, W);
     lmmiqa__conv_geom g = stem_geom(H, W);
     size_t cols = (size_t)g.oh * g.ow * 27, act = (size_t)g.oh * g.ow * m->cfg.stem_channels;
-    size_t e = 0, d = 0, wt = 0, ce_max = 0, se_max = 0;
+    size_t e = 0, d = 0, wt = 0, ce_max = 0, se_max = 0, bact = 0;
     int h = g.oh, w = g.ow;
     for (int i = 0; i < m->cfg.blocks; i++) {
         const lmmiqa_align_block *B = &m->blocks[i];
         lmmiqa__conv_geom b = block_geom(B, h, w);
+        size_t n = i >= split ? (size_t)NB : 1;
         size_t hw = (size_t)h * w, ohw = (size_t)b.oh * b.ow, ce = (size_t)B->expand_dim;
-        MAXZ(act, hw * B->in_dim);
-        MAXZ(act, ohw * B->out_dim);
+        if (i < split) {
+            MAXZ(act, hw * B->in_dim);
+            MAXZ(act, ohw * B->out_dim);
+        } else {
+            MAXZ(bact, n * hw * B->in_dim);
+            MAXZ(bact, n * ohw * B->out_dim);
+        }
         if (B->expand)
-            MAXZ(e, hw * ce);
-        MAXZ(d, ohw * ce);
+            MAXZ(e, n * hw * ce);
+        MAXZ(d, n * ohw * ce);
         MAXZ(wt, ce * B->out_dim);
         MAXZ(ce_max, ce);
         MAXZ(se_max, (size_t)B->se_dim);
         h = b.oh;
         w = b.ow;
     }
-    /* sums are doubles: 2 floats each; 16 floats of slack per buffer keep
-     * every buffer 64-byte aligned */
+    if (split == m->cfg.blocks)
+        bact = (size_t)NB * h * w * m->blocks[m->cfg.blocks - 1].out_dim;
+    /* sums are doubles: 2 floats each; buffers start on 64-byte boundaries */
     size_t pad = 16;
-    size_t parts[9] = {cols, act, act, e, d, wt, ce_max, se_max, ce_max};
+    size_t parts[11] = {cols, act, act, bact, bact, e, d, wt, ce_max, se_max, ce_max};
     size_t total = 2 * ce_max + pad;
-    for (int i = 0; i < 9; i++)
+    for (int i = 0; i < 11; i++)
         total += (parts[i] + pad - 1) / pad * pad + pad;
     float *mem = NULL;
     if (posix_memalign((void **)&mem, 64, total * sizeof(float)) != 0)
@@ -735,12 +774,13 @@ static int state_fit(const lmmiqa_align *m, lmmiqa_align_state *st, int height, 
     st->floats = total;
     st->cap_h = H;
     st->cap_w = W;
+    st->cap_b = NB;
     float *p = mem;
     st->sums = (double *)p;
     p += (2 * ce_max + pad - 1) / pad * pad + pad;
-    float **dst[9] = {&st->cols, &st->x, &st->y, &st->e, &st->d, &st->wtmp,
-                      &st->se_mean, &st->se_hidden, &st->se_scale};
-    for (int i = 0; i < 9; i++) {
+    float **dst[11] = {&st->cols, &st->x, &st->y, &st->xb, &st->yb, &st->e,
+                       &st->d, &st->wtmp, &st->se_mean, &st->se_hidden, &st->se_scale};
+    for (int i = 0; i < 11; i++) {
         *dst[i] = p;
         p += (parts[i] + pad - 1) / pad * pad + pad;
     }
@@ -749,28 +789,12 @@ static int state_fit(const lmmiqa_align *m, lmmiqa_align_state *st, int height, 
 
 /* ------------------------------------------------------------ forward */
 
-static void run_block(const lmmiqa_align *m, lmmiqa_align_state *st, int i, int h, int w,
-                      const float *x, float *y, int *oh, int *ow)
+/* Squeeze-excitation of one image: st->se_scale[ce] from st->sums over n
+ * positions. */
+static void squeeze_excite(const align_layer *l, lmmiqa_align_state *st, int ce, int se, int n)
 {
-    const lmmiqa_align_block *B = &m->blocks[i];
-    const align_layer *l = &m->layer[i];
-    const int ci = B->in_dim, ce = B->expand_dim, co = B->out_dim, se = B->se_dim;
-    const int hw = h * w;
-    const float *src = x;
-    if (B->expand) {
-        /* E[hw, ce] = X[hw, ci] W_e^T */
-        lmmiqa__sgemm(0, 1, hw, ce, ci, 1.0f, x, ci, l->exp_w, ci, 0.0f, st->e, ce);
-        lmmiqa__bias_swish((size_t)hw, ce, st->e, l->exp_b);
-        src = st->e;
-    }
-    lmmiqa__conv_geom g = block_geom(B, h, w);
-    const int ohw = g.oh * g.ow;
-    memset(st->sums, 0, (size_t)ce * sizeof *st->sums);
-    lmmiqa__dwconv_swish(&g, ce, src, l->dw_w, l->dw_b, st->d, st->sums, 0, g.oh);
-
-    /* squeeze-excitation */
     for (int c = 0; c < ce; c++)
-        st->se_mean[c] = (float)(st->sums[c] / ohw);
+        st->se_mean[c] = (float)(st->sums[c] / n);
     for (int j = 0; j < se; j++) {
         double acc = l->se1_b[j];
         const float *wr = l->se1_w + (size_t)j * ce;
@@ -785,19 +809,46 @@ static void run_block(const lmmiqa_align *m, lmmiqa_align_state *st, int i, int 
             acc += (double)wr[j] * st->se_hidden[j];
         st->se_scale[c] = (float)lmmiqa__sigmoid_d(acc);
     }
+}
 
-    /* projection: Y[ohw, co] = (D diag(s)) W_p^T + b_p (+ X) */
+/* Block i on n images of h x w: x [n*h*w, ci] -> y [n*oh*ow, co]. */
+static void run_block(const lmmiqa_align *m, lmmiqa_align_state *st, int i, int n, int h, int w,
+                      const float *x, float *y, int *oh, int *ow)
+{
+    const lmmiqa_align_block *B = &m->blocks[i];
+    const align_layer *l = &m->layer[i];
+    const int ci = B->in_dim, ce = B->expand_dim, co = B->out_dim;
+    const int hw = h * w;
+    const float *src = x;
+    if (B->expand) {
+        /* E[n*hw, ce] = swish(X[n*hw, ci] W_e^T + b) */
+        lmmiqa__sgemm(0, 1, n * hw, ce, ci, 1.0f, x, ci, l->exp_w, ci, 0.0f, st->e, ce);
+        lmmiqa__bias_swish((size_t)n * hw, ce, st->e, l->exp_b);
+        src = st->e;
+    }
+    lmmiqa__conv_geom g = block_geom(B, h, w);
+    const int ohw = g.oh * g.ow;
+    /* one image alone with more positions than output channels: scale a copy
+     * of W_p instead of D (fewer multiplications) */
+    const int scale_w = n == 1 && ohw > co;
+    for (int b = 0; b < n; b++) {
+        float *d = st->d + (size_t)b * ohw * ce;
+        memset(st->sums, 0, (size_t)ce * sizeof *st->sums);
+        lmmiqa__dwconv_swish(&g, ce, src + (size_t)b * hw * ce, l->dw_w, l->dw_b, d, st->sums, 0,
+                             g.oh);
+        squeeze_excite(l, st, ce, B->se_dim, ohw);
+        if (!scale_w)
+            lmmiqa__scale_cols((size_t)ohw, ce, d, st->se_scale);
+    }
+    /* Y[n*ohw, co] = D' W_p^T + b_p (+ X) */
     const float *wp = l->proj_w;
-    if (ohw <= co) {
-        lmmiqa__scale_cols((size_t)ohw, ce, st->d, st->se_scale);
-    } else {
-        lmmiqa__scale_cols((size_t)co, ce, memcpy(st->wtmp, l->proj_w,
-                                                  (size_t)co * ce * sizeof(float)),
-                           st->se_scale);
+    if (scale_w) {
+        memcpy(st->wtmp, l->proj_w, (size_t)co * ce * sizeof(float));
+        lmmiqa__scale_cols((size_t)co, ce, st->wtmp, st->se_scale);
         wp = st->wtmp;
     }
-    lmmiqa__rows_bias((size_t)ohw, co, B->residual ? x : NULL, l->proj_b, y);
-    lmmiqa__sgemm(0, 1, ohw, co, ce, 1.0f, st->d, ce, wp, ce, 1.0f, y, co);
+    lmmiqa__rows_bias((size_t)n * ohw, co, B->residual ? x : NULL, l->proj_b, y);
+    lmmiqa__sgemm(0, 1, n * ohw, co, ce, 1.0f, st->d, ce, wp, ce, 1.0f, y, co);
     *oh = g.oh;
     *ow = g.ow;
 }
@@ -811,34 +862,69 @@ int lmmiqa_align_forward(const lmmiqa_align *m, lmmiqa_align_state *st, const fl
                             "ALIGN forward: batch %d of %d x %d images (need batch >= 1 and "
                             "sides 2..8192)",
                             batch, width, height);
-    int rc = state_fit(m, st, height, width);
+    {
+        lmmiqa__conv_geom g = stem_geom(height, width);
+        int h = g.oh, w = g.ow;
+        for (int i = 0; i < m->cfg.blocks && h > 0 && w > 0; i++) {
+            lmmiqa__conv_geom b = block_geom(&m->blocks[i], h, w);
+            h = b.oh;
+            w = b.ow;
+        }
+        if (h < 1 || w < 1)
+            return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                                "ALIGN forward: a %d x %d image is too small for the network's "
+                                "stride-2 stages",
+                                width, height);
+    }
+    int rc = state_fit(m, st, height, width, batch);
     if (rc != LMMIQA_OK)
         return rc;
     const int D = m->cfg.embed_dim, stem = m->cfg.stem_channels;
+    const int split = split_block(m, height, width);
+    int h = 0, w = 0;
+    /* early blocks one image at a time; the output lands in xb[b] */
     for (int b = 0; b < batch; b++) {
         const float *img = pixels + (size_t)b * 3 * height * width;
         lmmiqa__conv_geom g = stem_geom(height, width);
-        int h = g.oh, w = g.ow;
+        h = g.oh;
+        w = g.ow;
         lmmiqa__im2col_planes(&g, img, st->cols);
-        lmmiqa__sgemm(0, 1, h * w, stem, 27, 1.0f, st->cols, 27, m->stem_w, 27, 0.0f, st->x,
-                      stem);
-        lmmiqa__bias_swish((size_t)h * w, stem, st->x, m->stem_b);
-        for (int i = 0; i < m->cfg.blocks; i++) {
+        float *x = st->x, *y = st->y;
+        lmmiqa__sgemm(0, 1, h * w, stem, 27, 1.0f, st->cols, 27, m->stem_w, 27, 0.0f, x, stem);
+        lmmiqa__bias_swish((size_t)h * w, stem, x, m->stem_b);
+        int c = stem;
+        for (int i = 0; i < split; i++) {
             int oh, ow;
-            run_block(m, st, i, h, w, st->x, st->y, &oh, &ow);
-            float *t = st->x;
-            st->x = st->y;
-            st->y = t;
+            run_block(m, st, i, 1, h, w, x, y, &oh, &ow);
+            float *t = x;
+            x = y;
+            y = t;
             h = oh;
             w = ow;
+            c = m->blocks[i].out_dim;
         }
+        memcpy(st->xb + (size_t)b * h * w * c, x, (size_t)h * w * c * sizeof(float));
+    }
+    /* late blocks on the whole batch */
+    float *x = st->xb, *y = st->yb;
+    for (int i = split; i < m->cfg.blocks; i++) {
+        int oh, ow;
+        run_block(m, st, i, batch, h, w, x, y, &oh, &ow);
+        float *t = x;
+        x = y;
+        y = t;
+        h = oh;
+        w = ow;
+    }
+    size_t hw = (size_t)h * w;
+    for (int b = 0; b < batch; b++) {
+        const float *xb = x + (size_t)b * hw * D;
         float *o = out + (size_t)b * D;
-        size_t hw = (size_t)h * w;
         double norm = 0;
         for (int c = 0; c < D; c++) {
             double s = 0;
             for (size_t p = 0; p < hw; p++)
-                s += st->x[p * D + c];
+                s += xb[p * D + c];
             o[c] = (float)(s / (double)hw);
             norm += (double)o[c] * o[c];
         }

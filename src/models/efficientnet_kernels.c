@@ -10,7 +10,8 @@
  * clip the kernel window instead of reading a padded copy.
  *
  * swish(x) = x * sigmoid(x) uses a vectorised exp (Cody-Waite reduction,
- * degree-6 polynomial, relative error about 2e-7) and an exact division;
+ * degree-6 polynomial, relative error about 2e-7) and a reciprocal estimate
+ * refined by one Newton step (relative error below 3e-7);
  * the portable path uses libm expf.
  */
 #include "efficientnet_kernels.h"
@@ -123,8 +124,12 @@ __attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x)
 
 __attribute__((target("avx2,fma"))) static inline __m256 swish8(__m256 v)
 {
-    __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), v));
-    return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    /* v / d with d = 1 + exp(-v) >= 1: reciprocal estimate (12 bits) and one
+     * Newton step (about 23 bits); d = inf gives r = 0, v * r = -0 */
+    __m256 d = _mm256_add_ps(_mm256_set1_ps(1.0f), exp8(_mm256_sub_ps(_mm256_setzero_ps(), v)));
+    __m256 r = _mm256_rcp_ps(d);
+    r = _mm256_mul_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(2.0f)));
+    return _mm256_mul_ps(v, r);
 }
 
 __attribute__((target("avx2,fma"))) static inline void add_sums8(double *s, __m256 v)
@@ -151,7 +156,40 @@ __attribute__((target("avx2,fma"))) static void dwconv_avx2(const lmmiqa__conv_g
             int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = g->w - ix0 < k ? g->w - ix0 : k;
             float *o = out + ((size_t)oy * g->ow + ox) * c;
             const float *base = in + (ptrdiff_t)iy0 * (ptrdiff_t)rs + (ptrdiff_t)ix0 * c;
-            for (int ch = 0; ch < c8; ch += 8) {
+            int ch = 0;
+            /* 32 channels at a time: four independent FMA chains */
+            for (; ch + 32 <= c8; ch += 32) {
+                __m256 a0 = _mm256_loadu_ps(bias + ch), a1 = _mm256_loadu_ps(bias + ch + 8);
+                __m256 a2 = _mm256_loadu_ps(bias + ch + 16), a3 = _mm256_loadu_ps(bias + ch + 24);
+                for (int ky = ky0; ky < ky1; ky++) {
+                    const float *ip = base + (ptrdiff_t)ky * (ptrdiff_t)rs + ch;
+                    const float *wp = wt + (size_t)ky * k * c + ch;
+                    for (int kx = kx0; kx < kx1; kx++) {
+                        const float *i1 = ip + (size_t)kx * c, *w1 = wp + (size_t)kx * c;
+                        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(i1), _mm256_loadu_ps(w1), a0);
+                        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(i1 + 8), _mm256_loadu_ps(w1 + 8), a1);
+                        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(i1 + 16), _mm256_loadu_ps(w1 + 16),
+                                             a2);
+                        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(i1 + 24), _mm256_loadu_ps(w1 + 24),
+                                             a3);
+                    }
+                }
+                a0 = swish8(a0);
+                a1 = swish8(a1);
+                a2 = swish8(a2);
+                a3 = swish8(a3);
+                _mm256_storeu_ps(o + ch, a0);
+                _mm256_storeu_ps(o + ch + 8, a1);
+                _mm256_storeu_ps(o + ch + 16, a2);
+                _mm256_storeu_ps(o + ch + 24, a3);
+                if (sums) {
+                    add_sums8(sums + ch, a0);
+                    add_sums8(sums + ch + 8, a1);
+                    add_sums8(sums + ch + 16, a2);
+                    add_sums8(sums + ch + 24, a3);
+                }
+            }
+            for (; ch < c8; ch += 8) {
                 __m256 acc0 = _mm256_loadu_ps(bias + ch), acc1 = _mm256_setzero_ps();
                 for (int ky = ky0; ky < ky1; ky++) {
                     const float *ip = base + (ptrdiff_t)ky * (ptrdiff_t)rs + ch;

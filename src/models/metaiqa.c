@@ -15,6 +15,7 @@
 
 #include "core/internal.h"
 #include "lmmiqa/safetensors.h"
+#include "lmmiqa/torchzip.h"
 #include "nn/nn_internal.h"
 
 #include <math.h>
@@ -143,50 +144,126 @@ void lmmiqa_metaiqa_destroy(lmmiqa_metaiqa *m)
 const lmmiqa_metaiqa_config *lmmiqa_metaiqa_get_config(const lmmiqa_metaiqa *m) { return &m->cfg; }
 size_t lmmiqa_metaiqa_feature_dim(const lmmiqa_metaiqa *m) { return (size_t)m->cfg.hidden2; }
 
+/* A pretrained file: safetensors, or a torch.save zip state dict read by the
+ * restricted unpickler (lmmiqa/torchzip.h). */
+typedef struct pre_src {
+    const char *path;
+    lmmiqa_safetensors *st;
+    lmmiqa_torchzip *tz;
+} pre_src;
+
+static int src_open(const char *path, pre_src *s)
+{
+    memset(s, 0, sizeof *s);
+    s->path = path;
+    unsigned char magic[2] = {0, 0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return lmmiqa__fail(LMMIQA_ERR_IO, "%s: cannot open", path);
+    size_t got = fread(magic, 1, 2, f);
+    fclose(f);
+    if (got == 2 && magic[0] == 'P' && magic[1] == 'K')
+        return lmmiqa_torchzip_open(path, NULL, &s->tz);
+    return lmmiqa_safetensors_open(path, &s->st);
+}
+
+static void src_close(pre_src *s)
+{
+    lmmiqa_safetensors_close(s->st);
+    lmmiqa_torchzip_close(s->tz);
+}
+
+static size_t src_count(const pre_src *s)
+{
+    return s->st ? lmmiqa_safetensors_count(s->st) : lmmiqa_torchzip_count(s->tz);
+}
+
+static int src_info(const pre_src *s, size_t i, lmmiqa_tensor_info *info)
+{
+    if (s->st)
+        return lmmiqa_safetensors_get(s->st, i, info);
+    lmmiqa_torch_tensor_info ti;
+    int rc = lmmiqa_torchzip_get(s->tz, i, &ti);
+    *info = ti.info;
+    return rc;
+}
+
+static int src_find(const pre_src *s, const char *name, lmmiqa_tensor_info *info)
+{
+    int rc;
+    if (s->st) {
+        rc = lmmiqa_safetensors_find(s->st, name, info);
+    } else {
+        lmmiqa_torch_tensor_info ti;
+        rc = lmmiqa_torchzip_find(s->tz, name, &ti);
+        *info = ti.info;
+    }
+    if (rc != LMMIQA_OK)
+        lmmiqa_error_clear();
+    return rc;
+}
+
+/* Read `name` into our tensor, checking dtype and shape. */
+static int src_read(pre_src *s, const char *name, const lmmiqa_nn_tensor *ten, float *dst)
+{
+    if (s->st)
+        return lmmiqa__nn_read_tensor(s->st, name, ten, dst, s->path);
+    lmmiqa_tensor_info info;
+    if (src_find(s, name, &info) != LMMIQA_OK)
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: tensor %s is missing", s->path, name);
+    int same = info.ndim == ten->ndim && info.numel == ten->numel;
+    for (int i = 0; same && i < ten->ndim; i++)
+        same = info.shape[i] == ten->shape[i];
+    if (!same)
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: tensor %s has %d dims / %zu values, want "
+                            "%d / %zu", s->path, name, info.ndim, info.numel, ten->ndim,
+                            ten->numel);
+    if (info.dtype != LMMIQA_DTYPE_F32 && info.dtype != LMMIQA_DTYPE_F16 &&
+        info.dtype != LMMIQA_DTYPE_BF16 && info.dtype != LMMIQA_DTYPE_F64)
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: tensor %s is not a float tensor", s->path,
+                            name);
+    return lmmiqa_torchzip_read_f32(s->tz, name, dst, ten->numel);
+}
+
 int lmmiqa_metaiqa_load_pretrained(lmmiqa_metaiqa *m, const char *path)
 {
-    lmmiqa_safetensors *st = NULL;
-    int rc = lmmiqa_safetensors_open(path, &st);
-    if (rc != LMMIQA_OK)
+    pre_src s;
+    int rc = src_open(path, &s);
+    if (rc != LMMIQA_OK) {
+        src_close(&s);
         return rc;
+    }
     lmmiqa_tensor_info info;
-    int full = lmmiqa_safetensors_find(st, "resnet_layer.conv1.weight", &info) == LMMIQA_OK;
-    int tv = !full && lmmiqa_safetensors_find(st, "conv1.weight", &info) == LMMIQA_OK;
-    lmmiqa_error_clear();
-    lmmiqa_safetensors_close(st);
-    if (full)
-        return lmmiqa_nn_params_load(&m->params, NULL, path, NULL, 1);
-    if (!tv)
+    int full = src_find(&s, "resnet_layer.conv1.weight", &info) == LMMIQA_OK;
+    int tv = !full && src_find(&s, "conv1.weight", &info) == LMMIQA_OK;
+    if (!full && !tv) {
+        src_close(&s);
         return lmmiqa__fail(LMMIQA_ERR_FORMAT,
                             "%s: neither a MetaIQA model (resnet_layer.conv1.weight) nor a "
                             "torchvision ResNet-18 (conv1.weight)",
                             path);
-    /* torchvision ResNet-18: the backbone only, every tensor checked */
-    rc = lmmiqa_safetensors_open(path, &st);
-    if (rc != LMMIQA_OK)
-        return rc;
+    }
+    /* MetaIQA naming: every tensor; torchvision: the backbone without its prefix */
     const char *pre = "resnet_layer.";
-    size_t plen = strlen(pre), used = 0;
+    size_t plen = full ? 0 : strlen(pre);
     for (size_t t = 0; rc == LMMIQA_OK && t < m->params.count; t++) {
         const lmmiqa_nn_tensor *ten = &m->params.tensors[t];
-        if (strncmp(ten->name, pre, plen) != 0)
+        if (!full && strncmp(ten->name, pre, strlen(pre)) != 0)
             continue;
-        rc = lmmiqa__nn_read_tensor(st, ten->name + plen, ten,
-                                    lmmiqa_nn_params_data(&m->params, (int)t), path);
-        used++;
+        rc = src_read(&s, ten->name + plen, ten, lmmiqa_nn_params_data(&m->params, (int)t));
     }
-    for (size_t i = 0; rc == LMMIQA_OK && i < lmmiqa_safetensors_count(st); i++) {
-        lmmiqa_safetensors_get(st, i, &info);
+    for (size_t i = 0; rc == LMMIQA_OK && i < src_count(&s); i++) {
+        src_info(&s, i, &info);
         if (has_suffix(info.name, "num_batches_tracked"))
             continue;
         char name[256];
-        snprintf(name, sizeof name, "%s%s", pre, info.name);
+        snprintf(name, sizeof name, "%s%s", full ? "" : pre, info.name);
         if (lmmiqa_nn_params_find(&m->params, name) < 0)
             rc = lmmiqa__fail(LMMIQA_ERR_MISMATCH,
-                              "%s: unexpected tensor %s for a ResNet-18 of width %d", path,
-                              info.name, m->cfg.width);
+                              "%s: unexpected tensor %s for MetaIQA with a ResNet-18 of width %d",
+                              path, info.name, m->cfg.width);
     }
-    lmmiqa_safetensors_close(st);
+    src_close(&s);
     return rc;
 }
 

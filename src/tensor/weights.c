@@ -30,8 +30,8 @@ int lmmiqa__weights_open(const char *path, const char *prefix, lmmiqa__weights *
     FILE *f = fopen(path, "rb");
     if (!f)
         return lmmiqa__fail(LMMIQA_ERR_IO, "%s: cannot open weights", path);
-    unsigned char magic[4] = {0};
-    size_t got = fread(magic, 1, 4, f);
+    unsigned char magic[9] = {0};
+    size_t got = fread(magic, 1, sizeof magic, f);
     fclose(f);
     lmmiqa__weights *w = lmmiqa__calloc(1, sizeof *w);
     if (!w)
@@ -43,11 +43,17 @@ int lmmiqa__weights_open(const char *path, const char *prefix, lmmiqa__weights *
     }
     strcpy(w->path, path);
     int rc;
-    if (got == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4) {
+    /* safetensors: 8-byte length then '{'; zip: "PK\3\4"; legacy torch.save:
+     * a bare pickle (PROTO 2..5) */
+    if (got == 9 && magic[8] == '{') {
+        rc = lmmiqa_safetensors_open(path, &w->st);
+        if (rc == LMMIQA_OK)
+            w->count = lmmiqa_safetensors_count(w->st);
+    } else if (got >= 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4) {
         rc = lmmiqa_torchzip_open(path, prefix, &w->tz);
         if (rc == LMMIQA_OK)
             w->count = lmmiqa_torchzip_count(w->tz);
-    } else if (got == 4 && magic[0] == 0x80) {
+    } else if (got >= 2 && magic[0] == 0x80 && magic[1] >= 2 && magic[1] <= 5) {
         rc = lmmiqa__fail(LMMIQA_ERR_FORMAT,
                           "%s: a legacy (pre-1.6, non-zip) torch.save file or a bare pickle; "
                           "re-save it with torch.save in a current PyTorch, or convert it to "

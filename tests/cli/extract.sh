@@ -95,6 +95,19 @@ check "dataset sidecar" grep -q "\"extractor\":[[:space:]]*\"brisque\"" "$TMP/st
 check "sidecar hashes" test "$(grep -c '"sha256"' "$TMP/store/brisque.json")" -eq 6
 check "no journal left" test ! -e "$TMP/store/brisque.journal"
 check "summary computed 6" grep -q "6 computed" "$TMP/err"
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    imgs=$(sed -n '2,7p' "$TMP/six.csv" | cut -d, -f1 | sed "s|^|$LIVEC/|")
+    # shellcheck disable=SC2086
+    "$CLI" extract --extractor brisque $imgs >"$TMP/six_features.csv" 2>/dev/null
+    check "store matrix = image-mode features, manifest order (numpy)" \
+        /usr/bin/python3 - "$TMP/store/brisque.npy" "$TMP/six_features.csv" <<'PY'
+import sys, numpy as np
+m = np.load(sys.argv[1])
+assert m.dtype == np.float32 and m.shape == (6, 36), (m.dtype, m.shape)
+rows = [l.rstrip("\n").split(",")[1:] for l in open(sys.argv[2]).readlines()[1:]]
+assert np.array_equal(m, np.array(rows, dtype=np.float64).astype(np.float32))
+PY
+fi
 "$CLI" extract --extractor brisque --dataset "$TMP/six.csv" --image-root "$LIVEC" \
     --output "$TMP/store" 2>"$TMP/err"
 check "re-run exit 0" test $? -eq 0

@@ -2,7 +2,7 @@
  * tests/fuzz/fuzz_safetensors.c - libFuzzer target for the safetensors
  * header parser: any byte string must open to a fully readable file (every
  * tensor inside the buffer, convertible to float32) or fail with a status
- * and message; never crash, leak or hang. Seeds: tests/data/vit/*.safetensors.
+ * and message; never crash, leak or hang. Seed: tests/data/vit/st_reference.safetensors.
  */
 #include "lmmiqa/safetensors.h"
 

@@ -158,7 +158,11 @@ void cli_store_error_cb(void *user, size_t row, const char *image, int status,
         fputc('\n', stderr);
         p->drawn = 0;
     }
-    cli_error(p->cmd, "%s", message);
+    if (p->errors < CLI_MAX_ERRORS_SHOWN)
+        cli_error(p->cmd, "%s", message);
+    else if (p->errors == CLI_MAX_ERRORS_SHOWN)
+        cli_error(p->cmd, "(further failures not shown)");
+    p->errors++;
 }
 
 int cli_store_ensure(const char *cmd, const char *store_dir, const lmmiqa_dataset *ds,
@@ -187,11 +191,13 @@ int cli_store_ensure(const char *cmd, const char *store_dir, const lmmiqa_datase
         rc = lmmiqa_store_build_dataset(store_dir, ex, ds, &o, &res);
         cli_progress_done(&prog);
         if (!quiet || rc != LMMIQA_OK)
-            fprintf(stderr,
-                    "lmmiqa %s: %s: %zu images, %zu reused, %zu computed, %zu failed in %.1f s "
-                    "-> %s/%s.npy\n",
+            fprintf(stderr, "lmmiqa %s: %s: %zu images, %zu reused, %zu computed, %zu failed in %.1f s",
                     cmd, sp.names[k], res.total, res.reused, res.computed, res.failed,
-                    res.elapsed_s, store_dir, sp.names[k]);
+                    res.elapsed_s);
+        if (rc == LMMIQA_OK && !quiet)
+            fprintf(stderr, " -> %s/%s.npy\n", store_dir, sp.names[k]);
+        else if (rc != LMMIQA_OK)
+            fprintf(stderr, "%s\n", res.computed ? " (kept in the journal)" : "");
         lmmiqa_extractor_destroy(ex);
         if (rc != LMMIQA_OK)
             return cli_fail_status(cmd, rc);
@@ -210,7 +216,9 @@ const char cli_regressor_help[] =
     "  --weight-decay X        L2 penalty (0 = off)\n"
     "  --standardize 0|1       z-score features with training statistics\n"
     "  --svr-c X, --svr-epsilon X, --svr-gamma X   SVR head settings\n"
-    "  --threads N             BLAS threads for training (0 = OpenBLAS default)\n";
+    "  --threads N             BLAS threads for training (default 1: fastest for these\n"
+    "                          small heads, results independent of the machine; 0 =\n"
+    "                          OpenBLAS's default)\n";
 
 int cli_parse_regressor_opt(const char *cmd, int argc, char **argv, int *i,
                             lmmiqa_regressor_config *cfg, int *head_set)

@@ -58,7 +58,11 @@ typedef struct cli_progress {
     int tty;        /* draw only when stderr is a terminal */
     double last;    /* last redraw time */
     int drawn;
+    size_t errors;  /* failures reported so far */
 } cli_progress;
+
+/* Failures printed one by one before the rest are only counted. */
+#define CLI_MAX_ERRORS_SHOWN 20
 
 void cli_progress_init(cli_progress *p, const char *cmd, const char *label);
 void cli_progress_cb(void *user, const lmmiqa_store_progress *pr);

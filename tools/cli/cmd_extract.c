@@ -201,7 +201,8 @@ int cmd_extract(int argc, char **argv)
     const char *cmd = "extract";
     const char *extractor = NULL, *output = NULL, *dataset = NULL, *image_root = NULL;
     cli_extractor_opts eo = {0};
-    int quiet = 0, first_image = argc;
+    int quiet = 0, n_images = 0;
+    char **images = argv + 1; /* positionals, compacted in place (never ahead of i) */
     for (int i = 1; i < argc; i++) {
         const char *v;
         int m;
@@ -219,7 +220,8 @@ int cmd_extract(int argc, char **argv)
             continue;
         }
         if (strcmp(argv[i], "--") == 0) {
-            first_image = i + 1;
+            while (++i < argc)
+                images[n_images++] = argv[i];
             break;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--extractor", &extractor)) != 0 ||
@@ -242,14 +244,12 @@ int cmd_extract(int argc, char **argv)
             cli_error(cmd, "unknown option '%s' (see lmmiqa extract --help)", argv[i]);
             return CLI_EXIT_USAGE;
         }
-        first_image = i;
-        break;
+        images[n_images++] = argv[i]; /* options and images may be mixed */
     }
     if (!extractor) {
         cli_error(cmd, "--extractor is required (see lmmiqa extract --list)");
         return CLI_EXIT_USAGE;
     }
-    int n_images = argc - first_image;
     if (dataset) {
         if (n_images > 0) {
             cli_error(cmd, "give either --dataset or image files, not both");
@@ -294,6 +294,5 @@ int cmd_extract(int argc, char **argv)
         cli_error(cmd, "no images given (see lmmiqa extract --help)");
         return CLI_EXIT_USAGE;
     }
-    return extract_images(cmd, extractor, output ? output : "-", &eo, n_images,
-                          argv + first_image);
+    return extract_images(cmd, extractor, output ? output : "-", &eo, n_images, images);
 }

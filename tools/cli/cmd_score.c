@@ -313,7 +313,8 @@ int cmd_score(int argc, char **argv)
     const char *cmd = "score";
     const char *model = NULL, *bmodel = NULL, *brange = NULL, *output = "-";
     cli_extractor_opts eo = {0};
-    int flags = 0, first_image = argc;
+    int flags = 0, n = 0;
+    char **images = argv + 1; /* positionals, compacted in place (never ahead of i) */
     for (int i = 1; i < argc; i++) {
         const char *v;
         int m;
@@ -326,7 +327,8 @@ int cmd_score(int argc, char **argv)
             continue;
         }
         if (strcmp(argv[i], "--") == 0) {
-            first_image = i + 1;
+            while (++i < argc)
+                images[n++] = argv[i];
             break;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--model", &model)) != 0 ||
@@ -349,11 +351,8 @@ int cmd_score(int argc, char **argv)
             cli_error(cmd, "unknown option '%s' (see lmmiqa score --help)", argv[i]);
             return CLI_EXIT_USAGE;
         }
-        first_image = i;
-        break;
+        images[n++] = argv[i]; /* options and images may be mixed */
     }
-    int n = argc - first_image;
-    char **images = argv + first_image;
     if (n <= 0) {
         cli_error(cmd, "no images given (see lmmiqa score --help)");
         return CLI_EXIT_USAGE;

@@ -74,6 +74,7 @@ int cmd_train(int argc, char **argv)
     cli_extractor_opts eo = {0};
     lmmiqa_regressor_config cfg;
     lmmiqa_regressor_config_default(&cfg);
+    cfg.threads = 1; /* as lmmiqa_protocol_options_init: fast, machine-independent */
     lmmiqa_mos_range range = LMMIQA_MOS_RANGE_NOMINAL;
     int head_set = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {
