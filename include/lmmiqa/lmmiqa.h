@@ -23,6 +23,7 @@
 
 #include "lmmiqa/metrics.h"
 #include "lmmiqa/svr.h"
+#include "lmmiqa/align.h"
 #include "lmmiqa/plot.h"
 #include "lmmiqa/nn.h"
 #include "lmmiqa/cnniqa.h"

@@ -28,6 +28,7 @@ typedef struct unit_act {
     int in_c, in_h, in_w, out_c, out_h, out_w;
     float *conv, *bn;         /* [cap, out_c, out_h, out_w] */
     float *mean, *invstd;     /* [out_c] */
+    lmmiqa_nn_conv2d_plan *plan; /* oneDNN plan for full batches (NULL: im2col only) */
 } unit_act;
 
 struct lmmiqa__metaiqa_work {
@@ -247,6 +248,23 @@ int lmmiqa__metaiqa_work_create(const lmmiqa_metaiqa *m, int cap, int h, int w,
     k->dz3 = p;
     k->scratch = base + off_scr;
     k->max_act = max_act;
+    /* oneDNN plans for full batches; the im2col path covers the rest */
+    int rc = lmmiqa_nn_conv2d_plan_create(&m->stem.conv, cap, h, w, 0, &k->stem.plan);
+    for (int b = 0; rc == LMMIQA_OK && b < 8; b++) {
+        const lmmiqa__basic_block *blk = &m->blocks[b];
+        rc = lmmiqa_nn_conv2d_plan_create(&blk->c1.conv, cap, k->b1[b].in_h, k->b1[b].in_w, 0,
+                                          &k->b1[b].plan);
+        if (rc == LMMIQA_OK)
+            rc = lmmiqa_nn_conv2d_plan_create(&blk->c2.conv, cap, k->b2[b].in_h, k->b2[b].in_w,
+                                              0, &k->b2[b].plan);
+        if (rc == LMMIQA_OK && blk->has_down)
+            rc = lmmiqa_nn_conv2d_plan_create(&blk->down.conv, cap, k->bd[b].in_h,
+                                              k->bd[b].in_w, 0, &k->bd[b].plan);
+    }
+    if (rc != LMMIQA_OK) {
+        lmmiqa__metaiqa_work_destroy(k);
+        return rc;
+    }
     *out = k;
     return LMMIQA_OK;
 }
@@ -255,6 +273,12 @@ void lmmiqa__metaiqa_work_destroy(lmmiqa__metaiqa_work *w)
 {
     if (!w)
         return;
+    lmmiqa_nn_conv2d_plan_destroy(w->stem.plan);
+    for (int b = 0; b < 8; b++) {
+        lmmiqa_nn_conv2d_plan_destroy(w->b1[b].plan);
+        lmmiqa_nn_conv2d_plan_destroy(w->b2[b].plan);
+        lmmiqa_nn_conv2d_plan_destroy(w->bd[b].plan);
+    }
     free(w->x);
     free(w->pool_idx);
     free(w);
@@ -271,8 +295,10 @@ const float *lmmiqa__metaiqa_work_feature(const lmmiqa__metaiqa_work *w) { retur
 static void unit_forward(lmmiqa_metaiqa *m, lmmiqa__metaiqa_work *k, const lmmiqa__convbn *u,
                          unit_act *a, int n, const float *x, int training, int relu)
 {
-    lmmiqa_nn_conv2d_forward(&u->conv, n, a->in_h, a->in_w, x, D(u->w), NULL, a->conv,
-                             k->scratch);
+    if (!(a->plan && n == k->cap &&
+          lmmiqa_nn_conv2d_plan_forward(a->plan, x, D(u->w), NULL, a->conv) == LMMIQA_OK))
+        lmmiqa_nn_conv2d_forward(&u->conv, n, a->in_h, a->in_w, x, D(u->w), NULL, a->conv,
+                                 k->scratch);
     size_t hw = (size_t)a->out_h * a->out_w;
     lmmiqa_nn_batchnorm_forward(n, a->out_c, hw, a->conv, D(u->gamma), D(u->beta), D(u->rmean),
                                 D(u->rvar), training, BN_MOMENTUM, BN_EPS, a->bn, a->mean,
@@ -349,8 +375,11 @@ static void unit_backward(lmmiqa_metaiqa *m, lmmiqa__metaiqa_work *k, const lmmi
     size_t hw = (size_t)a->out_h * a->out_w;
     lmmiqa_nn_batchnorm_backward(n, a->out_c, hw, a->conv, D(u->gamma), a->mean, a->invstd,
                                  k->last_training, dy, dy, G(u->gamma), G(u->beta));
-    lmmiqa_nn_conv2d_backward(&u->conv, n, a->in_h, a->in_w, x, D(u->w), dy, dx, G(u->w), NULL,
-                              k->scratch);
+    if (!(a->plan && n == k->cap &&
+          lmmiqa_nn_conv2d_plan_backward(a->plan, x, D(u->w), dy, dx, G(u->w), NULL) ==
+              LMMIQA_OK))
+        lmmiqa_nn_conv2d_backward(&u->conv, n, a->in_h, a->in_w, x, D(u->w), dy, dx, G(u->w),
+                                  NULL, k->scratch);
 }
 
 void lmmiqa__metaiqa_backward(lmmiqa_metaiqa *m, lmmiqa__metaiqa_work *k, int n,

@@ -89,6 +89,8 @@ static void usage(FILE *out)
             "                       W 0 = as wide as needed; default 0x560 (trend 0x480)\n"
             "  --scale S            PNG pixels per unit (default 1; 2 for print)\n"
             "  --font-size PT       tick and legend text size (default 12)\n"
+            "  --                   the next argument is the input CSV, even if it starts\n"
+            "                       with '-'\n"
             "  -h, --help           this help\n"
             "\n"
             "Every value used must be a finite decimal number. Exit codes: 0 ok; 1 unreadable\n"
@@ -358,8 +360,15 @@ static int plot_scatter(int argc, char **argv)
     lmmiqa_plot_options_init(&o.po);
     const char *input = NULL, *mos_col = "mos", *pred_col = "pred", *series_col = NULL;
     const char *only = NULL, *split_col = NULL, *split_value = NULL;
+    int positional = 0;
     for (int i = 1; i < argc; i++) {
         int m;
+        if (!positional && strcmp(argv[i], "--") == 0) {
+            positional = 1;
+            continue;
+        }
+        if (positional)
+            goto input_arg;
         if (cli_is_help(argv[i])) {
             usage(stdout);
             return CLI_EXIT_OK;
@@ -379,6 +388,7 @@ static int plot_scatter(int argc, char **argv)
             cli_error(CMD, "unknown option '%s' (see lmmiqa plot --help)", argv[i]);
             return CLI_EXIT_USAGE;
         }
+    input_arg:
         if (input) {
             cli_error(CMD, "one input CSV only ('%s' and '%s')", input, argv[i]);
             return CLI_EXIT_USAGE;
@@ -538,8 +548,15 @@ static int plot_trend(int argc, char **argv)
     lmmiqa_plot_options_init(&o.po);
     const char *input = NULL, *x_col = NULL, *line_col = NULL, *y_col = NULL, *spec_col = NULL;
     const char *x_order = NULL, *line_order = NULL;
+    int positional = 0;
     for (int i = 1; i < argc; i++) {
         int m;
+        if (!positional && strcmp(argv[i], "--") == 0) {
+            positional = 1;
+            continue;
+        }
+        if (positional)
+            goto input_arg;
         if (cli_is_help(argv[i])) {
             usage(stdout);
             return CLI_EXIT_OK;
@@ -559,6 +576,7 @@ static int plot_trend(int argc, char **argv)
             cli_error(CMD, "unknown option '%s' (see lmmiqa plot --help)", argv[i]);
             return CLI_EXIT_USAGE;
         }
+    input_arg:
         if (input) {
             cli_error(CMD, "one input CSV only ('%s' and '%s')", input, argv[i]);
             return CLI_EXIT_USAGE;

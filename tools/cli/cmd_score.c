@@ -201,8 +201,14 @@ static int score_regressor(const char *cmd, const lmmiqa_regressor *reg, const c
     int code = ok && pred ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
     if (code == CLI_EXIT_OK)
         code = compute_spec(cmd, spec, info, eo, n, images, lmmiqa_regressor_dim(reg), &x, ok);
-    if (code == CLI_EXIT_OK) {
-        int rc = lmmiqa_regressor_predict(reg, x, (size_t)n, pred);
+    /* One row at a time: BLAS kernels may round differently for different
+     * batch sizes, and an image's score must not depend on what else is
+     * scored with it. */
+    size_t dim = lmmiqa_regressor_dim(reg);
+    for (int i = 0; i < n && code == CLI_EXIT_OK; i++) {
+        if (!ok[i])
+            continue;
+        int rc = lmmiqa_regressor_predict(reg, x + (size_t)i * dim, 1, &pred[i]);
         if (rc != LMMIQA_OK)
             code = cli_fail_status(cmd, rc);
     }
