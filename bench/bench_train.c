@@ -8,6 +8,11 @@
  * /usr/bin/python3 with OMP_WAIT_POLICY=PASSIVE and the same thread count
  * (torch.set_num_threads), on random inputs; dropout is on for both.
  *
+ * Both sides report samples per second of wall time and per CPU-second
+ * (process CPU time over all threads): on a shared machine the wall figures
+ * move with the load, the CPU figures much less. Run ours with
+ * OMP_WAIT_POLICY=PASSIVE too (oneDNN uses OpenMP), as the PyTorch side is.
+ *
  *   bench_train [threads=2] [--quick]    (--quick: batch 8 only, fewer steps)
  */
 #include "lmmiqa/nn.h"
@@ -27,6 +32,16 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* samples/s of wall time and per CPU-second (all threads) of the last bench */
+static double g_cpu_rate;
+
 static double bench_cnniqa(int batch, int steps)
 {
     lmmiqa_cnniqa_config cfg;
@@ -43,10 +58,10 @@ static double bench_cnniqa(int batch, int steps)
     for (int i = 0; i < batch * 32 * 32; i++)
         w.x[i] = (float)lmmiqa_rng_normal(&rng);
     float *target = calloc((size_t)batch, sizeof *target);
-    double t0 = 0;
+    double t0 = 0, c0 = 0;
     for (int s = -1; s < steps; s++) { /* step -1 warms up */
         if (s == 0)
-            t0 = now();
+            t0 = now(), c0 = cpu_now();
         lmmiqa__cnniqa_forward(m, &w, batch, 1, &rng);
         lmmiqa_nn_l1_loss((size_t)batch, w.out, target, w.dout);
         lmmiqa_nn_params_zero_grad(&m->params);
@@ -54,6 +69,7 @@ static double bench_cnniqa(int batch, int steps)
         lmmiqa_nn_optim_step(&o, &m->params, 0, NULL);
     }
     double rate = batch * steps / (now() - t0);
+    g_cpu_rate = batch * steps / (cpu_now() - c0);
     free(target);
     lmmiqa__cnniqa_work_free(&w);
     lmmiqa_cnniqa_destroy(m);
@@ -77,10 +93,10 @@ static double bench_metaiqa(int batch, int steps)
     for (size_t i = 0; i < (size_t)batch * 3 * 224 * 224; i++)
         x[i] = (float)lmmiqa_rng_normal(&rng);
     float *target = calloc((size_t)batch, sizeof *target), *dout = calloc((size_t)batch, 4);
-    double t0 = 0;
+    double t0 = 0, c0 = 0;
     for (int s = -1; s < steps; s++) {
         if (s == 0)
-            t0 = now();
+            t0 = now(), c0 = cpu_now();
         const float *out = lmmiqa__metaiqa_forward(m, w, batch, 1, &rng);
         lmmiqa_nn_mse_loss((size_t)batch, out, target, dout);
         lmmiqa_nn_params_zero_grad(&m->params);
@@ -88,6 +104,7 @@ static double bench_metaiqa(int batch, int steps)
         lmmiqa_nn_optim_step(&o, &m->params, 0, NULL);
     }
     double rate = batch * steps / (now() - t0);
+    g_cpu_rate = batch * steps / (cpu_now() - c0);
     free(target);
     free(dout);
     lmmiqa__metaiqa_work_destroy(w);
@@ -105,11 +122,12 @@ static const char *PY =
     "    t = torch.zeros(x.shape[0])\n"
     "    model.train()\n"
     "    for s in range(-1, steps):\n"
-    "        if s == 0: t0 = time.perf_counter()\n"
+    "        if s == 0: t0 = time.perf_counter(); c0 = time.process_time()\n"
     "        y = model(x).reshape(-1)\n"
     "        loss = loss_fn(y, t)\n"
     "        opt.zero_grad(); loss.backward(); opt.step()\n"
-    "    return x.shape[0] * steps / (time.perf_counter() - t0)\n"
+    "    n = x.shape[0] * steps\n"
+    "    return n / (time.perf_counter() - t0), n / (time.process_time() - c0)\n"
     "class C(CNNIQA):\n"
     "    def forward(self, x):\n"
     "        h = self.conv1(x)\n"
@@ -124,7 +142,7 @@ static const char *PY =
     "        r = run(C(), torch.randn(batch, 1, 32, 32), F.l1_loss, steps)\n"
     "    else:\n"
     "        r = run(MetaIQA(), torch.randn(batch, 3, 224, 224), F.mse_loss, steps)\n"
-    "    print(r, flush=True)\n";
+    "    print(r[0], r[1], flush=True)\n";
 
 int main(int argc, char **argv)
 {
@@ -140,57 +158,47 @@ int main(int argc, char **argv)
     size_t n_cases = sizeof cases / sizeof cases[0];
     char script[] = "/tmp/bench_train_XXXXXX";
     int fd = mkstemp(script);
-    FILE *py = NULL, *in = NULL;
-    if (fd >= 0) {
-        (void)!write(fd, PY, strlen(PY));
-        close(fd);
-        char cmd[8192];
-        char res[] = "/tmp/bench_train_out_XXXXXX";
-        int rfd = mkstemp(res);
-        if (rfd >= 0)
-            close(rfd);
-        snprintf(cmd, sizeof cmd,
-                 "OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 %s %s %d > %s 2>/dev/null", script,
-                 LMMIQA_SOURCE_DIR, threads, res);
-        /* PyTorch gets its work only after ours is done: never concurrently */
-        in = popen(cmd, "w");
-        printf("training throughput, samples/s (forward + backward + Adam), %d threads\n",
-               threads);
-        printf("%-28s %10s %10s %8s\n", "model / batch", "lmmiqa", "pytorch", "ratio");
-        double ours[8];
-        for (size_t i = 0; i < n_cases; i++) {
-            if (quick && cases[i].batch > 8)
-                continue;
-            int steps = quick ? (cases[i].steps + 1) / 2 : cases[i].steps;
-            ours[i] = strcmp(cases[i].kind, "cnniqa") == 0 ? bench_cnniqa(cases[i].batch, steps)
-                                                          : bench_metaiqa(cases[i].batch, steps);
-        }
-        for (size_t i = 0; in && i < n_cases; i++)
-            if (!quick || cases[i].batch <= 8)
-                fprintf(in, "%s %d %d\n", cases[i].kind, cases[i].batch,
-                        quick ? (cases[i].steps + 1) / 2 : cases[i].steps);
-        if (in)
-            pclose(in); /* waits for PyTorch to finish */
-        py = fopen(res, "r");
-        for (size_t i = 0; i < n_cases; i++) {
-            if (quick && cases[i].batch > 8)
-                continue;
-            double theirs = -1;
-            if (!py || fscanf(py, "%lf", &theirs) != 1)
-                theirs = -1;
-            char label[64];
-            snprintf(label, sizeof label, "%s%s / %d", cases[i].kind,
-                     strcmp(cases[i].kind, "cnniqa") == 0 ? " (32x32 patch)" : " (224x224)",
-                     cases[i].batch);
-            if (theirs > 0)
-                printf("%-28s %10.2f %10.2f %7.2fx\n", label, ours[i], theirs, ours[i] / theirs);
-            else
-                printf("%-28s %10.2f %10s\n", label, ours[i], "n/a");
-        }
-        if (py)
-            fclose(py);
-        unlink(res);
-        unlink(script);
+    if (fd < 0) {
+        perror("bench_train: mkstemp");
+        return 1;
     }
+    (void)!write(fd, PY, strlen(PY));
+    close(fd);
+    printf("training throughput, samples/s (forward + backward + Adam), %d threads\n", threads);
+    printf("(wall: samples per second; cpu: samples per CPU-second of all threads, the\n"
+           " fairer figure on a shared, overloaded machine; each case runs ours, then\n"
+           " PyTorch's, never both at once)\n");
+    printf("%-28s %9s %9s %7s | %9s %9s %7s\n", "model / batch", "lmmiqa", "pytorch", "ratio",
+           "cpu:ours", "pytorch", "ratio");
+    for (size_t i = 0; i < n_cases; i++) {
+        if (quick && cases[i].batch > 8)
+            continue;
+        int steps = quick ? (cases[i].steps + 1) / 2 : cases[i].steps;
+        double ours = strcmp(cases[i].kind, "cnniqa") == 0 ? bench_cnniqa(cases[i].batch, steps)
+                                                          : bench_metaiqa(cases[i].batch, steps);
+        double ours_cpu = g_cpu_rate;
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd,
+                 "echo '%s %d %d' | OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 %s %s %d 2>/dev/null",
+                 cases[i].kind, cases[i].batch, steps, script, LMMIQA_SOURCE_DIR, threads);
+        FILE *py = popen(cmd, "r");
+        double theirs = -1, theirs_cpu = -1;
+        if (!py || fscanf(py, "%lf %lf", &theirs, &theirs_cpu) != 2)
+            theirs = -1;
+        if (py)
+            pclose(py);
+        char label[64];
+        snprintf(label, sizeof label, "%s%s / %d", cases[i].kind,
+                 strcmp(cases[i].kind, "cnniqa") == 0 ? " (32x32 patch)" : " (224x224)",
+                 cases[i].batch);
+        if (theirs > 0)
+            printf("%-28s %9.2f %9.2f %6.2fx | %9.2f %9.2f %6.2fx\n", label, ours, theirs,
+                   ours / theirs, ours_cpu, theirs_cpu, ours_cpu / theirs_cpu);
+        else
+            printf("%-28s %9.2f %9s         | %9.2f   (PyTorch side failed)\n", label, ours, "n/a",
+                   ours_cpu);
+        fflush(stdout);
+    }
+    unlink(script);
     return 0;
 }

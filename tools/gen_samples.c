@@ -190,6 +190,53 @@ static int add_noise(const lmmiqa_image *src, double sigma, lmmiqa_rng *rng, lmm
     return LMMIQA_OK;
 }
 
+/* Natural photographs are not flat: their local statistics come from texture
+ * at every scale with a roughly 1/f amplitude spectrum. Cartoon-flat scenes
+ * would sit far outside what quality models were trained on, so every scene
+ * gets a multiplicative fractal texture: octaves of smoothly interpolated
+ * random grids, amplitude halving as frequency doubles, plus fine grain. */
+static void add_texture(lmmiqa_image *img, lmmiqa_rng *rng)
+{
+    int w = img->width, h = img->height;
+    double *tex = calloc((size_t)w * h, sizeof *tex);
+    if (!tex)
+        return;
+    double amp = 0.10;
+    for (int cell = 64; cell >= 2; cell /= 2, amp *= 0.62) {
+        int gw = w / cell + 2, gh = h / cell + 2;
+        double *grid = malloc(sizeof(double) * (size_t)gw * gh);
+        if (!grid)
+            break;
+        for (int i = 0; i < gw * gh; i++)
+            grid[i] = 2.0 * lmmiqa_rng_uniform(rng) - 1.0;
+        for (int y = 0; y < h; y++) {
+            double fy = (double)y / cell;
+            int y0 = (int)fy;
+            double ty = fy - y0;
+            ty = ty * ty * (3 - 2 * ty);
+            for (int x = 0; x < w; x++) {
+                double fx = (double)x / cell;
+                int x0 = (int)fx;
+                double tx = fx - x0;
+                tx = tx * tx * (3 - 2 * tx);
+                double a = grid[y0 * gw + x0], b = grid[y0 * gw + x0 + 1];
+                double c = grid[(y0 + 1) * gw + x0], d = grid[(y0 + 1) * gw + x0 + 1];
+                tex[(size_t)y * w + x] +=
+                    amp * ((a * (1 - tx) + b * tx) * (1 - ty) + (c * (1 - tx) + d * tx) * ty);
+            }
+        }
+        free(grid);
+    }
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        double grain = 1.5 * lmmiqa_rng_normal(rng);
+        for (int c = 0; c < 3; c++) {
+            double v = img->pixels[i * 3 + c] * (1.0 + tex[i]) + grain;
+            img->pixels[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+        }
+    }
+    free(tex);
+}
+
 static int fail(const char *what)
 {
     fprintf(stderr, "gen_samples: %s: %s\n", what, lmmiqa_error_message());
@@ -258,6 +305,7 @@ int main(int argc, char **argv)
                 d[2] = px & 255;
             }
         cairo_surface_destroy(surf);
+        add_texture(img, &rng);
         const char *name = scenes[s].name;
         snprintf(path, sizeof path, "%s/%s_pristine0.png", dir, name);
         if (lmmiqa_image_save_png(img, path))
@@ -272,6 +320,9 @@ int main(int argc, char **argv)
                 return fail(path);
             fprintf(manifest, "%s_blur%d.png,%s,blur,%d\n", name, l + 1, name, l + 1);
             lmmiqa_image_destroy(d);
+        }
+        for (int l = 0; l < 3; l++) {
+            lmmiqa_image *d = NULL;
             if (add_noise(img, noise_sigma[l], &rng, &d))
                 return fail("noise");
             snprintf(path, sizeof path, "%s/%s_noise%d.png", dir, name, l + 1);
@@ -279,6 +330,8 @@ int main(int argc, char **argv)
                 return fail(path);
             fprintf(manifest, "%s_noise%d.png,%s,noise,%d\n", name, l + 1, name, l + 1);
             lmmiqa_image_destroy(d);
+        }
+        for (int l = 0; l < 3; l++) {
             snprintf(path, sizeof path, "%s/%s_jpeg%d.jpg", dir, name, l + 1);
             if (lmmiqa_image_save_jpeg(img, path, jpeg_quality[l]))
                 return fail(path);

@@ -51,7 +51,8 @@ LMMIQA_API uint32_t lmmiqa_plot_color(size_t i); /* palette[i % 10] */
  * lmmiqa_plot_options_init, then set what differs. */
 typedef struct lmmiqa_plot_options {
     double width;         /* canvas width; 0 = as wide as the content needs */
-    double height;        /* canvas height; 0 = default (scatter 560, trend 480) */
+    double height;        /* canvas height; 0 = default (scatter 560, trend
+                           * 480); grows when the legend needs more */
     double scale;         /* PNG only: pixels per canvas unit (1 = default; 2 for
                            * print resolution); PDF/SVG ignore it */
     const char *title;    /* NULL or "" = no title */
@@ -107,14 +108,15 @@ LMMIQA_API void lmmiqa_plot_frame_map(const lmmiqa_plot_frame *frame, double x, 
                                       double *px, double *py);
 
 /* Draw a scatter chart of n_series series into `path` (.png, .pdf, .svg).
- * opt may be NULL (defaults). frame (may be NULL) receives the layout. */
+ * opt may be NULL (defaults). On success, frame (may be NULL) receives the
+ * layout. */
 LMMIQA_API int lmmiqa_plot_scatter(const lmmiqa_plot_scatter_series *series, size_t n_series,
                                    const lmmiqa_plot_options *opt, const char *path,
                                    lmmiqa_plot_frame *frame);
 
 /* Draw a trend chart: n_lines lines over n_categories categories (labels
  * categories[0..n_categories-1], left to right) into `path`. opt may be NULL.
- * frame (may be NULL) receives the layout. */
+ * On success, frame (may be NULL) receives the layout. */
 LMMIQA_API int lmmiqa_plot_trend(const char *const *categories, size_t n_categories,
                                  const lmmiqa_plot_trend_line *lines, size_t n_lines,
                                  const lmmiqa_plot_options *opt, const char *path,

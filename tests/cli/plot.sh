@@ -5,7 +5,8 @@
 # metrics` on the same rows), trend from feature specs and from explicit
 # columns, and exit codes for a bad column, a bad extension, bad cells,
 # duplicate trend rows, no matching rows, an unwritable output and usage
-# errors.
+# errors. Then, where ../shared is present, the same on real `lmmiqa eval`
+# output (60 LIVE Challenge images, BRISQUE, 2 splits).
 set -u
 CLI=${LMMIQA_CLI:?LMMIQA_CLI must name the lmmiqa binary}
 TMP=$(mktemp -d)
@@ -148,5 +149,32 @@ check "unknown option exit 2" test $? -eq 2
 check "--help exit 0" test $? -eq 0
 "$CLI" plot scatter --help | grep -q 'split-value'
 check "scatter --help" test $? -eq 0
+
+# End to end on real `lmmiqa eval` output (its actual column names): a
+# 60-image LIVE Challenge subset, BRISQUE, 2 splits. Skipped without the data.
+SHARED=${LMMIQA_SHARED_DIR:-${LMMIQA_SOURCE_DIR:-.}/../shared}
+LIVEC=$SHARED/data/livec
+if [ -f "$LIVEC/livec.csv" ]; then
+    { echo "image,mos"; sed -n "2,61p" "$LIVEC/livec.csv" | cut -d, -f1,2; } >"$TMP/sub.csv"
+    "$CLI" eval --dataset "$TMP/sub.csv" --image-root "$LIVEC" --store "$TMP/store" \
+        --features brisque --splits 2 --seed 1 --out "$TMP/ev" --quiet --jobs 2 >/dev/null 2>&1
+    check "eval for plots exit 0" test $? -eq 0
+    out=$("$CLI" plot scatter "$TMP/ev/predictions.csv" --series features --split split \
+        --split-value 2 --range 0:100 --out "$TMP/ev_scatter.png" 2>/dev/null)
+    check "scatter of eval predictions" test $? -eq 0 -a -s "$TMP/ev_scatter.png"
+    check "scatter: the 12 test images of split 2" grep -q $'^brisque\t12 points\t' <<<"$out"
+    # the legend's PLCC is the split's PLCC in per_split.csv
+    want=$(awk -F, 'NR > 1 && $2 == 2 { printf "%.4f", $6 }' "$TMP/ev/per_split.csv")
+    got=$(awk -F'\t' '{ sub("PLCC ", "", $3); print $3 }' <<<"$out")
+    check "scatter PLCC = per_split.csv PLCC ($got vs $want)" test -n "$want" -a "$got" = "$want"
+    "$CLI" plot trend "$TMP/ev/per_split.csv" --x split --line features --y srocc \
+        --out "$TMP/ev_trend.pdf" 2>/dev/null
+    check "trend of eval per_split.csv" test $? -eq 0 -a -s "$TMP/ev_trend.pdf"
+    "$CLI" plot trend "$TMP/ev/results.csv" --x head --line features --y plcc_mean \
+        --out "$TMP/ev_results.svg" 2>/dev/null
+    check "trend of eval results.csv" test $? -eq 0 -a -s "$TMP/ev_results.svg"
+else
+    echo "SKIP end-to-end part: $LIVEC not found"
+fi
 
 exit $fail
