@@ -6,10 +6,15 @@
  *   gen_samples OUT_DIR [--size WxH] [--seed S]
  *
  * Everything is deterministic for a seed (noise from lmmiqa_rng; cairo's
- * image backend is pure software). Output names: <scene>_<distortion><level>.<ext>
+ * image backend is pure software). The distortions are the library's
+ * (lmmiqa/distort.h), the ones `lmmiqa train --rank-augment` trains with;
+ * the JPEG levels are written as the .jpg files themselves (decoding one
+ * gives exactly lmmiqa_image_distort's JPEG round trip).
+ * Output names: <scene>_<distortion><level>.<ext>
  * with level 0 = pristine, 1..3 = mild..strong, plus a manifest.csv listing
  * image,scene,distortion,level.
  */
+#include "lmmiqa/distort.h"
 #include "lmmiqa/image.h"
 #include "lmmiqa/rng.h"
 
@@ -135,61 +140,6 @@ static const struct {
     scene_fn draw;
 } scenes[] = {{"landscape", scene_landscape}, {"stilllife", scene_still_life}, {"city", scene_city}};
 
-/* Separable Gaussian blur of an RGB image, edges clamped. */
-static int blur(const lmmiqa_image *src, double sigma, lmmiqa_image **out)
-{
-    int w = src->width, h = src->height, r = (int)ceil(3 * sigma);
-    double *k = malloc(sizeof(double) * (2 * r + 1));
-    double *tmp = malloc(sizeof(double) * (size_t)w * h * 3);
-    int rc = lmmiqa_image_create(w, h, out);
-    if (!k || !tmp || rc) {
-        free(k);
-        free(tmp);
-        return rc ? rc : LMMIQA_ERR_NOMEM;
-    }
-    double s = 0;
-    for (int i = -r; i <= r; i++)
-        s += k[i + r] = exp(-0.5 * i * i / (sigma * sigma));
-    for (int i = 0; i <= 2 * r; i++)
-        k[i] /= s;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-            for (int c = 0; c < 3; c++) {
-                double acc = 0;
-                for (int i = -r; i <= r; i++) {
-                    int xx = x + i < 0 ? 0 : x + i >= w ? w - 1 : x + i;
-                    acc += k[i + r] * src->pixels[((size_t)y * w + xx) * 3 + c];
-                }
-                tmp[((size_t)y * w + x) * 3 + c] = acc;
-            }
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-            for (int c = 0; c < 3; c++) {
-                double acc = 0;
-                for (int i = -r; i <= r; i++) {
-                    int yy = y + i < 0 ? 0 : y + i >= h ? h - 1 : y + i;
-                    acc += k[i + r] * tmp[((size_t)yy * w + x) * 3 + c];
-                }
-                (*out)->pixels[((size_t)y * w + x) * 3 + c] = (uint8_t)lround(acc);
-            }
-    free(k);
-    free(tmp);
-    return LMMIQA_OK;
-}
-
-static int add_noise(const lmmiqa_image *src, double sigma, lmmiqa_rng *rng, lmmiqa_image **out)
-{
-    int rc = lmmiqa_image_create(src->width, src->height, out);
-    if (rc)
-        return rc;
-    size_t n = (size_t)src->width * src->height * 3;
-    for (size_t i = 0; i < n; i++) {
-        double v = src->pixels[i] + sigma * lmmiqa_rng_normal(rng);
-        (*out)->pixels[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
-    }
-    return LMMIQA_OK;
-}
-
 /* Natural photographs are not flat: their local statistics come from texture
  * at every scale with a roughly 1/f amplitude spectrum. Cartoon-flat scenes
  * would sit far outside what quality models were trained on, so every scene
@@ -279,9 +229,9 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(manifest, "image,scene,distortion,level\n");
-    const double blur_sigma[3] = {1.0, 2.5, 5.0};
-    const double noise_sigma[3] = {8.0, 20.0, 40.0};
-    const int jpeg_quality[3] = {30, 12, 4};
+    const double blur_sigma[3] = {0.8, 1.6, 3.2};
+    const double noise_sigma[3] = {4.0, 8.0, 16.0};
+    const int jpeg_quality[3] = {30, 15, 6};
     lmmiqa_rng rng;
     lmmiqa_rng_seed(&rng, seed);
     for (size_t s = 0; s < sizeof scenes / sizeof scenes[0]; s++) {
@@ -313,7 +263,7 @@ int main(int argc, char **argv)
         fprintf(manifest, "%s_pristine0.png,%s,pristine,0\n", name, name);
         for (int l = 0; l < 3; l++) {
             lmmiqa_image *d = NULL;
-            if (blur(img, blur_sigma[l], &d))
+            if (lmmiqa_image_distort(img, LMMIQA_DISTORT_BLUR, blur_sigma[l], NULL, &d))
                 return fail("blur");
             snprintf(path, sizeof path, "%s/%s_blur%d.png", dir, name, l + 1);
             if (lmmiqa_image_save_png(d, path))
@@ -323,7 +273,7 @@ int main(int argc, char **argv)
         }
         for (int l = 0; l < 3; l++) {
             lmmiqa_image *d = NULL;
-            if (add_noise(img, noise_sigma[l], &rng, &d))
+            if (lmmiqa_image_distort(img, LMMIQA_DISTORT_NOISE, noise_sigma[l], &rng, &d))
                 return fail("noise");
             snprintf(path, sizeof path, "%s/%s_noise%d.png", dir, name, l + 1);
             if (lmmiqa_image_save_png(d, path))

@@ -15,6 +15,7 @@
 #include "lmmiqa/torchzip.h"
 #include "lmmiqa/vit.h"
 #include "lmmiqa/image.h"
+#include "lmmiqa/distort.h"
 #include "lmmiqa/resize.h"
 #include "lmmiqa/brisque.h"
 #include "lmmiqa/dataset.h"

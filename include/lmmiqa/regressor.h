@@ -50,6 +50,9 @@ typedef struct lmmiqa_regressor_config {
     /* SVR head only */
     double svr_c, svr_epsilon, svr_gamma; /* gamma <= 0 means 1/dim; epsilon is on the
                                              normalised [0, 1] MOS scale */
+    /* Ranking pairs (lmmiqa_regressor_train_ranked only; MLP/linear heads) */
+    double rank_lambda;    /* weight of the margin ranking term (default 1) */
+    double rank_margin;    /* hinge margin on the sigmoid's [0, 1] output scale (default 0.02) */
 } lmmiqa_regressor_config;
 
 /* Fill `cfg` with the documented defaults (docs/regressor.md says why). */
@@ -69,6 +72,38 @@ LMMIQA_API int lmmiqa_regressor_train(const lmmiqa_regressor_config *cfg, const 
                                       const double *mos, size_t n, size_t dim, double mos_min,
                                       double mos_max, const float *x_val, const double *mos_val,
                                       size_t n_val, lmmiqa_regressor **out);
+
+/* Ranking rows for lmmiqa_regressor_train_ranked: unlabelled feature rows
+ * (e.g. of synthetically distorted copies of the training images) and pairs
+ * of them whose order is known. */
+typedef struct lmmiqa_rank_set {
+    const float *x;       /* [n, dim] feature rows, row-major, same features as training */
+    size_t n;
+    const size_t *pairs;  /* [n_pairs][2] = (better, worse): row indices into x */
+    size_t n_pairs;
+} lmmiqa_rank_set;
+
+/* lmmiqa_regressor_train plus a margin ranking term (RankIQA, Liu et al.,
+ * ICCV 2017: a synthetic distortion cannot improve an image, so an image and
+ * its distorted copies give ordered pairs without new labels). The loss of a
+ * step is
+ *   MSE(MOS rows of the batch)
+ *     + cfg->rank_lambda * mean over the step's pairs of
+ *       max(0, cfg->rank_margin - (f(better) - f(worse)))
+ * on the sigmoid outputs (the [0, 1] MOS scale). Every pair is used once
+ * per epoch, spread evenly over the epoch's mini-batches; both terms share
+ * one backward pass and the same Adam optimiser. Standardisation is fitted on
+ * the MOS rows only. `rank` NULL or with no pairs is plain
+ * lmmiqa_regressor_train. Errors as lmmiqa_regressor_train, plus
+ * LMMIQA_ERR_INVALID_ARG for the SVR head with pairs, a pair index outside
+ * [0, rank->n) or a pair of a row with itself, a non-finite ranking row, or
+ * rank_lambda < 0 / rank_margin outside [0, 1]. */
+LMMIQA_API int lmmiqa_regressor_train_ranked(const lmmiqa_regressor_config *cfg, const float *x,
+                                             const double *mos, size_t n, size_t dim,
+                                             double mos_min, double mos_max, const float *x_val,
+                                             const double *mos_val, size_t n_val,
+                                             const lmmiqa_rank_set *rank,
+                                             lmmiqa_regressor **out);
 
 /* Predict n rows of x (n x dim) into out[n], on the MOS scale. Safe to call
  * from several threads on one regressor (it allocates its own scratch).

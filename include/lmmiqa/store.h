@@ -90,6 +90,24 @@ LMMIQA_API int lmmiqa_store_build_dataset(const char *dir, const lmmiqa_extracto
                                           const lmmiqa_store_options *opt,
                                           lmmiqa_store_progress *result);
 
+/* Produces image i of a generated store (see below) into *out, which the
+ * store destroys. Called from the worker threads, concurrently for different
+ * i: it must be thread-safe and should depend on i only. */
+typedef int (*lmmiqa_store_image_fn)(void *user, size_t i, lmmiqa_image **out);
+
+/* lmmiqa_store_build over images made in memory (e.g. distorted copies of a
+ * dataset's images, lmmiqa/distort.h) instead of files: keys[i] is a string
+ * that identifies image i's content completely (e.g. the source image's
+ * SHA-256 plus the distortion and its strength and seed); its SHA-256 takes
+ * the place of the file's content hash, so rows whose key was computed before
+ * are reused without calling `make`. Same layout, resume and atomicity as
+ * lmmiqa_store_build; the sidecar records names[i] and SHA-256(keys[i]). */
+LMMIQA_API int lmmiqa_store_build_generated(const char *dir, const lmmiqa_extractor *ex,
+                                            size_t n, const char *const *names,
+                                            const char *const *keys, lmmiqa_store_image_fn make,
+                                            void *make_user, const lmmiqa_store_options *opt,
+                                            lmmiqa_store_progress *result);
+
 /* Compute features of n image files in parallel without a store: out is
  * n x dim (dim = lmmiqa_extractor_dim), row i for paths[i]; status[i] gets
  * each image's status (rows of failed images are set to NAN). Returns

@@ -518,6 +518,11 @@ typedef struct pool {
     size_t n, dim;
     const char *const *names; /* for messages and callbacks */
     const char *const *paths;
+    /* generated mode (lmmiqa_store_build_generated): keys and an image source
+     * instead of paths */
+    const char *const *keys;
+    lmmiqa_store_image_fn make;
+    void *make_user;
     /* store mode: float rows, hashes, reuse table, journal */
     float *fmat;
     unsigned char (*hashes)[32];
@@ -631,10 +636,17 @@ static void *pool_worker(void *arg)
         lmmiqa_image *img = NULL;
         const float *hit = NULL;
         int reused = 0;
-        rc = lmmiqa__file_read_all(p->paths[i], LMMIQA_IMAGE_MAX_FILE_BYTES, &bytes, &size);
+        const char *where = p->make ? label : p->paths[i];
+        if (p->make)
+            rc = LMMIQA_OK;
+        else
+            rc = lmmiqa__file_read_all(p->paths[i], LMMIQA_IMAGE_MAX_FILE_BYTES, &bytes, &size);
         if (rc == LMMIQA_OK && p->fmat) {
             char hex[65];
-            lmmiqa__sha256_hex(bytes, size, hex);
+            if (p->make)
+                lmmiqa__sha256_hex(p->keys[i], strlen(p->keys[i]), hex);
+            else
+                lmmiqa__sha256_hex(bytes, size, hex);
             hex_to_bin(hex, p->hashes[i]);
             hit = reuse_find(p->reuse, p->hashes[i]);
             if (hit) {
@@ -643,7 +655,10 @@ static void *pool_worker(void *arg)
             }
         }
         if (rc == LMMIQA_OK && !reused) {
-            rc = lmmiqa_image_decode(bytes, size, p->paths[i], &img);
+            if (p->make)
+                rc = p->make(p->make_user, i, &img);
+            else
+                rc = lmmiqa_image_decode(bytes, size, p->paths[i], &img);
             if (rc == LMMIQA_OK)
                 rc = lmmiqa_extractor_run(p->ex, st, img, feat);
             if (rc == LMMIQA_OK && !all_finite(feat, p->dim))
@@ -655,10 +670,10 @@ static void *pool_worker(void *arg)
         char msg[512] = "";
         if (rc != LMMIQA_OK) {
             const char *m = lmmiqa_error_message();
-            if (strstr(m, p->paths[i]) || strstr(m, label))
+            if (strstr(m, where) || strstr(m, label))
                 snprintf(msg, sizeof msg, "%s", m);
             else
-                snprintf(msg, sizeof msg, "%s: %s", p->paths[i], m);
+                snprintf(msg, sizeof msg, "%s: %s", where, m);
         } else if (!reused) {
             if (p->fmat)
                 for (size_t k = 0; k < p->dim; k++)
@@ -778,9 +793,10 @@ int lmmiqa_store_compute(const lmmiqa_extractor *ex, size_t n, const char *const
 
 /* ---- public: build -------------------------------------------------------- */
 
-int lmmiqa_store_build(const char *dir, const lmmiqa_extractor *ex, size_t n,
-                       const char *const *names, const char *const *paths,
-                       const lmmiqa_store_options *opt, lmmiqa_store_progress *result)
+static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
+                      const char *const *names, const char *const *paths,
+                      const char *const *keys, lmmiqa_store_image_fn make, void *make_user,
+                      const lmmiqa_store_options *opt, lmmiqa_store_progress *result)
 {
     lmmiqa_store_options o;
     if (opt)
@@ -862,6 +878,9 @@ int lmmiqa_store_build(const char *dir, const lmmiqa_extractor *ex, size_t n,
     p.dim = dim;
     p.names = names;
     p.paths = paths;
+    p.keys = keys;
+    p.make = make;
+    p.make_user = make_user;
     p.fmat = fmat;
     p.hashes = hashes;
     p.reuse = &table;
@@ -925,6 +944,21 @@ done:
     free(hashes);
     free(enc);
     return rc;
+}
+
+int lmmiqa_store_build(const char *dir, const lmmiqa_extractor *ex, size_t n,
+                       const char *const *names, const char *const *paths,
+                       const lmmiqa_store_options *opt, lmmiqa_store_progress *result)
+{
+    return build_impl(dir, ex, n, names, paths, NULL, NULL, NULL, opt, result);
+}
+
+int lmmiqa_store_build_generated(const char *dir, const lmmiqa_extractor *ex, size_t n,
+                                 const char *const *names, const char *const *keys,
+                                 lmmiqa_store_image_fn make, void *make_user,
+                                 const lmmiqa_store_options *opt, lmmiqa_store_progress *result)
+{
+    return build_impl(dir, ex, n, names, NULL, keys, make, make_user, opt, result);
 }
 
 int lmmiqa_store_build_dataset(const char *dir, const lmmiqa_extractor *ex,

@@ -36,6 +36,12 @@ int lmmiqa__png_decode(const lmmiqa__image_ctx *ctx, const uint8_t *data, size_t
 int lmmiqa__bmp_decode(const lmmiqa__image_ctx *ctx, const uint8_t *data, size_t size,
                        lmmiqa_image **out);
 
+/* Encode `img` as a baseline JPEG at `quality` (1..100; libjpeg's standard
+ * tables, 4:2:0) into a malloc'd buffer *data of *size bytes (caller frees).
+ * `name` is used in messages. lmmiqa_image_save_jpeg writes this buffer. */
+int lmmiqa__jpeg_encode(const lmmiqa_image *img, int quality, const char *name,
+                        unsigned char **data, size_t *size);
+
 /* The IFD0 Orientation (1..8) of an APP1 payload starting "Exif\0\0", or 0
  * when absent, out of range or unreadable (a damaged EXIF block is ignored,
  * as Pillow and MATLAB ignore it). */

@@ -218,13 +218,14 @@ fail:
 
 /* ---- encoder ---------------------------------------------------------- */
 
-int lmmiqa_image_save_jpeg(const lmmiqa_image *img, const char *path, int quality)
+int lmmiqa__jpeg_encode(const lmmiqa_image *img, int quality, const char *name,
+                        unsigned char **data, size_t *size)
 {
-    if (!img || !path)
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "save_jpeg: NULL image or path");
+    *data = NULL;
+    *size = 0;
     if (quality < 1 || quality > 100)
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: JPEG quality %d is not in 1..100",
-                            path, quality);
+                            name, quality);
     struct jpeg_compress_struct cinfo;
     jpeg_guard guard;
     unsigned long len = 0;
@@ -235,7 +236,7 @@ int lmmiqa_image_save_jpeg(const lmmiqa_image *img, const char *path, int qualit
         jpeg_destroy_compress(&cinfo);
         free(guard.outbuf);
         return lmmiqa__fail(guard.status == LMMIQA_ERR_NOMEM ? LMMIQA_ERR_NOMEM : LMMIQA_ERR_IO,
-                            "%s: JPEG encoding failed: %s", path, guard.message);
+                            "%s: JPEG encoding failed: %s", name, guard.message);
     }
     jpeg_create_compress(&cinfo);
     jpeg_mem_dest(&cinfo, &guard.outbuf, &len);
@@ -252,7 +253,20 @@ int lmmiqa_image_save_jpeg(const lmmiqa_image *img, const char *path, int qualit
     }
     jpeg_finish_compress(&cinfo);
     jpeg_destroy_compress(&cinfo);
-    int rc = lmmiqa__file_write_atomic(path, guard.outbuf, (size_t)len);
-    free(guard.outbuf);
+    *data = guard.outbuf;
+    *size = (size_t)len;
+    return LMMIQA_OK;
+}
+
+int lmmiqa_image_save_jpeg(const lmmiqa_image *img, const char *path, int quality)
+{
+    if (!img || !path)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "save_jpeg: NULL image or path");
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = lmmiqa__jpeg_encode(img, quality, path, &buf, &len);
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa__file_write_atomic(path, buf, len);
+    free(buf);
     return rc;
 }

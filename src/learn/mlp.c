@@ -122,22 +122,13 @@ void lmmiqa__mlp_forward(const float *params, size_t dim, size_t hidden, const f
     }
 }
 
-double lmmiqa__mlp_backward(const float *params, size_t dim, size_t hidden, const float *x,
-                            size_t batch, const float *dmask, const float *y, const float *t,
-                            lmmiqa__mlp_scratch *s, float *grad)
+/* The backward pass from s->dz [B] (dL/dlogit) into grad [param_count]. */
+static void backward_from_dz(const float *params, size_t dim, size_t hidden, const float *x,
+                             size_t batch, const float *dmask, lmmiqa__mlp_scratch *s,
+                             float *grad)
 {
     lmmiqa__mlp_layout l = lmmiqa__mlp_layout_of(dim, hidden);
     const int B = (int)batch, D = (int)dim, H = (int)hidden;
-    double loss = 0.0;
-    float scale = 2.0f / (float)batch;
-    /* dz [B] = dL/dy * dy/dz = 2 (y - t) / B * y (1 - y) */
-    for (size_t i = 0; i < batch; i++) {
-        float d = y[i] - t[i];
-        loss += (double)d * (double)d;
-        float gy = scale * d;
-        s->dz[i] = gy * ((1.0f - y[i]) * y[i]);
-    }
-    loss /= (double)batch;
     if (hidden == 0) {
         /* dw [dim] = x^T [dim, B] . dz [B]; db = sum dz */
         cblas_sgemv(CblasRowMajor, CblasTrans, B, D, 1.0f, x, D, s->dz, 1, 0.0f, grad + l.w1, 1);
@@ -145,7 +136,7 @@ double lmmiqa__mlp_backward(const float *params, size_t dim, size_t hidden, cons
         for (size_t i = 0; i < batch; i++)
             db += s->dz[i];
         grad[l.b1] = db;
-        return loss;
+        return;
     }
     /* dw2 [hidden] = act^T [hidden, B] . dz [B]; db2 = sum dz */
     cblas_sgemv(CblasRowMajor, CblasTrans, B, H, 1.0f, s->act, H, s->dz, 1, 0.0f, grad + l.w2, 1);
@@ -176,7 +167,66 @@ double lmmiqa__mlp_backward(const float *params, size_t dim, size_t hidden, cons
         for (size_t j = 0; j < hidden; j++)
             db1[j] += drow[j];
     }
+}
+
+double lmmiqa__mlp_backward(const float *params, size_t dim, size_t hidden, const float *x,
+                            size_t batch, const float *dmask, const float *y, const float *t,
+                            lmmiqa__mlp_scratch *s, float *grad)
+{
+    double loss = 0.0;
+    float scale = 2.0f / (float)batch;
+    /* dz [B] = dL/dy * dy/dz = 2 (y - t) / B * y (1 - y) */
+    for (size_t i = 0; i < batch; i++) {
+        float d = y[i] - t[i];
+        loss += (double)d * (double)d;
+        float gy = scale * d;
+        s->dz[i] = gy * ((1.0f - y[i]) * y[i]);
+    }
+    loss /= (double)batch;
+    backward_from_dz(params, dim, hidden, x, batch, dmask, s, grad);
     return loss;
+}
+
+void lmmiqa__mlp_backward_gy(const float *params, size_t dim, size_t hidden, const float *x,
+                             size_t batch, const float *dmask, const float *y, const float *gy,
+                             lmmiqa__mlp_scratch *s, float *grad)
+{
+    for (size_t i = 0; i < batch; i++)
+        s->dz[i] = gy[i] * ((1.0f - y[i]) * y[i]);
+    backward_from_dz(params, dim, hidden, x, batch, dmask, s, grad);
+}
+
+double lmmiqa__rank_loss_grad_y(const float *y, const float *t, size_t rows, size_t pairs,
+                                double lambda, double margin, float *gy, double *mse,
+                                double *hinge)
+{
+    double sq = 0.0, hs = 0.0;
+    float scale = 2.0f / (float)rows;
+    for (size_t i = 0; i < rows; i++) {
+        float d = y[i] - t[i];
+        sq += (double)d * (double)d;
+        gy[i] = scale * d;
+    }
+    const float *yb = y + rows, *yw = y + rows + pairs;
+    float *gb = gy + rows, *gw = gy + rows + pairs;
+    float g = pairs ? (float)(lambda / (double)pairs) : 0.0f;
+    for (size_t p = 0; p < pairs; p++) {
+        double v = margin - ((double)yb[p] - (double)yw[p]);
+        if (v > 0.0) {
+            hs += v;
+            gb[p] = -g;
+            gw[p] = g;
+        } else {
+            gb[p] = gw[p] = 0.0f;
+        }
+    }
+    sq /= (double)rows;
+    hs = pairs ? hs / (double)pairs : 0.0;
+    if (mse)
+        *mse = sq;
+    if (hinge)
+        *hinge = hs;
+    return sq + lambda * hs;
 }
 
 double lmmiqa__mlp_ref_loss_grad(const double *params, size_t dim, size_t hidden,
@@ -236,6 +286,72 @@ double lmmiqa__mlp_ref_loss_grad(const double *params, size_t dim, size_t hidden
         }
     }
     return loss / (double)batch;
+}
+
+/* One row of the double reference network: logit -> sigmoid y; with
+ * `grad`, adds dz * dlogit/dparams. act [hidden] scratch. */
+static double ref_row(const double *params, size_t dim, size_t hidden, const double *xb,
+                      double *act, double dz_if_grad, double *grad)
+{
+    lmmiqa__mlp_layout l = lmmiqa__mlp_layout_of(dim, hidden);
+    double z;
+    if (hidden == 0) {
+        z = params[l.b1];
+        for (size_t k = 0; k < dim; k++)
+            z += params[l.w1 + k] * xb[k];
+    } else {
+        z = params[l.b2];
+        for (size_t j = 0; j < hidden; j++) {
+            double h = params[l.b1 + j];
+            for (size_t k = 0; k < dim; k++)
+                h += params[l.w1 + j * dim + k] * xb[k];
+            act[j] = h > 0.0 ? h : 0.0;
+            z += params[l.w2 + j] * act[j];
+        }
+    }
+    double y = 1.0 / (1.0 + exp(-z));
+    if (!grad)
+        return y;
+    double dz = dz_if_grad * y * (1.0 - y);
+    if (hidden == 0) {
+        for (size_t k = 0; k < dim; k++)
+            grad[l.w1 + k] += dz * xb[k];
+        grad[l.b1] += dz;
+        return y;
+    }
+    grad[l.b2] += dz;
+    for (size_t j = 0; j < hidden; j++) {
+        grad[l.w2 + j] += dz * act[j];
+        double dh = act[j] > 0.0 ? dz * params[l.w2 + j] : 0.0;
+        grad[l.b1 + j] += dh;
+        for (size_t k = 0; k < dim; k++)
+            grad[l.w1 + j * dim + k] += dh * xb[k];
+    }
+    return y;
+}
+
+double lmmiqa__mlp_ref_ranked_loss_grad(const double *params, size_t dim, size_t hidden,
+                                        const double *x, const double *t, size_t rows,
+                                        const double *xb, const double *xw, size_t pairs,
+                                        double lambda, double margin, double *grad)
+{
+    double act[LMMIQA__MLP_REF_MAX_HIDDEN];
+    assert(hidden <= LMMIQA__MLP_REF_MAX_HIDDEN);
+    double loss = lmmiqa__mlp_ref_loss_grad(params, dim, hidden, x, rows, NULL, t, NULL, grad);
+    double hs = 0.0;
+    for (size_t p = 0; p < pairs; p++) {
+        double yb = ref_row(params, dim, hidden, xb + p * dim, act, 0.0, NULL);
+        double yw = ref_row(params, dim, hidden, xw + p * dim, act, 0.0, NULL);
+        double v = margin - (yb - yw);
+        if (v <= 0.0)
+            continue;
+        hs += v;
+        if (grad) {
+            ref_row(params, dim, hidden, xb + p * dim, act, -lambda / (double)pairs, grad);
+            ref_row(params, dim, hidden, xw + p * dim, act, lambda / (double)pairs, grad);
+        }
+    }
+    return loss + (pairs ? lambda * hs / (double)pairs : 0.0);
 }
 
 void lmmiqa__adam_init(lmmiqa__adam *a, double lr, double weight_decay)

@@ -7,7 +7,8 @@
  *   MLP:    x [B, dim] -> fc1 (W1 [hidden, dim], b1 [hidden]) -> ReLU
  *           [-> dropout] -> fc2 (w2 [1, hidden], b2 [1]) -> sigmoid -> y [B]
  *   linear: x [B, dim] -> fc (w [1, dim], b [1]) -> sigmoid -> y [B]
- * Loss: MSE, mean over the batch: L = 1/B sum_b (y_b - t_b)^2.
+ * Loss: MSE, mean over the batch: L = 1/B sum_b (y_b - t_b)^2; with ranking
+ * pairs, plus lambda * mean_p max(0, margin - (y_better - y_worse)).
  *
  * All parameters live in one flat float block, in PyTorch's state_dict order
  * (fc1.weight, fc1.bias, fc2.weight, fc2.bias; or fc.weight, fc.bias), each
@@ -63,6 +64,23 @@ double lmmiqa__mlp_backward(const float *params, size_t dim, size_t hidden, cons
                             size_t batch, const float *dmask, const float *y, const float *t,
                             lmmiqa__mlp_scratch *s, float *grad);
 
+/* Backward from a given dL/dy: gy [B] (instead of the MSE's), after
+ * lmmiqa__mlp_forward on the same x, y. grad [param_count] overwritten. */
+void lmmiqa__mlp_backward_gy(const float *params, size_t dim, size_t hidden, const float *x,
+                             size_t batch, const float *dmask, const float *y, const float *gy,
+                             lmmiqa__mlp_scratch *s, float *grad);
+
+/* The rank-augmented loss of one batch laid out as y [rows + 2 * pairs] =
+ * [rows MOS rows | pairs "better" rows | pairs "worse" rows]:
+ *   L = 1/rows sum_i (y_i - t_i)^2
+ *       + lambda * 1/pairs sum_p max(0, margin - (y_better_p - y_worse_p))
+ * (the hinge term is 0 when pairs = 0). Writes dL/dy into gy [rows + 2 *
+ * pairs] (the hinge's subgradient at the kink is 0), the two parts into *mse
+ * and *hinge (each may be NULL), and returns L. rows >= 1. */
+double lmmiqa__rank_loss_grad_y(const float *y, const float *t, size_t rows, size_t pairs,
+                                double lambda, double margin, float *gy, double *mse,
+                                double *hinge);
+
 /* Double reference (naive loops, no BLAS): forward + loss + gradient. y and
  * grad may be NULL. dmask as above (NULL = none). Returns the loss. For test
  * shapes: hidden <= LMMIQA__MLP_REF_MAX_HIDDEN. */
@@ -70,6 +88,14 @@ double lmmiqa__mlp_backward(const float *params, size_t dim, size_t hidden, cons
 double lmmiqa__mlp_ref_loss_grad(const double *params, size_t dim, size_t hidden,
                                  const double *x, size_t batch, const double *dmask,
                                  const double *t, double *y, double *grad);
+
+/* Double reference of the rank-augmented loss (no dropout): MSE of x [rows,
+ * dim] against t [rows] plus lambda * mean hinge over pairs (xb [pairs, dim]
+ * better than xw [pairs, dim]); gradient into grad (may be NULL). */
+double lmmiqa__mlp_ref_ranked_loss_grad(const double *params, size_t dim, size_t hidden,
+                                        const double *x, const double *t, size_t rows,
+                                        const double *xb, const double *xw, size_t pairs,
+                                        double lambda, double margin, double *grad);
 
 /* Adam as torch.optim.Adam (1.13, single-tensor path): L2 weight decay added
  * to the gradient, bias-corrected moments, eps added after the square root. */

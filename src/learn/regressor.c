@@ -11,9 +11,15 @@
  * before the first epoch; the batch loop never allocates. The parameters themselves
  * are one flat block owned by the regressor (layout in learn/mlp.h).
  *
- * Randomness: three independent lmmiqa_rng streams derived from cfg->seed
- * (initialisation, batch order, dropout masks), so switching dropout on does
- * not change the initial weights or the batch order.
+ * Randomness: four independent lmmiqa_rng streams derived from cfg->seed
+ * (initialisation, batch order, dropout masks, ranking-pair order), so
+ * switching dropout or ranking pairs on does not change the initial weights
+ * or the batch order.
+ *
+ * Ranking pairs (lmmiqa_regressor_train_ranked): each step's batch is its B
+ * MOS rows followed by ceil(pairs / steps) "better" rows and as many "worse"
+ * rows, so every pair is seen once per epoch; one forward and one backward
+ * pass cover both loss terms (learn/mlp.h, lmmiqa__rank_loss_grad_y).
  *
  * The one allocation inside the epoch loop is helper C's SROCC rank scratch
  * when scoring the validation rows (once per epoch, not per batch).
@@ -36,6 +42,7 @@
 
 #define SEED_ORDER 0x6f72646572ULL   /* "order" */
 #define SEED_DROPOUT 0x64726f70ULL   /* "drop" */
+#define SEED_PAIRS 0x7061697273ULL   /* "pairs" */
 #define PREDICT_CHUNK 256            /* rows per forward pass when predicting */
 #define FORMAT_NAME "lmmiqa-regressor"
 #define FORMAT_VERSION "1"
@@ -74,6 +81,8 @@ void lmmiqa_regressor_config_default(lmmiqa_regressor_config *cfg)
     cfg->svr_c = 1.0;
     cfg->svr_epsilon = 0.05;
     cfg->svr_gamma = 0.0;
+    cfg->rank_lambda = 1.0;
+    cfg->rank_margin = 0.02;
 }
 
 static const char *head_name(lmmiqa_head h)
@@ -319,7 +328,7 @@ static void score_val(const double *pred, const double *mos, size_t n, double *p
 
 static int train_net(const lmmiqa_regressor_config *cfg, lmmiqa_regressor *reg, const float *x,
                      const double *mos, size_t n, const float *x_val, const double *mos_val,
-                     size_t n_val, const lmmiqa__train_hooks *hooks)
+                     size_t n_val, const lmmiqa_rank_set *rank, const lmmiqa__train_hooks *hooks)
 {
     const size_t dim = reg->dim, hidden = reg->hidden;
     const size_t np = lmmiqa__mlp_param_count(dim, hidden);
@@ -327,7 +336,11 @@ static int train_net(const lmmiqa_regressor_config *cfg, lmmiqa_regressor *reg, 
     const size_t epochs = (size_t)cfg->epochs;
     const size_t steps_per_epoch = (n + B - 1) / B;
     const int use_dropout = hidden > 0 && cfg->dropout > 0.0;
-    const size_t chunk = B > 64 ? B : 64; /* validation rows per forward pass */
+    /* Ranking pairs: every pair once per epoch, spread evenly over its steps. */
+    const size_t n_pairs = rank ? rank->n_pairs : 0;
+    const size_t P = (n_pairs + steps_per_epoch - 1) / steps_per_epoch;
+    const size_t step_rows = B + 2 * P;
+    const size_t chunk = step_rows > 64 ? step_rows : 64; /* rows per forward pass */
     reg->n_params = np;
 
     /* Sizes, overflow-checked: rows x dim and rows x hidden blocks. */
@@ -340,7 +353,7 @@ static int train_net(const lmmiqa_regressor_config *cfg, lmmiqa_regressor *reg, 
     if (rc)
         return rc;
     size_t scratch_n = lmmiqa__mlp_scratch_floats(hidden, chunk);
-    total = p4 + xb_n + 2 * chunk + (use_dropout ? h_n : 0) + scratch_n;
+    total = p4 + xb_n + 3 * chunk + (use_dropout ? h_n : 0) + scratch_n;
     if (total < p4 || total > ((size_t)1 << 40))
         return lmmiqa__fail(LMMIQA_ERR_TOO_LARGE,
                             "regressor: training buffers for dim %zu, hidden %zu, batch %zu "
@@ -350,20 +363,25 @@ static int train_net(const lmmiqa_regressor_config *cfg, lmmiqa_regressor *reg, 
     reg->params = lmmiqa__malloc(np * sizeof *reg->params);
     float *work = lmmiqa__calloc(total, sizeof *work);
     size_t *order = lmmiqa__malloc(n * sizeof *order);
+    size_t *porder = n_pairs ? lmmiqa__malloc(n_pairs * sizeof *porder) : NULL;
     double *vpred = n_val ? lmmiqa__malloc(n_val * sizeof *vpred) : NULL;
     reg->hist_block = lmmiqa__calloc(3 * epochs, sizeof *reg->hist_block);
-    if (!reg->params || !work || !order || (n_val && !vpred) || !reg->hist_block) {
+    if (!reg->params || !work || !order || (n_val && !vpred) || !reg->hist_block ||
+        (n_pairs && !porder)) {
         rc = LMMIQA_ERR_NOMEM;
         goto done;
     }
     float *grad = work, *m = grad + np, *v = m + np, *best = v + np;
-    float *xb = best + np, *tb = xb + xb_n, *yb = tb + chunk;
-    float *dmask = use_dropout ? yb + chunk : NULL;
-    float *sblock = yb + chunk + (use_dropout ? h_n : 0);
+    float *xb = best + np, *tb = xb + xb_n, *yb = tb + chunk, *gy = yb + chunk;
+    float *dmask = use_dropout ? gy + chunk : NULL;
+    float *sblock = gy + chunk + (use_dropout ? h_n : 0);
     lmmiqa__mlp_scratch s;
     lmmiqa__mlp_scratch_bind(&s, sblock, hidden, chunk);
 
-    lmmiqa_rng rng_init, rng_order, rng_drop;
+    lmmiqa_rng rng_init, rng_order, rng_drop, rng_pairs;
+    lmmiqa_rng_seed(&rng_pairs, cfg->seed ^ SEED_PAIRS);
+    for (size_t p = 0; p < n_pairs; p++)
+        porder[p] = p;
     lmmiqa_rng_seed(&rng_init, cfg->seed);
     lmmiqa_rng_seed(&rng_order, cfg->seed ^ SEED_ORDER);
     lmmiqa_rng_seed(&rng_drop, cfg->seed ^ SEED_DROPOUT);
@@ -388,6 +406,8 @@ static int train_net(const lmmiqa_regressor_config *cfg, lmmiqa_regressor *reg, 
             ord = hooks->order + e * n;
         else
             lmmiqa_rng_shuffle(&rng_order, order, n);
+        if (n_pairs)
+            lmmiqa_rng_shuffle(&rng_pairs, porder, n_pairs);
         double epoch_loss = 0.0;
         for (size_t st = 0; st < steps_per_epoch; st++) {
             size_t r0 = st * B, rows = n - r0 < B ? n - r0 : B;
@@ -396,12 +416,28 @@ static int train_net(const lmmiqa_regressor_config *cfg, lmmiqa_regressor *reg, 
                 scale_row(reg, x + i * dim, xb + r * dim);
                 tb[r] = (float)((mos[i] - reg->mos_min) / range);
             }
+            /* pairs of this step: better rows after the MOS rows, then worse rows */
+            size_t p0 = st * P, pc = p0 < n_pairs ? (n_pairs - p0 < P ? n_pairs - p0 : P) : 0;
+            for (size_t q = 0; q < pc; q++) {
+                const size_t *pr = rank->pairs + 2 * porder[p0 + q];
+                scale_row(reg, rank->x + pr[0] * dim, xb + (rows + q) * dim);
+                scale_row(reg, rank->x + pr[1] * dim, xb + (rows + pc + q) * dim);
+            }
+            const size_t all = rows + 2 * pc;
             if (use_dropout)
-                for (size_t j = 0; j < rows * hidden; j++)
+                for (size_t j = 0; j < all * hidden; j++)
                     dmask[j] = lmmiqa_rng_uniform(&rng_drop) < cfg->dropout ? 0.0f : keep_scale;
-            lmmiqa__mlp_forward(reg->params, dim, hidden, xb, rows, dmask, &s, yb);
-            double loss = lmmiqa__mlp_backward(reg->params, dim, hidden, xb, rows, dmask, yb, tb,
-                                               &s, grad);
+            lmmiqa__mlp_forward(reg->params, dim, hidden, xb, all, dmask, &s, yb);
+            double loss, mse;
+            if (n_pairs) {
+                loss = lmmiqa__rank_loss_grad_y(yb, tb, rows, pc, cfg->rank_lambda,
+                                                cfg->rank_margin, gy, &mse, NULL);
+                lmmiqa__mlp_backward_gy(reg->params, dim, hidden, xb, all, dmask, yb, gy, &s,
+                                        grad);
+            } else {
+                loss = mse = lmmiqa__mlp_backward(reg->params, dim, hidden, xb, rows, dmask, yb,
+                                                  tb, &s, grad);
+            }
             if (!isfinite(loss)) {
                 rc = lmmiqa__fail(LMMIQA_ERR_UNDEFINED,
                                   "regressor: training diverged (loss %g) at epoch %zu step %zu; "
@@ -411,7 +447,7 @@ static int train_net(const lmmiqa_regressor_config *cfg, lmmiqa_regressor *reg, 
             }
             if (hooks && hooks->step_loss)
                 hooks->step_loss[e * steps_per_epoch + st] = loss;
-            epoch_loss += loss * (double)rows;
+            epoch_loss += mse * (double)rows;
             lmmiqa__adam_step(&adam, reg->params, grad, m, v, np);
         }
         h_loss[e] = epoch_loss / (double)n;
@@ -440,6 +476,7 @@ static int train_net(const lmmiqa_regressor_config *cfg, lmmiqa_regressor *reg, 
 done:
     free(work);
     free(order);
+    free(porder);
     free(vpred);
     return rc;
 }
@@ -506,11 +543,45 @@ done:
 
 /* ---- training entry points ------------------------------------------------ */
 
-int lmmiqa__regressor_train_ex(const lmmiqa_regressor_config *cfg, const float *x,
-                               const double *mos, size_t n, size_t dim, double mos_min,
-                               double mos_max, const float *x_val, const double *mos_val,
-                               size_t n_val, const lmmiqa__train_hooks *hooks,
-                               lmmiqa_regressor **out)
+static int check_rank(const lmmiqa_regressor_config *cfg, const lmmiqa_rank_set *rank,
+                      size_t dim)
+{
+    if (cfg->head == LMMIQA_HEAD_SVR)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                            "regressor: ranking pairs need the mlp or linear head, not svr");
+    if (!(cfg->rank_lambda >= 0.0) || !isfinite(cfg->rank_lambda))
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "regressor: rank_lambda = %g must be >= 0",
+                            cfg->rank_lambda);
+    if (!(cfg->rank_margin >= 0.0 && cfg->rank_margin <= 1.0))
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                            "regressor: rank_margin = %g must be in [0, 1]", cfg->rank_margin);
+    if (!rank->x || !rank->pairs || rank->n == 0)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                            "regressor: %zu ranking pairs but no ranking rows", rank->n_pairs);
+    size_t cells;
+    int rc = lmmiqa__mul_size(rank->n, dim, &cells);
+    if (!rc)
+        rc = lmmiqa__mul_size(rank->n_pairs, 2, &cells);
+    if (rc)
+        return rc;
+    for (size_t p = 0; p < rank->n_pairs; p++) {
+        size_t a = rank->pairs[2 * p], b = rank->pairs[2 * p + 1];
+        if (a >= rank->n || b >= rank->n)
+            return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                                "regressor: ranking pair %zu = (%zu, %zu) refers to a row "
+                                "outside the %zu ranking rows",
+                                p, a, b, rank->n);
+        if (a == b)
+            return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                                "regressor: ranking pair %zu compares row %zu with itself", p, a);
+    }
+    return check_rows("ranking", rank->x, NULL, rank->n, dim, 0.0, 0.0);
+}
+
+static int train_impl(const lmmiqa_regressor_config *cfg, const float *x, const double *mos,
+                      size_t n, size_t dim, double mos_min, double mos_max, const float *x_val,
+                      const double *mos_val, size_t n_val, const lmmiqa_rank_set *rank,
+                      const lmmiqa__train_hooks *hooks, lmmiqa_regressor **out)
 {
     assert(cfg && out);
     *out = NULL;
@@ -542,6 +613,10 @@ int lmmiqa__regressor_train_ex(const lmmiqa_regressor_config *cfg, const float *
         rc = check_rows("training", x, mos, n, dim, mos_min, mos_max);
     if (!rc && n_val)
         rc = check_rows("validation", x_val, mos_val, n_val, dim, mos_min, mos_max);
+    if (rank && rank->n_pairs == 0)
+        rank = NULL;
+    if (!rc && rank)
+        rc = check_rank(cfg, rank, dim);
     if (rc)
         return rc;
     if (cfg->threads > 0)
@@ -573,7 +648,7 @@ int lmmiqa__regressor_train_ex(const lmmiqa_regressor_config *cfg, const float *
     if (cfg->head == LMMIQA_HEAD_SVR)
         rc = train_svr(cfg, reg, x, mos, n);
     else
-        rc = train_net(cfg, reg, x, mos, n, x_val, mos_val, n_val, hooks);
+        rc = train_net(cfg, reg, x, mos, n, x_val, mos_val, n_val, rank, hooks);
     if (rc) {
         lmmiqa_regressor_destroy(reg);
         return rc;
@@ -582,13 +657,33 @@ int lmmiqa__regressor_train_ex(const lmmiqa_regressor_config *cfg, const float *
     return LMMIQA_OK;
 }
 
+int lmmiqa__regressor_train_ex(const lmmiqa_regressor_config *cfg, const float *x,
+                               const double *mos, size_t n, size_t dim, double mos_min,
+                               double mos_max, const float *x_val, const double *mos_val,
+                               size_t n_val, const lmmiqa__train_hooks *hooks,
+                               lmmiqa_regressor **out)
+{
+    return train_impl(cfg, x, mos, n, dim, mos_min, mos_max, x_val, mos_val, n_val, NULL, hooks,
+                      out);
+}
+
 int lmmiqa_regressor_train(const lmmiqa_regressor_config *cfg, const float *x,
                            const double *mos, size_t n, size_t dim, double mos_min,
                            double mos_max, const float *x_val, const double *mos_val,
                            size_t n_val, lmmiqa_regressor **out)
 {
-    return lmmiqa__regressor_train_ex(cfg, x, mos, n, dim, mos_min, mos_max, x_val, mos_val,
-                                      n_val, NULL, out);
+    return train_impl(cfg, x, mos, n, dim, mos_min, mos_max, x_val, mos_val, n_val, NULL, NULL,
+                      out);
+}
+
+int lmmiqa_regressor_train_ranked(const lmmiqa_regressor_config *cfg, const float *x,
+                                  const double *mos, size_t n, size_t dim, double mos_min,
+                                  double mos_max, const float *x_val, const double *mos_val,
+                                  size_t n_val, const lmmiqa_rank_set *rank,
+                                  lmmiqa_regressor **out)
+{
+    return train_impl(cfg, x, mos, n, dim, mos_min, mos_max, x_val, mos_val, n_val, rank, NULL,
+                      out);
 }
 
 /* ---- model file ---------------------------------------------------------- */

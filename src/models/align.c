@@ -38,7 +38,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cblas.h>
+#include <pthread.h>
 #include <sys/stat.h>
+
+/* Most threads one forward uses (the caller and MAX_PARTS - 1 helpers). */
+#define MAX_PARTS 8
 
 typedef struct align_layer {
     float *exp_w, *exp_b;     /* [ce, ci], [ce] (BN folded) */
@@ -67,7 +72,16 @@ struct lmmiqa_align_state {
     float *xb, *yb;          /* late blocks, whole batch: [batch*h*w, c] ping-pong */
     float *e, *d, *wtmp;     /* expanded, depthwise output, scaled W_p */
     float *se_mean, *se_hidden, *se_scale;
-    double *sums;
+    double *sums;            /* [parts, ce]: SE sums, one row per thread */
+    /* helper threads for the non-matrix-product kernels (see run_parts) */
+    int parts;               /* threads working, the caller included */
+    int helpers;             /* helper threads started */
+    pthread_t tid[MAX_PARTS - 1];
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    int gen, pending, quit;
+    void (*fn)(void *ctx, int part, int parts);
+    void *ctx;
 };
 
 /* ------------------------------------------------------------ configuration */
@@ -705,17 +719,123 @@ static int split_block(const lmmiqa_align *m, int height, int width)
     return i;
 }
 
+/* ---- helper threads: the depthwise convolution and the elementwise passes
+ * are split by rows over the same number of threads OpenBLAS uses
+ * (openblas_get_num_threads(): one when the caller runs one image per core,
+ * as `lmmiqa extract` does). Helpers sleep on a condition variable between
+ * parallel sections. */
+
+static void *helper_main(void *arg)
+{
+    lmmiqa_align_state *st = ((void **)arg)[0];
+    int part = (int)(intptr_t)((void **)arg)[1];
+    free(arg);
+    int seen = 0;
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        while (st->gen == seen && !st->quit)
+            pthread_cond_wait(&st->go, &st->mu);
+        if (st->quit)
+            break;
+        seen = st->gen;
+        if (part < st->parts) {
+            void (*fn)(void *, int, int) = st->fn;
+            void *ctx = st->ctx;
+            int parts = st->parts;
+            pthread_mutex_unlock(&st->mu);
+            fn(ctx, part, parts);
+            pthread_mutex_lock(&st->mu);
+            if (--st->pending == 0)
+                pthread_cond_signal(&st->done);
+        }
+    }
+    pthread_mutex_unlock(&st->mu);
+    return NULL;
+}
+
+/* Run fn(ctx, p, parts) for p = 0..parts-1, part 0 on the caller. */
+static void run_parts(lmmiqa_align_state *st, void (*fn)(void *, int, int), void *ctx)
+{
+    if (st->parts <= 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    pthread_mutex_lock(&st->mu);
+    st->fn = fn;
+    st->ctx = ctx;
+    st->pending = st->parts - 1;
+    st->gen++;
+    pthread_cond_broadcast(&st->go);
+    pthread_mutex_unlock(&st->mu);
+    fn(ctx, 0, st->parts);
+    pthread_mutex_lock(&st->mu);
+    while (st->pending > 0)
+        pthread_cond_wait(&st->done, &st->mu);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* Threads for this forward: OpenBLAS's count, helpers started on demand
+ * (a failure to start one just leaves fewer parts). */
+static void set_parts(lmmiqa_align_state *st)
+{
+    int want = openblas_get_num_threads();
+    want = want < 1 ? 1 : want > MAX_PARTS ? MAX_PARTS : want;
+    while (st->helpers < want - 1) {
+        void **arg = malloc(2 * sizeof *arg);
+        if (!arg)
+            break;
+        arg[0] = st;
+        arg[1] = (void *)(intptr_t)(st->helpers + 1);
+        if (pthread_create(&st->tid[st->helpers], NULL, helper_main, arg) != 0) {
+            free(arg);
+            break;
+        }
+        st->helpers++;
+    }
+    pthread_mutex_lock(&st->mu);
+    st->parts = want < st->helpers + 1 ? want : st->helpers + 1;
+    pthread_mutex_unlock(&st->mu);
+}
+
 int lmmiqa_align_state_create(const lmmiqa_align *m, lmmiqa_align_state **out)
 {
     (void)m;
-    *out = lmmiqa__calloc(1, sizeof **out);
-    return *out ? LMMIQA_OK : LMMIQA_ERR_NOMEM;
+    lmmiqa_align_state *st = lmmiqa__calloc(1, sizeof *st);
+    if (!st)
+        return LMMIQA_ERR_NOMEM;
+    if (pthread_mutex_init(&st->mu, NULL) != 0) {
+        free(st);
+        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "ALIGN state: cannot create a mutex");
+    }
+    if (pthread_cond_init(&st->go, NULL) != 0) {
+        pthread_mutex_destroy(&st->mu);
+        free(st);
+        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "ALIGN state: cannot create a condition");
+    }
+    if (pthread_cond_init(&st->done, NULL) != 0) {
+        pthread_cond_destroy(&st->go);
+        pthread_mutex_destroy(&st->mu);
+        free(st);
+        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "ALIGN state: cannot create a condition");
+    }
+    st->parts = 1;
+    *out = st;
+    return LMMIQA_OK;
 }
 
 void lmmiqa_align_state_destroy(lmmiqa_align_state *st)
 {
     if (!st)
         return;
+    pthread_mutex_lock(&st->mu);
+    st->quit = 1;
+    pthread_cond_broadcast(&st->go);
+    pthread_mutex_unlock(&st->mu);
+    for (int i = 0; i < st->helpers; i++)
+        pthread_join(st->tid[i], NULL);
+    pthread_cond_destroy(&st->done);
+    pthread_cond_destroy(&st->go);
+    pthread_mutex_destroy(&st->mu);
     free(st->mem);
     free(st);
 }
@@ -762,7 +882,7 @@ static int state_fit(const lmmiqa_align *m, lmmiqa_align_state *st, int height, 
     /* sums are doubles: 2 floats each; buffers start on 64-byte boundaries */
     size_t pad = 16;
     size_t parts[11] = {cols, act, act, bact, bact, e, d, wt, ce_max, se_max, ce_max};
-    size_t total = 2 * ce_max + pad;
+    size_t total = 2 * MAX_PARTS * ce_max + pad;
     for (int i = 0; i < 11; i++)
         total += (parts[i] + pad - 1) / pad * pad + pad;
     float *mem = NULL;
@@ -777,7 +897,7 @@ static int state_fit(const lmmiqa_align *m, lmmiqa_align_state *st, int height, 
     st->cap_b = NB;
     float *p = mem;
     st->sums = (double *)p;
-    p += (2 * ce_max + pad - 1) / pad * pad + pad;
+    p += (2 * MAX_PARTS * ce_max + pad - 1) / pad * pad + pad;
     float **dst[11] = {&st->cols, &st->x, &st->y, &st->xb, &st->yb, &st->e,
                        &st->d, &st->wtmp, &st->se_mean, &st->se_hidden, &st->se_scale};
     for (int i = 0; i < 11; i++) {
@@ -811,6 +931,61 @@ static void squeeze_excite(const align_layer *l, lmmiqa_align_state *st, int ce,
     }
 }
 
+/* ---- row-split kernels for run_parts */
+
+typedef struct dw_job {
+    const lmmiqa__conv_geom *g;
+    int c;
+    const float *in, *wt, *bias;
+    float *out;
+    double *sums; /* [parts, c] */
+} dw_job;
+
+static void dw_part(void *ctx, int part, int parts)
+{
+    const dw_job *j = ctx;
+    int r0 = (int)((long)j->g->oh * part / parts), r1 = (int)((long)j->g->oh * (part + 1) / parts);
+    double *sums = j->sums + (size_t)part * j->c;
+    memset(sums, 0, (size_t)j->c * sizeof *sums);
+    if (r1 > r0)
+        lmmiqa__dwconv_swish(j->g, j->c, j->in, j->wt, j->bias, j->out, sums, r0, r1);
+}
+
+typedef struct rows_job {
+    size_t rows;
+    int n;
+    float *x;
+    const float *bias, *res, *scale;
+    int kind; /* 0: bias + swish, 1: y = res + bias, 2: scale columns */
+    float *y;
+} rows_job;
+
+static void rows_part(void *ctx, int part, int parts)
+{
+    const rows_job *j = ctx;
+    size_t r0 = j->rows * (size_t)part / (size_t)parts;
+    size_t r1 = j->rows * (size_t)(part + 1) / (size_t)parts;
+    size_t off = r0 * (size_t)j->n;
+    if (r1 <= r0)
+        return;
+    if (j->kind == 0)
+        lmmiqa__bias_swish(r1 - r0, j->n, j->x + off, j->bias);
+    else if (j->kind == 1)
+        lmmiqa__rows_bias(r1 - r0, j->n, j->res ? j->res + off : NULL, j->bias, j->y + off);
+    else
+        lmmiqa__scale_cols(r1 - r0, j->n, j->x + off, j->scale);
+}
+
+static void par_rows(lmmiqa_align_state *st, rows_job *j)
+{
+    /* small passes are not worth waking the helpers */
+    if (j->rows * (size_t)j->n < 16384) {
+        rows_part(j, 0, 1);
+        return;
+    }
+    run_parts(st, rows_part, j);
+}
+
 /* Block i on n images of h x w: x [n*h*w, ci] -> y [n*oh*ow, co]. */
 static void run_block(const lmmiqa_align *m, lmmiqa_align_state *st, int i, int n, int h, int w,
                       const float *x, float *y, int *oh, int *ow)
@@ -823,7 +998,8 @@ static void run_block(const lmmiqa_align *m, lmmiqa_align_state *st, int i, int 
     if (B->expand) {
         /* E[n*hw, ce] = swish(X[n*hw, ci] W_e^T + b) */
         lmmiqa__sgemm(0, 1, n * hw, ce, ci, 1.0f, x, ci, l->exp_w, ci, 0.0f, st->e, ce);
-        lmmiqa__bias_swish((size_t)n * hw, ce, st->e, l->exp_b);
+        rows_job j = {(size_t)n * hw, ce, st->e, l->exp_b, NULL, NULL, 0, NULL};
+        par_rows(st, &j);
         src = st->e;
     }
     lmmiqa__conv_geom g = block_geom(B, h, w);
@@ -833,12 +1009,20 @@ static void run_block(const lmmiqa_align *m, lmmiqa_align_state *st, int i, int 
     const int scale_w = n == 1 && ohw > co;
     for (int b = 0; b < n; b++) {
         float *d = st->d + (size_t)b * ohw * ce;
-        memset(st->sums, 0, (size_t)ce * sizeof *st->sums);
-        lmmiqa__dwconv_swish(&g, ce, src + (size_t)b * hw * ce, l->dw_w, l->dw_b, d, st->sums, 0,
-                             g.oh);
+        dw_job dj = {&g, ce, src + (size_t)b * hw * ce, l->dw_w, l->dw_b, d, st->sums};
+        int parts = st->parts;
+        if ((size_t)ohw * ce * B->kernel * B->kernel < 65536 || g.oh < parts)
+            dw_part(&dj, 0, parts = 1);
+        else
+            run_parts(st, dw_part, &dj);
+        for (int p = 1; p < parts; p++)
+            for (int c = 0; c < ce; c++)
+                st->sums[c] += st->sums[(size_t)p * ce + c];
         squeeze_excite(l, st, ce, B->se_dim, ohw);
-        if (!scale_w)
-            lmmiqa__scale_cols((size_t)ohw, ce, d, st->se_scale);
+        if (!scale_w) {
+            rows_job j = {(size_t)ohw, ce, d, NULL, NULL, st->se_scale, 2, NULL};
+            par_rows(st, &j);
+        }
     }
     /* Y[n*ohw, co] = D' W_p^T + b_p (+ X) */
     const float *wp = l->proj_w;
@@ -847,7 +1031,8 @@ static void run_block(const lmmiqa_align *m, lmmiqa_align_state *st, int i, int 
         lmmiqa__scale_cols((size_t)co, ce, st->wtmp, st->se_scale);
         wp = st->wtmp;
     }
-    lmmiqa__rows_bias((size_t)n * ohw, co, B->residual ? x : NULL, l->proj_b, y);
+    rows_job j = {(size_t)n * ohw, co, NULL, l->proj_b, B->residual ? x : NULL, NULL, 1, y};
+    par_rows(st, &j);
     lmmiqa__sgemm(0, 1, n * ohw, co, ce, 1.0f, st->d, ce, wp, ce, 1.0f, y, co);
     *oh = g.oh;
     *ow = g.ow;
@@ -879,6 +1064,7 @@ int lmmiqa_align_forward(const lmmiqa_align *m, lmmiqa_align_state *st, const fl
     int rc = state_fit(m, st, height, width, batch);
     if (rc != LMMIQA_OK)
         return rc;
+    set_parts(st);
     const int D = m->cfg.embed_dim, stem = m->cfg.stem_channels;
     const int split = split_block(m, height, width);
     int h = 0, w = 0;
@@ -891,7 +1077,8 @@ int lmmiqa_align_forward(const lmmiqa_align *m, lmmiqa_align_state *st, const fl
         lmmiqa__im2col_planes(&g, img, st->cols);
         float *x = st->x, *y = st->y;
         lmmiqa__sgemm(0, 1, h * w, stem, 27, 1.0f, st->cols, 27, m->stem_w, 27, 0.0f, x, stem);
-        lmmiqa__bias_swish((size_t)h * w, stem, x, m->stem_b);
+        rows_job j = {(size_t)h * w, stem, x, m->stem_b, NULL, NULL, 0, NULL};
+        par_rows(st, &j);
         int c = stem;
         for (int i = 0; i < split; i++) {
             int oh, ow;

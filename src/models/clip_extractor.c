@@ -110,9 +110,9 @@ static int create(const lmmiqa_extractor_options *opts, lmmiqa__extractor_impl *
     static const char *const names[] = {"clip-vit-b16", "altclip", "hps"};
     if (!opts->weights || !*opts->weights)
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
-                            "%s needs a weight file (--weights PATH); docs/weights.md says where "
-                            "to download it",
-                            names[f]);
+                            "%s needs a weight file (on the command line: --weights %s=FILE); "
+                            "docs/weights.md says where to download it",
+                            names[f], names[f]);
     clip_model *cm = lmmiqa__calloc(1, sizeof *cm);
     if (!cm)
         return LMMIQA_ERR_NOMEM;

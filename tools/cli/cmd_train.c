@@ -5,10 +5,12 @@
  *
  * The features come from the store (extracted first when missing). Training
  * rows: every image, or the training part of split K of a split file (its
- * validation part, if any, selects the epoch).
+ * validation part, if any, selects the epoch). With --rank-augment, distorted
+ * copies of training images add ordered pairs to the loss (cli_rank.h).
  */
 #include "cli.h"
 #include "cli_features.h"
+#include "cli_rank.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -39,6 +41,13 @@ static void usage(FILE *out)
             "  --seed S             training seed (default 1)\n"
             "  --out MODEL          the model file to write\n"
             "  --jobs N             extraction threads (default: all cores)\n"
+            "  --rank-augment N|all add a margin ranking loss on distorted copies of N\n"
+            "                       training images (blur, noise, JPEG at 4 growing\n"
+            "                       strengths each: every copy ranks below the image and\n"
+            "                       below milder copies); 0 = off (default). The copies'\n"
+            "                       features are cached in STORE/rank-augment\n"
+            "  --rank-lambda X      weight of the ranking term (default 1)\n"
+            "  --rank-margin X      its margin on the [0, 1] output scale (default 0.02)\n"
             "  --weights E=FILE     weight file of extractor E (repeatable)\n"
             "  --quiet              no progress or summary lines\n"
             "\n"
@@ -77,6 +86,7 @@ int cmd_train(int argc, char **argv)
     cfg.threads = 1; /* as lmmiqa_protocol_options_init: fast, machine-independent */
     lmmiqa_mos_range range = LMMIQA_MOS_RANGE_NOMINAL;
     int head_set = 0, quiet = 0;
+    size_t rank_n = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
         int m;
@@ -117,6 +127,29 @@ int cmd_train(int argc, char **argv)
             cfg.seed = (uint64_t)l;
             continue;
         }
+        if ((m = cli_parse_rank_augment(cmd, argc, argv, &i, &rank_n)) != 0) {
+            if (m < 0)
+                return CLI_EXIT_USAGE;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-lambda", &v)) != 0) {
+            if (m < 0 || cli_parse_double(cmd, "--rank-lambda", v, &cfg.rank_lambda) != 0)
+                return CLI_EXIT_USAGE;
+            if (!(cfg.rank_lambda >= 0)) {
+                cli_error(cmd, "--rank-lambda must be >= 0");
+                return CLI_EXIT_USAGE;
+            }
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-margin", &v)) != 0) {
+            if (m < 0 || cli_parse_double(cmd, "--rank-margin", v, &cfg.rank_margin) != 0)
+                return CLI_EXIT_USAGE;
+            if (!(cfg.rank_margin >= 0 && cfg.rank_margin <= 1)) {
+                cli_error(cmd, "--rank-margin must be in [0, 1]");
+                return CLI_EXIT_USAGE;
+            }
+            continue;
+        }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--jobs", &v)) != 0) {
             long l;
             if (m < 0 || cli_parse_long(cmd, "--jobs", v, 0, 1024, &l) != 0)
@@ -145,6 +178,10 @@ int cmd_train(int argc, char **argv)
             return CLI_EXIT_USAGE;
     if (!head_set)
         cfg.head = lmmiqa_protocol_default_head(spec);
+    if (rank_n && cfg.head == LMMIQA_HEAD_SVR) {
+        cli_error(cmd, "--rank-augment needs the mlp or linear head, not svr");
+        return CLI_EXIT_USAGE;
+    }
 
     lmmiqa_dataset *ds = NULL;
     lmmiqa_splits *splits = NULL;
@@ -153,7 +190,8 @@ int cmd_train(int argc, char **argv)
     float *x = NULL;
     double *mos = NULL;
     size_t *all = NULL;
-    char *meta_text = NULL, *argline = NULL, *cfg_json = NULL;
+    char *meta_text = NULL, *argline = NULL, *cfg_json = NULL, *levels_json = NULL;
+    cli_rank_data rank = {0};
     cJSON *meta = NULL;
     int code = cli_dataset_load(cmd, dataset, image_root, &ds);
     if (code != CLI_EXIT_OK)
@@ -228,9 +266,17 @@ int cmd_train(int argc, char **argv)
         mos[n_train + k] = lmmiqa_dataset_mos(ds, val[k]);
     double lo, hi;
     lmmiqa_protocol_mos_range(ds, range, train, n_train, &lo, &hi);
-    rc = lmmiqa_regressor_train(&cfg, x, mos, n_train, dim, lo, hi,
-                                n_val ? x + n_train * dim : NULL, n_val ? mos + n_train : NULL,
-                                n_val, &reg);
+    if (rank_n) {
+        code = cli_rank_augment(cmd, store, ds, f, spec, &eo, train, n_train, rank_n, quiet,
+                                &rank);
+        if (code != CLI_EXIT_OK)
+            goto done;
+    }
+    lmmiqa_rank_set rs = {rank.x, rank.n, rank.pairs, rank.n_pairs};
+    rc = lmmiqa_regressor_train_ranked(&cfg, x, mos, n_train, dim, lo, hi,
+                                       n_val ? x + n_train * dim : NULL,
+                                       n_val ? mos + n_train : NULL, n_val,
+                                       rank.n_pairs ? &rs : NULL, &reg);
     if (rc != LMMIQA_OK) {
         code = cli_fail_status(cmd, rc);
         goto done;
@@ -260,6 +306,15 @@ int cmd_train(int argc, char **argv)
     cJSON_AddStringToObject(meta, "mos_range_mode",
                             range == LMMIQA_MOS_RANGE_TRAIN ? "train" : "nominal");
     cJSON_AddItemToObject(meta, "regressor", cJSON_Parse(cfg_json));
+    if (rank.n_pairs) {
+        levels_json = cli_rank_levels_json();
+        cJSON *ra = cJSON_AddObjectToObject(meta, "rank_augment");
+        cJSON_AddNumberToObject(ra, "images", (double)rank.images);
+        cJSON_AddNumberToObject(ra, "pairs", (double)rank.n_pairs);
+        cJSON_AddNumberToObject(ra, "lambda", cfg.rank_lambda);
+        cJSON_AddNumberToObject(ra, "margin", cfg.rank_margin);
+        cJSON_AddItemToObject(ra, "levels", cJSON_Parse(levels_json ? levels_json : "{}"));
+    }
     cJSON_AddStringToObject(meta, "command", argline);
     cJSON_AddStringToObject(meta, "lmmiqa_version", lmmiqa_version());
     meta_text = cJSON_PrintUnformatted(meta);
@@ -277,15 +332,17 @@ int cmd_train(int argc, char **argv)
         lmmiqa_regressor_get_history(reg, &h);
         fprintf(stderr,
                 "lmmiqa train: %s head on %s (%zu features), %zu training rows%s, MOS range "
-                "%g..%g, epoch %d kept -> %s\n",
+                "%g..%g, %zu ranking pairs, epoch %d kept -> %s\n",
                 lmmiqa_head_name(cfg.head), lmmiqa_features_spec(f), dim, n_train,
-                n_val ? " + validation" : "", lo, hi, h.selected_epoch, out);
+                n_val ? " + validation" : "", lo, hi, rank.n_pairs, h.selected_epoch, out);
     }
 done:
     cJSON_Delete(meta);
     free(meta_text);
     free(argline);
     free(cfg_json);
+    free(levels_json);
+    cli_rank_data_free(&rank);
     free(x);
     free(mos);
     free(all);
