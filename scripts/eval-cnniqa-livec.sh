@@ -41,7 +41,7 @@ for k in $ONLY; do
         --store "$d/store" --out "$d/eval" --quiet > /dev/null
     # keep split k's rows (header-driven, so column order does not matter)
     awk -F, -v k="$k" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-        $c["split"] == k { print $c["spec"] "," k "," $c["plcc"] "," $c["srocc"] }' \
+        $c["split"] == k { print $c["features"] "," k "," $c["plcc"] "," $c["srocc"] }' \
         "$d/eval/per_split.csv" >> "$rows"
 done
 echo "spec,split,plcc,srocc"

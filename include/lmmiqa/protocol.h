@@ -83,6 +83,18 @@ typedef struct lmmiqa_protocol_options {
     int resume;                   /* 1: reuse finished (spec, split) results */
     void (*progress)(void *user, const lmmiqa_protocol_event *ev); /* may be NULL */
     void *user;
+    /* Optional ranking pairs (lmmiqa_regressor_train_ranked; `lmmiqa eval
+     * --rank-augment`). rank_fn (NULL = none) is called once per spec with
+     * rank_user and the normalised spec; it fills *rank (rows and pairs) and
+     * *owner [rank->n_pairs], the dataset row of each pair's source image. A
+     * split trains with the pairs whose owner is in its training part, so a
+     * test image's copies never enter. The data stays the provider's until
+     * its next call or the end of the run. rank_tag describes the pairs
+     * (levels, image count, lambda, margin) and enters every result's
+     * fingerprint. */
+    int (*rank_fn)(void *user, const char *spec, lmmiqa_rank_set *rank, const size_t **owner);
+    void *rank_user;
+    const char *rank_tag;
 } lmmiqa_protocol_options;
 
 /* Defaults: lmmiqa_regressor_config_default with threads = 1 (small heads

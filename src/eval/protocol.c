@@ -215,12 +215,15 @@ static void split_result_free(split_result *r)
 
 /* Fingerprint of everything that determines a split's result. */
 static void fingerprint(const lmmiqa_features *f, const lmmiqa_split *sp,
-                        const lmmiqa_regressor_config *cfg, double lo, double hi, char hex[65])
+                        const lmmiqa_regressor_config *cfg, double lo, double hi,
+                        const char *rank_tag, char hex[65])
 {
     sbuf b = {0};
     char *cj = lmmiqa_regressor_config_json(cfg);
     sb_printf(&b, "lmmiqa-protocol-v1\n%s\n%s\n%s\n%.17g %.17g\n", lmmiqa_features_spec(f),
               lmmiqa_features_info_json(f), cj ? cj : "", lo, hi);
+    if (rank_tag)
+        sb_printf(&b, "rank %s\n", rank_tag);
     free(cj);
     for (size_t i = 0; i < lmmiqa_features_rows(f); i++)
         sb_printf(&b, "%s\n", lmmiqa_features_image_sha256(f, i));
@@ -380,8 +383,38 @@ static int write_split_result(const char *path, const char *spec, size_t k,
     return rc;
 }
 
+/* The ranking pairs of one split: those whose owner is a training row. */
+static int split_pairs(const lmmiqa_rank_set *rank, const size_t *owner, const lmmiqa_split *sp,
+                       size_t n, lmmiqa_rank_set *out, size_t **pairs)
+{
+    *out = *rank;
+    *pairs = NULL;
+    unsigned char *in = lmmiqa__calloc(n ? n : 1, 1);
+    size_t *p = lmmiqa__malloc((rank->n_pairs ? rank->n_pairs : 1) * 2 * sizeof *p);
+    if (!in || !p) {
+        free(in);
+        free(p);
+        return LMMIQA_ERR_NOMEM;
+    }
+    for (size_t k = 0; k < sp->n_train; k++)
+        in[sp->train[k]] = 1;
+    size_t q = 0;
+    for (size_t k = 0; k < rank->n_pairs; k++)
+        if (owner[k] < n && in[owner[k]]) {
+            p[2 * q] = rank->pairs[2 * k];
+            p[2 * q + 1] = rank->pairs[2 * k + 1];
+            q++;
+        }
+    free(in);
+    out->pairs = p;
+    out->n_pairs = q;
+    *pairs = p;
+    return LMMIQA_OK;
+}
+
 static int run_split(const lmmiqa_features *f, const lmmiqa_dataset *ds, const lmmiqa_split *sp,
-                     const lmmiqa_regressor_config *cfg, double lo, double hi, split_result *r,
+                     const lmmiqa_regressor_config *cfg, double lo, double hi,
+                     const lmmiqa_rank_set *rank_all, const size_t *owner, split_result *r,
                      int *selected_epoch)
 {
     size_t dim = lmmiqa_features_dim(f);
@@ -417,8 +450,15 @@ static int run_split(const lmmiqa_features *f, const lmmiqa_dataset *ds, const l
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = lmmiqa_regressor_train(cfg, xtr, mos, ntr, dim, lo, hi, nva ? xva : NULL,
-                                nva ? mos + ntr : NULL, nva, &reg);
+    lmmiqa_rank_set rank = {0};
+    size_t *pairs = NULL;
+    if (rank_all && rank_all->n_pairs)
+        rc = split_pairs(rank_all, owner, sp, lmmiqa_dataset_size(ds), &rank, &pairs);
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa_regressor_train_ranked(cfg, xtr, mos, ntr, dim, lo, hi, nva ? xva : NULL,
+                                           nva ? mos + ntr : NULL, nva,
+                                           rank.n_pairs ? &rank : NULL, &reg);
+    free(pairs);
     if (rc == LMMIQA_OK)
         rc = lmmiqa_regressor_predict(reg, xte, nte, r->pred);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -674,6 +714,15 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
         lmmiqa_regressor_config cfg = opt->reg;
         if (!opt->force_head)
             cfg.head = lmmiqa_protocol_default_head(lmmiqa_features_spec(f));
+        lmmiqa_rank_set rank = {0};
+        const size_t *owner = NULL;
+        if (opt->rank_fn) {
+            rc = opt->rank_fn(opt->rank_user, lmmiqa_features_spec(f), &rank, &owner);
+            if (rc != LMMIQA_OK) {
+                lmmiqa_features_destroy(f);
+                break;
+            }
+        }
         snprintf(rows[c].spec, sizeof rows[c].spec, "%s", lmmiqa_features_spec(f));
         rows[c].head = cfg.head;
         snprintf(path, sizeof path, "%s/runs/%s", opt->out_dir, rows[c].spec);
@@ -685,13 +734,14 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
             double lo, hi;
             lmmiqa_protocol_mos_range(ds, opt->mos_range, sp->train, sp->n_train, &lo, &hi);
             char fp[65];
-            fingerprint(f, sp, &kc, lo, hi, fp);
+            fingerprint(f, sp, &kc, lo, hi, opt->rank_fn ? opt->rank_tag : NULL, fp);
             snprintf(path, sizeof path, "%s/runs/%s/split-%zu.json", opt->out_dir, rows[c].spec,
                      k + 1);
             split_result *r = &res[c][k];
             if (!(opt->resume && try_reuse(path, fp, sp, r))) {
                 int sel = 0;
-                rc = run_split(f, ds, sp, &kc, lo, hi, r, &sel);
+                rc = run_split(f, ds, sp, &kc, lo, hi, opt->rank_fn ? &rank : NULL, owner, r,
+                               &sel);
                 if (rc != LMMIQA_OK) {
                     lmmiqa__fail_context(rc, "%s, split %zu: ", rows[c].spec, k + 1);
                     break;

@@ -13,7 +13,7 @@
  *
  * Forward, per image, activations [h*w, c] (NHWC):
  *   stem:  im2col [oh*ow, 27] x W^T -> bias, swish
- *   block: expand  E = X W_e^T (OpenBLAS), bias + swish      [h*w, ce]
+ *   block: expand  E = X W_e^T (oneDNN sgemm), bias + swish [h*w, ce]
  *          depthwise D = swish(dw(E) + b), SE sums fused    [oh*ow, ce]
  *          SE: s = sigmoid(W2 swish(W1 mean + b1) + b2)      [ce]
  *          project Y = (D diag(s)) W_p^T + b_p (+ X)         [oh*ow, co]
@@ -39,6 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cblas.h>
+#include <dlfcn.h>
+#include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -719,6 +721,40 @@ static int split_block(const lmmiqa_align *m, int height, int width)
     return i;
 }
 
+/* ---- matrix products: oneDNN's dnnl_sgemm (JIT kernels for the CPU found
+ * at run time: AVX-512 where present, about twice OpenBLAS 0.3.21's
+ * Haswell kernels on these shapes), OpenBLAS if it reports an error.
+ * oneDNN runs on OpenMP, whose default busy-waiting team made a forward
+ * several times slower on a loaded 2-core machine; so every calling and
+ * helper thread sets its OpenMP team to 1 and the products are split by
+ * rows over this state's helper threads, which sleep between sections.
+ * libgomp is loaded with libdnnl; omp_set_num_threads is looked up at run
+ * time so that the library need not be compiled with -fopenmp. */
+
+static void (*omp_set_threads)(int);
+static pthread_once_t omp_once = PTHREAD_ONCE_INIT;
+
+static void omp_lookup(void)
+{
+    void *f = dlsym(RTLD_DEFAULT, "omp_set_num_threads");
+    if (f)
+        memcpy(&omp_set_threads, &f, sizeof f);
+}
+
+static void omp_single(void)
+{
+    pthread_once(&omp_once, omp_lookup);
+    if (omp_set_threads)
+        omp_set_threads(1);
+}
+
+/* C[m, n] = A[m, k] B[n, k]^T + beta C (all row-major, contiguous). */
+static void gemm_nt(int m, int n, int k, const float *a, const float *b, float beta, float *c)
+{
+    if (dnnl_sgemm('N', 'T', m, n, k, 1.0f, a, k, b, k, beta, c, n) != dnnl_success)
+        lmmiqa__sgemm(0, 1, m, n, k, 1.0f, a, k, b, k, beta, c, n);
+}
+
 /* ---- helper threads: the depthwise convolution and the elementwise passes
  * are split by rows over the same number of threads OpenBLAS uses
  * (openblas_get_num_threads(): one when the caller runs one image per core,
@@ -730,6 +766,7 @@ static void *helper_main(void *arg)
     lmmiqa_align_state *st = ((void **)arg)[0];
     int part = (int)(intptr_t)((void **)arg)[1];
     free(arg);
+    omp_single();
     int seen = 0;
     pthread_mutex_lock(&st->mu);
     for (;;) {
@@ -795,6 +832,7 @@ static void set_parts(lmmiqa_align_state *st)
     pthread_mutex_lock(&st->mu);
     st->parts = want < st->helpers + 1 ? want : st->helpers + 1;
     pthread_mutex_unlock(&st->mu);
+    omp_single();
 }
 
 int lmmiqa_align_state_create(const lmmiqa_align *m, lmmiqa_align_state **out)
@@ -976,6 +1014,33 @@ static void rows_part(void *ctx, int part, int parts)
         lmmiqa__scale_cols(r1 - r0, j->n, j->x + off, j->scale);
 }
 
+typedef struct gemm_job {
+    int m, n, k;
+    const float *a, *b;
+    float beta;
+    float *c;
+} gemm_job;
+
+static void gemm_part(void *ctx, int part, int parts)
+{
+    const gemm_job *j = ctx;
+    int r0 = (int)((long)j->m * part / parts), r1 = (int)((long)j->m * (part + 1) / parts);
+    if (r1 > r0)
+        gemm_nt(r1 - r0, j->n, j->k, j->a + (size_t)r0 * j->k, j->b, j->beta,
+                j->c + (size_t)r0 * j->n);
+}
+
+/* gemm_nt split by rows of C over the state's threads. */
+static void par_gemm(lmmiqa_align_state *st, int m, int n, int k, const float *a, const float *b,
+                     float beta, float *c)
+{
+    gemm_job j = {m, n, k, a, b, beta, c};
+    if (st->parts <= 1 || m < 2 * st->parts || (double)m * n * k < 2e6)
+        gemm_part(&j, 0, 1);
+    else
+        run_parts(st, gemm_part, &j);
+}
+
 static void par_rows(lmmiqa_align_state *st, rows_job *j)
 {
     /* small passes are not worth waking the helpers */
@@ -997,7 +1062,7 @@ static void run_block(const lmmiqa_align *m, lmmiqa_align_state *st, int i, int 
     const float *src = x;
     if (B->expand) {
         /* E[n*hw, ce] = swish(X[n*hw, ci] W_e^T + b) */
-        lmmiqa__sgemm(0, 1, n * hw, ce, ci, 1.0f, x, ci, l->exp_w, ci, 0.0f, st->e, ce);
+        par_gemm(st, n * hw, ce, ci, x, l->exp_w, 0.0f, st->e);
         rows_job j = {(size_t)n * hw, ce, st->e, l->exp_b, NULL, NULL, 0, NULL};
         par_rows(st, &j);
         src = st->e;
@@ -1033,7 +1098,7 @@ static void run_block(const lmmiqa_align *m, lmmiqa_align_state *st, int i, int 
     }
     rows_job j = {(size_t)n * ohw, co, NULL, l->proj_b, B->residual ? x : NULL, NULL, 1, y};
     par_rows(st, &j);
-    lmmiqa__sgemm(0, 1, n * ohw, co, ce, 1.0f, st->d, ce, wp, ce, 1.0f, y, co);
+    par_gemm(st, n * ohw, co, ce, st->d, wp, 1.0f, y);
     *oh = g.oh;
     *ow = g.ow;
 }
@@ -1076,7 +1141,7 @@ int lmmiqa_align_forward(const lmmiqa_align *m, lmmiqa_align_state *st, const fl
         w = g.ow;
         lmmiqa__im2col_planes(&g, img, st->cols);
         float *x = st->x, *y = st->y;
-        lmmiqa__sgemm(0, 1, h * w, stem, 27, 1.0f, st->cols, 27, m->stem_w, 27, 0.0f, x, stem);
+        par_gemm(st, h * w, stem, 27, st->cols, m->stem_w, 0.0f, x);
         rows_job j = {(size_t)h * w, stem, x, m->stem_b, NULL, NULL, 0, NULL};
         par_rows(st, &j);
         int c = stem;

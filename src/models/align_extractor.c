@@ -6,12 +6,14 @@
  * Sizes come from the weights and config.json, so reduced test
  * configurations run the same path. Per-thread state holds the network's
  * activations, the pixel tensor and the resize scratch (grown only when a
- * larger image comes).
+ * larger image comes). options.threads > 0 sets the threads one
+ * extraction uses (`lmmiqa extract` passes 1 and runs one worker per core).
  */
 #include "core/internal.h"
 #include "features/extractor_internal.h"
 #include "lmmiqa/align.h"
 
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +121,10 @@ int lmmiqa__align_extractor_create(const lmmiqa_extractor_options *opts,
         return rc;
     }
     am->normalize = opts->normalize != 0;
+    /* threads per extraction: the forward uses as many as OpenBLAS is set to
+     * (process-wide, as for the other encoders) */
+    if (opts->threads > 0)
+        openblas_set_num_threads(opts->threads);
     const lmmiqa_align_config *c = lmmiqa_align_get_config(am->net);
     char json[768];
     int n = snprintf(json, sizeof json,

@@ -4,10 +4,13 @@
  * the real weights cannot be downloaded, and the synthetic test images.
  * The numbers equal tools/ref/align_ref.py's make_weights bit for bit:
  * u = lmmiqa__vit_random_uniform(name, seed) in [-1, 1), then
- *   conv weight  u * (float)sqrt(3 / fan_in)
+ *   conv weight  u * (float)sqrt(6 / fan_in)
  *   conv bias    0.125 u
- *   BN weight    1 + 0.25 u   (projection BN: 0.25 + 0.0625 u)
+ *   BN weight    1 + 0.25 u; projection BN: 1.25 + 0.3125 u in the first
+ *                block of a stage, 0.55 + 0.1375 u in residual blocks
  *   BN bias, running mean  0.125 u;  running var  1 + 0.5 u
+ * (scales chosen so that the signal neither vanishes nor explodes over the
+ * 55 blocks of B7 and the embedding depends on the image).
  * The safetensors writer has no I64, so num_batches_tracked (unused by
  * inference) is left out; a text-projection stub stands for the text tower.
  */
@@ -31,7 +34,7 @@ typedef struct writer {
 } writer;
 
 static int put(writer *W, const char *name, enum kind k, int ndim, int64_t a, int64_t b,
-               int64_t c, int64_t d)
+               int64_t c, int64_t d, int residual)
 {
     int64_t shape[4] = {a, b, c, d};
     size_t n = 1;
@@ -42,11 +45,14 @@ static int put(writer *W, const char *name, enum kind k, int ndim, int64_t a, in
     int is_proj = strstr(name, ".project_bn.") != NULL;
     float s = 0.0f;
     if (k == K_CONV)
-        s = (float)sqrt(3.0 / (double)(b * c * d));
+        s = (float)sqrt(6.0 / (double)(b * c * d));
     for (size_t i = 0; i < n; i++) {
         switch (k) {
         case K_CONV: u[i] = u[i] * s; break;
-        case K_BN_W: u[i] = is_proj ? 0.25f + 0.0625f * u[i] : 1.0f + 0.25f * u[i]; break;
+        case K_BN_W:
+            u[i] = !is_proj ? 1.0f + 0.25f * u[i]
+                   : residual ? 0.55f + 0.1375f * u[i] : 1.25f + 0.3125f * u[i];
+            break;
         case K_BN_V: u[i] = 1.0f + 0.5f * u[i]; break;
         default: u[i] = 0.125f * u[i]; break;
         }
@@ -54,14 +60,14 @@ static int put(writer *W, const char *name, enum kind k, int ndim, int64_t a, in
     return lmmiqa_safetensors_writer_add(W->w, name, W->dtype, u, ndim, shape);
 }
 
-static int put_bn(writer *W, const char *prefix, int c)
+static int put_bn(writer *W, const char *prefix, int c, int residual)
 {
     static const char *part[4] = {"weight", "bias", "running_mean", "running_var"};
     static const enum kind kinds[4] = {K_BN_W, K_BN_B, K_BN_M, K_BN_V};
     char nm[512];
     for (int p = 0; p < 4; p++) {
         snprintf(nm, sizeof nm, "%s.%s", prefix, part[p]);
-        int rc = put(W, nm, kinds[p], 1, c, 0, 0, 0);
+        int rc = put(W, nm, kinds[p], 1, c, 0, 0, 0, residual);
         if (rc)
             return rc;
     }
@@ -93,9 +99,9 @@ int lmmiqa__align_random_save(const lmmiqa__align_hf_config *hf, lmmiqa_dtype dt
         rc = lmmiqa_safetensors_writer_create(&W.w);
     char nm[512], p[256];
     if (rc == LMMIQA_OK)
-        rc = put(&W, "vision_model.embeddings.convolution.weight", K_CONV, 4, stem, 3, 3, 3);
+        rc = put(&W, "vision_model.embeddings.convolution.weight", K_CONV, 4, stem, 3, 3, 3, 0);
     if (rc == LMMIQA_OK)
-        rc = put_bn(&W, "vision_model.embeddings.batchnorm", stem);
+        rc = put_bn(&W, "vision_model.embeddings.batchnorm", stem, 0);
     for (int i = 0; rc == LMMIQA_OK && i < nb; i++) {
         const lmmiqa_align_block *B = &blocks[i];
         int ce = B->expand_dim, k = B->kernel;
@@ -103,26 +109,26 @@ int lmmiqa__align_random_save(const lmmiqa__align_hf_config *hf, lmmiqa_dtype dt
 #define NM(s) (snprintf(nm, sizeof nm, "%s%s", p, s), nm)
         if (B->expand) {
             if (!rc)
-                rc = put(&W, NM("expansion.expand_conv.weight"), K_CONV, 4, ce, B->in_dim, 1, 1);
+                rc = put(&W, NM("expansion.expand_conv.weight"), K_CONV, 4, ce, B->in_dim, 1, 1, 0);
             if (!rc)
-                rc = put_bn(&W, NM("expansion.expand_bn"), ce);
+                rc = put_bn(&W, NM("expansion.expand_bn"), ce, 0);
         }
         if (!rc)
-            rc = put(&W, NM("depthwise_conv.depthwise_conv.weight"), K_CONV, 4, ce, 1, k, k);
+            rc = put(&W, NM("depthwise_conv.depthwise_conv.weight"), K_CONV, 4, ce, 1, k, k, 0);
         if (!rc)
-            rc = put_bn(&W, NM("depthwise_conv.depthwise_norm"), ce);
+            rc = put_bn(&W, NM("depthwise_conv.depthwise_norm"), ce, 0);
         if (!rc)
-            rc = put(&W, NM("squeeze_excite.reduce.weight"), K_CONV, 4, B->se_dim, ce, 1, 1);
+            rc = put(&W, NM("squeeze_excite.reduce.weight"), K_CONV, 4, B->se_dim, ce, 1, 1, 0);
         if (!rc)
-            rc = put(&W, NM("squeeze_excite.reduce.bias"), K_BIAS, 1, B->se_dim, 0, 0, 0);
+            rc = put(&W, NM("squeeze_excite.reduce.bias"), K_BIAS, 1, B->se_dim, 0, 0, 0, 0);
         if (!rc)
-            rc = put(&W, NM("squeeze_excite.expand.weight"), K_CONV, 4, ce, B->se_dim, 1, 1);
+            rc = put(&W, NM("squeeze_excite.expand.weight"), K_CONV, 4, ce, B->se_dim, 1, 1, 0);
         if (!rc)
-            rc = put(&W, NM("squeeze_excite.expand.bias"), K_BIAS, 1, ce, 0, 0, 0);
+            rc = put(&W, NM("squeeze_excite.expand.bias"), K_BIAS, 1, ce, 0, 0, 0, 0);
         if (!rc)
-            rc = put(&W, NM("projection.project_conv.weight"), K_CONV, 4, B->out_dim, ce, 1, 1);
+            rc = put(&W, NM("projection.project_conv.weight"), K_CONV, 4, B->out_dim, ce, 1, 1, 0);
         if (!rc)
-            rc = put_bn(&W, NM("projection.project_bn"), B->out_dim);
+            rc = put_bn(&W, NM("projection.project_bn"), B->out_dim, B->residual);
 #undef NM
     }
     if (rc == LMMIQA_OK) {

@@ -280,11 +280,22 @@ int lmmiqa__cnniqa_work_init(const lmmiqa_cnniqa *m, int cap, lmmiqa__cnniqa_wor
     w->scratch = b;
     w->imax = idx;
     w->imin = idx + nf;
+    /* oneDNN for full batches when it can; im2col otherwise */
+    int rc = lmmiqa_nn_conv2d_plan_create(&m->conv, cap, p, p, 1, &w->plan);
+    if (rc == LMMIQA_ERR_NOMEM) {
+        lmmiqa__cnniqa_work_free(w);
+        return rc;
+    }
+    if (rc != LMMIQA_OK) {
+        w->plan = NULL;
+        lmmiqa_error_clear();
+    }
     return LMMIQA_OK;
 }
 
 void lmmiqa__cnniqa_work_free(lmmiqa__cnniqa_work *w)
 {
+    lmmiqa_nn_conv2d_plan_destroy(w->plan);
     free(w->x);
     free(w->imax);
     memset(w, 0, sizeof *w);
@@ -298,8 +309,12 @@ void lmmiqa__cnniqa_forward(const lmmiqa_cnniqa *m, lmmiqa__cnniqa_work *w, int 
     const lmmiqa_nn_params *P = &m->params;
     int p = m->cfg.patch, f = m->cfg.filters, fc = m->cfg.fc;
     int q = lmmiqa_nn_conv2d_out_h(&m->conv, p);
-    lmmiqa_nn_conv2d_forward(&m->conv, n, p, p, w->x, lmmiqa_nn_params_data(P, m->conv_w),
-                             lmmiqa_nn_params_data(P, m->conv_b), w->conv, w->scratch);
+    if (!(w->plan && n == w->cap &&
+          lmmiqa_nn_conv2d_plan_forward(w->plan, w->x, lmmiqa_nn_params_data(P, m->conv_w),
+                                        lmmiqa_nn_params_data(P, m->conv_b),
+                                        w->conv) == LMMIQA_OK))
+        lmmiqa_nn_conv2d_forward(&m->conv, n, p, p, w->x, lmmiqa_nn_params_data(P, m->conv_w),
+                                 lmmiqa_nn_params_data(P, m->conv_b), w->conv, w->scratch);
     lmmiqa_nn_global_pool_forward(LMMIQA_NN_POOL_MAX, n, f, (size_t)q * q, w->conv, w->pmax,
                                   w->imax);
     lmmiqa_nn_global_pool_forward(LMMIQA_NN_POOL_MIN, n, f, (size_t)q * q, w->conv, w->pmin,
@@ -351,9 +366,13 @@ void lmmiqa__cnniqa_backward(lmmiqa_cnniqa *m, lmmiqa__cnniqa_work *w, int n)
             plane[w->imax[k]] += w->dpool[(size_t)s * 2 * f + c];
             plane[w->imin[k]] += w->dpool[(size_t)s * 2 * f + f + c];
         }
-    lmmiqa_nn_conv2d_backward(&m->conv, n, p, p, w->x, lmmiqa_nn_params_data(P, m->conv_w),
-                              w->dconv, NULL, lmmiqa_nn_params_grad(P, m->conv_w),
-                              lmmiqa_nn_params_grad(P, m->conv_b), w->scratch);
+    if (!(w->plan && n == w->cap &&
+          lmmiqa_nn_conv2d_plan_backward(w->plan, w->x, lmmiqa_nn_params_data(P, m->conv_w),
+                                         w->dconv, NULL, lmmiqa_nn_params_grad(P, m->conv_w),
+                                         lmmiqa_nn_params_grad(P, m->conv_b)) == LMMIQA_OK))
+        lmmiqa_nn_conv2d_backward(&m->conv, n, p, p, w->x, lmmiqa_nn_params_data(P, m->conv_w),
+                                  w->dconv, NULL, lmmiqa_nn_params_grad(P, m->conv_w),
+                                  lmmiqa_nn_params_grad(P, m->conv_b), w->scratch);
 }
 
 struct lmmiqa_cnniqa_state {

@@ -27,6 +27,7 @@ typedef struct lmmiqa__cnniqa_work {
     float *out;     /* [cap] */
     float *dpool, *dh1, *dh2, *dout, *dconv;
     float *scratch;
+    lmmiqa_nn_conv2d_plan *plan; /* oneDNN plan for full batches, or NULL */
 } lmmiqa__cnniqa_work;
 
 int lmmiqa__cnniqa_work_init(const lmmiqa_cnniqa *m, int cap, lmmiqa__cnniqa_work *w);

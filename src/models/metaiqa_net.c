@@ -248,18 +248,26 @@ int lmmiqa__metaiqa_work_create(const lmmiqa_metaiqa *m, int cap, int h, int w,
     k->dz3 = p;
     k->scratch = base + off_scr;
     k->max_act = max_act;
-    /* oneDNN plans for full batches; the im2col path covers the rest */
-    int rc = lmmiqa_nn_conv2d_plan_create(&m->stem.conv, cap, h, w, 0, &k->stem.plan);
-    for (int b = 0; rc == LMMIQA_OK && b < 8; b++) {
-        const lmmiqa__basic_block *blk = &m->blocks[b];
-        rc = lmmiqa_nn_conv2d_plan_create(&blk->c1.conv, cap, k->b1[b].in_h, k->b1[b].in_w, 0,
-                                          &k->b1[b].plan);
-        if (rc == LMMIQA_OK)
-            rc = lmmiqa_nn_conv2d_plan_create(&blk->c2.conv, cap, k->b2[b].in_h, k->b2[b].in_w,
-                                              0, &k->b2[b].plan);
-        if (rc == LMMIQA_OK && blk->has_down)
-            rc = lmmiqa_nn_conv2d_plan_create(&blk->down.conv, cap, k->bd[b].in_h,
-                                              k->bd[b].in_w, 0, &k->bd[b].plan);
+    /* oneDNN plans for full batches; the im2col path covers the rest, and
+     * everything when a plan cannot be made (out of memory is an error) */
+    int rc = LMMIQA_OK;
+    for (int u = 0; rc == LMMIQA_OK && u < 25; u++) {
+        const lmmiqa__convbn *cb = u == 0 ? &m->stem : NULL;
+        unit_act *a = u == 0 ? &k->stem : NULL;
+        if (u > 0) {
+            int b = (u - 1) / 3, j = (u - 1) % 3;
+            const lmmiqa__basic_block *blk = &m->blocks[b];
+            if (j == 2 && !blk->has_down)
+                continue;
+            cb = j == 0 ? &blk->c1 : j == 1 ? &blk->c2 : &blk->down;
+            a = j == 0 ? &k->b1[b] : j == 1 ? &k->b2[b] : &k->bd[b];
+        }
+        rc = lmmiqa_nn_conv2d_plan_create(&cb->conv, cap, a->in_h, a->in_w, 0, &a->plan);
+        if (rc != LMMIQA_OK && rc != LMMIQA_ERR_NOMEM) {
+            a->plan = NULL;
+            rc = LMMIQA_OK;
+            lmmiqa_error_clear();
+        }
     }
     if (rc != LMMIQA_OK) {
         lmmiqa__metaiqa_work_destroy(k);

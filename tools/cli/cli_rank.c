@@ -13,6 +13,7 @@
 #include "cli_rank.h"
 
 #include "cli.h"
+#include "core/internal.h"
 #include "lmmiqa/distort.h"
 #include "lmmiqa/rng.h"
 
@@ -101,6 +102,7 @@ void cli_rank_data_free(cli_rank_data *d)
 {
     free(d->x);
     free(d->pairs);
+    free(d->owner);
     memset(d, 0, sizeof *d);
 }
 
@@ -202,7 +204,8 @@ int cli_rank_augment(const char *cmd, const char *store_dir, const lmmiqa_datase
     out->n_pairs = images * LMMIQA_DISTORT_COUNT * (CLI_RANK_LEVELS + 1) * CLI_RANK_LEVELS / 2;
     out->x = malloc(out->n * dim * sizeof *out->x);
     out->pairs = malloc(out->n_pairs * 2 * sizeof *out->pairs);
-    if (!out->x || !out->pairs) {
+    out->owner = malloc(out->n_pairs * sizeof *out->owner);
+    if (!out->x || !out->pairs || !out->owner) {
         code = CLI_EXIT_INTERNAL;
         goto done;
     }
@@ -220,6 +223,7 @@ int cli_rank_augment(const char *cmd, const char *store_dir, const lmmiqa_datase
                 for (size_t v = u + 1; v <= CLI_RANK_LEVELS; v++) {
                     out->pairs[2 * q] = row[u];
                     out->pairs[2 * q + 1] = row[v];
+                    out->owner[q] = src[s];
                     q++;
                 }
         }
@@ -237,4 +241,48 @@ done:
     free(order);
     free(src);
     return code;
+}
+
+void cli_rank_provider_tag(cli_rank_provider *p, double lambda, double margin)
+{
+    char *lv = cli_rank_levels_json();
+    char n[32];
+    if (p->n_aug == SIZE_MAX)
+        snprintf(n, sizeof n, "all");
+    else
+        snprintf(n, sizeof n, "%zu", p->n_aug);
+    snprintf(p->tag, sizeof p->tag, "images %s lambda %.17g margin %.17g levels %s", n, lambda,
+             margin, lv ? lv : "?");
+    free(lv);
+}
+
+int cli_rank_provide(void *user, const char *spec, lmmiqa_rank_set *rank, const size_t **owner)
+{
+    cli_rank_provider *p = user;
+    cli_rank_data_free(&p->data);
+    lmmiqa_features *f = NULL;
+    int rc = lmmiqa_features_load(p->store_dir, spec, &f);
+    if (rc != LMMIQA_OK)
+        return rc;
+    size_t n = lmmiqa_features_rows(f);
+    size_t *all = malloc((n ? n : 1) * sizeof *all);
+    if (!all) {
+        lmmiqa_features_destroy(f);
+        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        all[i] = i;
+    int code = cli_rank_augment(p->cmd, p->store_dir, p->ds, f, spec, p->eo, all, n, p->n_aug,
+                                p->quiet, &p->data);
+    free(all);
+    lmmiqa_features_destroy(f);
+    if (code != CLI_EXIT_OK)
+        return lmmiqa__fail(code == CLI_EXIT_INTERNAL ? LMMIQA_ERR_NOMEM : LMMIQA_ERR_IO,
+                            "rank augmentation of %s failed (see above)", spec);
+    rank->x = p->data.x;
+    rank->n = p->data.n;
+    rank->pairs = p->data.pairs;
+    rank->n_pairs = p->data.n_pairs;
+    *owner = p->data.owner;
+    return LMMIQA_OK;
 }

@@ -18,6 +18,7 @@ typedef struct cli_rank_data {
     float *x;          /* [n, dim]: the images' own features, then their copies */
     size_t n, dim;
     size_t *pairs;     /* [n_pairs][2] (better, worse) */
+    size_t *owner;     /* [n_pairs] dataset row of each pair's source image */
     size_t n_pairs;
     size_t images;     /* source images used */
 } cli_rank_data;
@@ -38,6 +39,24 @@ int cli_rank_augment(const char *cmd, const char *store_dir, const lmmiqa_datase
                      cli_rank_data *out);
 
 void cli_rank_data_free(cli_rank_data *d);
+
+/* A lmmiqa_protocol_options.rank_fn for `lmmiqa eval --rank-augment`: the
+ * pairs of n_aug images among all of the dataset's (each split keeps those of
+ * its training images). */
+typedef struct cli_rank_provider {
+    const char *cmd, *store_dir;
+    const lmmiqa_dataset *ds;
+    const cli_extractor_opts *eo;
+    size_t n_aug;
+    int quiet;
+    cli_rank_data data; /* the last spec's */
+    char tag[1024];     /* for rank_tag */
+} cli_rank_provider;
+
+int cli_rank_provide(void *user, const char *spec, lmmiqa_rank_set *rank, const size_t **owner);
+
+/* Fill p->tag from the levels, n_aug, lambda and margin. */
+void cli_rank_provider_tag(cli_rank_provider *p, double lambda, double margin);
 
 /* The levels as a JSON object {"blur": [...], "noise": [...], "jpeg": [...]}
  * (malloc'd), for model metadata. */

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "cli_features.h"
+#include "cli_rank.h"
 
 #include "core/internal.h"
 
@@ -48,6 +49,10 @@ static void usage(FILE *out)
             "                       dataset's scale; train: each training part's min..max)\n"
             "  --no-resume          recompute every split\n"
             "  --jobs N             extraction threads (default: all cores)\n"
+            "  --rank-augment N|all train every split with ranking pairs from distorted\n"
+            "                       copies of N images (only of its training images;\n"
+            "                       see lmmiqa train --help); 0 = off (default)\n"
+            "  --rank-lambda X, --rank-margin X   the ranking term's weight and margin\n"
             "  --weights E=FILE     weight file of extractor E (repeatable)\n"
             "  --quiet              only the final table\n"
             "\n"
@@ -87,6 +92,9 @@ int cmd_eval(int argc, char **argv)
     lmmiqa_protocol_options po;
     lmmiqa_protocol_options_init(&po);
     int head_set = 0, quiet = 0, code = CLI_EXIT_OK;
+    size_t rank_n = 0;
+    cli_rank_provider rp;
+    memset(&rp, 0, sizeof rp);
     for (int i = 1; i < argc; i++) {
         const char *v;
         int m;
@@ -110,6 +118,21 @@ int cmd_eval(int argc, char **argv)
             (m = cli_parse_weights(cmd, argc, argv, &i, &eo)) != 0 ||
             (m = cli_parse_regressor_opt(cmd, argc, argv, &i, &po.reg, &head_set)) != 0) {
             if (m < 0)
+                goto usage_error;
+            continue;
+        }
+        if ((m = cli_parse_rank_augment(cmd, argc, argv, &i, &rank_n)) != 0) {
+            if (m < 0)
+                goto usage_error;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-lambda", &v)) != 0) {
+            if (m < 0 || cli_parse_double(cmd, "--rank-lambda", v, &po.reg.rank_lambda) != 0)
+                goto usage_error;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-margin", &v)) != 0) {
+            if (m < 0 || cli_parse_double(cmd, "--rank-margin", v, &po.reg.rank_margin) != 0)
                 goto usage_error;
             continue;
         }
@@ -256,6 +279,18 @@ int cmd_eval(int argc, char **argv)
         goto done_splits;
     po.store_dir = store;
     po.out_dir = out;
+    if (rank_n) {
+        rp.cmd = cmd;
+        rp.store_dir = store;
+        rp.ds = ds;
+        rp.eo = &eo;
+        rp.n_aug = rank_n;
+        rp.quiet = quiet;
+        cli_rank_provider_tag(&rp, po.reg.rank_lambda, po.reg.rank_margin);
+        po.rank_fn = cli_rank_provide;
+        po.rank_user = &rp;
+        po.rank_tag = rp.tag;
+    }
     rc = lmmiqa_protocol_run(ds, splits, n_specs, specs, &po, NULL);
     if (rc != LMMIQA_OK) {
         code = cli_fail_status(cmd, rc);
@@ -272,6 +307,7 @@ int cmd_eval(int argc, char **argv)
     if (!quiet)
         fprintf(stderr, "lmmiqa eval: results in %s/\n", out);
 done_splits:
+    cli_rank_data_free(&rp.data);
     lmmiqa_splits_destroy(splits);
 done_ds:
     lmmiqa_dataset_destroy(ds);
