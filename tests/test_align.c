@@ -15,12 +15,16 @@
  *   with config.json, loaded through the real loader, on two generated pixel
  *   tensors (69x77, 45x38): tests/data/align/golden_tiny.txt. Tolerance:
  *   cosine >= 0.99999 and max |diff| <= 2e-5 x max(1, max |reference|).
+ * - A 7-block model (expansion ratio 2) saved by torch.save with mostly half
+ *   storages under 'state_dict' (tests/data/align/micro_align.bin, its
+ *   micro_config.json): the PyTorch zip path, golden_micro.txt.
  * - Loader errors: wrong configuration, missing tensors, no vision tower.
  * - Preprocessing: SHA-256 of Pillow's bilinear resize and of the 289 crop
  *   (exact), a sample of tensor values (exact float32), for synthetic
  *   images and LIVE-C images (those need ../shared):
  *   tests/data/align/golden_preprocess.txt.
- * - Extractor "align" end to end on the reduced checkpoint.
+ * - Extractor "align" end to end on the reduced checkpoint at 289 x 289;
+ *   one thread vs two (helper threads) agree within 1e-5.
  * - Full B7 (tests/data/align/golden_b7.txt): only when the generated
  *   checkpoint exists (tools/ref/align_ref.py --full DIR writes
  *   DIR/align-b7/model.safetensors; found through $LMMIQA_ALIGN_B7, or
@@ -37,6 +41,7 @@
 #include "models/vit_internal.h"
 #include "test.h"
 
+#include <cblas.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -307,6 +312,36 @@ static void test_tiny(void)
     run_tiny(write_tiny(LMMIQA_DTYPE_F16, "tiny_f16"), "tiny_f16");
 }
 
+/* torch.save zip (mostly half storages, under 'state_dict'), expansion
+ * ratio 2, configuration given explicitly */
+static void test_micro_torch(void)
+{
+    lmmiqa_align *m = NULL;
+    lmmiqa_align_load_options o = {GOLDEN_DIR "micro_config.json", NULL};
+    CHECK_OK(lmmiqa_align_load(GOLDEN_DIR "micro_align.bin", &o, &m));
+    if (!m)
+        return;
+    CHECK(lmmiqa_align_get_config(m)->blocks == 7 && lmmiqa_align_get_config(m)->embed_dim == 16);
+    CHECK(lmmiqa_align_get_block(m, 1)->expand_dim == 2 * lmmiqa_align_get_block(m, 1)->in_dim);
+    lmmiqa_align_state *st = NULL;
+    CHECK_OK(lmmiqa_align_state_create(m, &st));
+    double gold[16];
+    int h = 0, w = 0;
+    int d = read_golden_line(GOLDEN_DIR "golden_micro.txt", "micro", 0, &h, &w, gold, 16, 1);
+    CHECK(d == 16);
+    if (d == 16) {
+        float *px = malloc(sizeof(float) * 3 * h * w), out[16];
+        lmmiqa__vit_random_uniform("align_input_0", SEED, (size_t)3 * h * w, px);
+        CHECK_OK(lmmiqa_align_forward(m, st, px, 1, h, w, 0, out));
+        compare(out, gold, 16, "micro (torch zip, F16/F32)");
+        free(px);
+    }
+    lmmiqa_align_state_destroy(st);
+    lmmiqa_align_destroy(m);
+    /* without its configuration the B7 plan does not fit these tensors */
+    CHECK(lmmiqa_align_load(GOLDEN_DIR "micro_align.bin", NULL, &m) == LMMIQA_ERR_MISMATCH);
+}
+
 static void test_load_errors(void)
 {
     const char *w = write_tiny(LMMIQA_DTYPE_F32, "tiny_f32");
@@ -481,6 +516,17 @@ static void test_extractor(void)
     CHECK_OK(lmmiqa_align_forward(m, as, px, 1, 289, 289, 0, out));
     for (int i = 0; i < 32; i++)
         CHECK(feat[i] == (double)out[i] && isfinite(feat[i]));
+    /* split over helper threads (2) vs the calling thread alone (1): equal
+     * within rounding (row splits change the products' blocking) */
+    int blas = openblas_get_num_threads();
+    float one[32], two[32];
+    openblas_set_num_threads(1);
+    CHECK_OK(lmmiqa_align_forward(m, as, px, 1, 289, 289, 0, one));
+    openblas_set_num_threads(2);
+    CHECK_OK(lmmiqa_align_forward(m, as, px, 1, 289, 289, 0, two));
+    openblas_set_num_threads(blas);
+    for (int i = 0; i < 32; i++)
+        CHECK_NEAR(one[i], two[i], 1e-5);
     free(px);
     lmmiqa_align_state_destroy(as);
     lmmiqa_align_destroy(m);
@@ -555,6 +601,7 @@ int main(void)
     RUN(test_plan_b7);
     RUN(test_kernels);
     RUN(test_tiny);
+    RUN(test_micro_torch);
     RUN(test_load_errors);
     RUN(test_preprocess);
     RUN(test_extractor);

@@ -33,12 +33,15 @@
  * (346 - 289) // 2 = 28), then (x - 127.5) / 127.5, i.e. values in [-1, 1];
  * no mean/std normalisation (do_normalize and include_top are false).
  *
- * Runtime: channels-last (NHWC) float32; 1x1 convolutions are OpenBLAS
- * matrix products, depthwise convolutions direct kernels vectorised over
- * channels (AVX2+FMA where the CPU has it), fused with bias, swish and the
- * squeeze-excitation means. Model vs state: lmmiqa_align holds immutable
- * weights and may be shared by threads; each thread runs it with its own
- * lmmiqa_align_state (activation buffers, grown to the largest input seen).
+ * Runtime: channels-last (NHWC) float32; 1x1 convolutions are oneDNN
+ * matrix products (dnnl_sgemm), depthwise convolutions direct kernels
+ * vectorised over channels (AVX2+FMA where the CPU has it), fused with bias,
+ * swish and the squeeze-excitation means. A forward uses as many threads as
+ * OpenBLAS is set to (openblas_set_num_threads; 1 = the calling thread
+ * only). Model vs state: lmmiqa_align holds immutable weights and may be
+ * shared by threads; each thread runs it with its own lmmiqa_align_state
+ * (activation buffers, grown to the largest input seen, and the helper
+ * threads of that state).
  */
 #ifndef LMMIQA_ALIGN_H
 #define LMMIQA_ALIGN_H
@@ -102,9 +105,11 @@ LMMIQA_API size_t lmmiqa_align_state_bytes(const lmmiqa_align_state *st);
 
 /* Embeddings of `batch` preprocessed images: pixels [batch, 3, height,
  * width] (channel planes, values as produced by lmmiqa_align_preprocess),
- * out [batch, embed_dim]. Any height, width >= 2 is accepted (the network
- * is fully convolutional; 289 x 289 is what ALIGN was trained at).
- * normalize: scale each output to unit length. */
+ * out [batch, embed_dim]. Any size is accepted that leaves at least one
+ * position after the stride-2 stages (B7: 32 x 32 and up; smaller inputs
+ * fail with LMMIQA_ERR_INVALID_ARG); the network is fully convolutional and
+ * 289 x 289 is what ALIGN was trained at. normalize: scale each output to
+ * unit length. */
 LMMIQA_API int lmmiqa_align_forward(const lmmiqa_align *m, lmmiqa_align_state *st,
                                     const float *pixels, int batch, int height, int width,
                                     int normalize, float *out);

@@ -15,8 +15,10 @@
  * parameter gradients (zero them with lmmiqa_nn_params_zero_grad) and
  * OVERWRITE input gradients.
  *
- * Matrix products use OpenBLAS cblas_sgemm; everything else is plain C.
- * Results are deterministic for a given seed and OpenBLAS thread count.
+ * Matrix products use OpenBLAS cblas_sgemm; convolutions of fixed shapes
+ * can also run on oneDNN plans (lmmiqa_nn_conv2d_plan, what the models use
+ * for full batches); everything else is plain C. Results are deterministic
+ * for a given seed and thread count (OpenBLAS, and OpenMP for oneDNN).
  * Semantics follow PyTorch 1.13 (torch.nn) so weights and results carry over:
  * tests/test_nn_torch.c checks whole networks against PyTorch.
  */

@@ -52,7 +52,7 @@ typedef struct lmmiqa_regressor_config {
                                              normalised [0, 1] MOS scale */
     /* Ranking pairs (lmmiqa_regressor_train_ranked only; MLP/linear heads) */
     double rank_lambda;    /* weight of the margin ranking term (default 1) */
-    double rank_margin;    /* hinge margin on the sigmoid's [0, 1] output scale (default 0.02) */
+    double rank_margin;    /* hinge margin on the sigmoid's [0, 1] output scale (default 0.05) */
 } lmmiqa_regressor_config;
 
 /* Fill `cfg` with the documented defaults (docs/regressor.md says why). */

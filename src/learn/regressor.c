@@ -82,7 +82,7 @@ void lmmiqa_regressor_config_default(lmmiqa_regressor_config *cfg)
     cfg->svr_epsilon = 0.05;
     cfg->svr_gamma = 0.0;
     cfg->rank_lambda = 1.0;
-    cfg->rank_margin = 0.02;
+    cfg->rank_margin = 0.05;
 }
 
 static const char *head_name(lmmiqa_head h)

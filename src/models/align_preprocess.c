@@ -87,7 +87,8 @@ size_t lmmiqa_align_resize_scratch(int src_w, int src_h, int dst_w, int dst_h)
 {
     int kx = ksize_for(src_w, dst_w), ky = ksize_for(src_h, dst_h);
     size_t n = (size_t)(kx > ky ? kx : ky) * sizeof(double);
-    n += (size_t)dst_w * (size_t)kx * sizeof(int32_t) + (size_t)dst_h * (size_t)ky * sizeof(int32_t);
+    n += (size_t)dst_w * (size_t)kx * sizeof(int32_t);
+    n += (size_t)dst_h * (size_t)ky * sizeof(int32_t);
     n += ((size_t)dst_w + (size_t)dst_h) * 2 * sizeof(int);
     n += (size_t)dst_w * (size_t)src_h * 3; /* horizontal pass output */
     return n + 64;

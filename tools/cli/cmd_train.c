@@ -47,7 +47,7 @@ static void usage(FILE *out)
             "                       below milder copies); 0 = off (default). The copies'\n"
             "                       features are cached in STORE/rank-augment\n"
             "  --rank-lambda X      weight of the ranking term (default 1)\n"
-            "  --rank-margin X      its margin on the [0, 1] output scale (default 0.02)\n"
+            "  --rank-margin X      its margin on the [0, 1] output scale (default 0.05)\n"
             "  --weights E=FILE     weight file of extractor E (repeatable)\n"
             "  --quiet              no progress or summary lines\n"
             "\n"

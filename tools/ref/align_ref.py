@@ -15,6 +15,8 @@ the generator that src/models/vit_random.c and tools/ref/clip_ref.py share
 Modes:
   --tiny            tests/data/align/golden_tiny.txt: a reduced configuration
                     (TINY) on two generated pixel tensors, F32 and F16 weights
+  --micro           tests/data/align/micro_align.bin (+ micro_config.json,
+                    golden_micro.txt): a 7-block model as a torch.save zip
   --preprocess      tests/data/align/golden_preprocess.txt: SHA-256 of the
                     Pillow resize and crop for synthetic and LIVE-C images
   --full DIR        DIR/align-b7/{model.safetensors,config.json} (B7, about
@@ -80,6 +82,9 @@ B7 = {  # AlignVisionConfig defaults + convert_align_tf_to_hf.get_align_config
 TINY = dict(B7, width_coefficient=0.5, depth_coefficient=0.5,
             in_channels=[32, 16, 16, 32, 32, 48, 48], out_channels=[16, 16, 32, 32, 48, 48, 64],
             depthwise_padding=[2], image_size=33, hidden_dim=32)
+MICRO = dict(B7, width_coefficient=0.25, depth_coefficient=0.25,
+             in_channels=[32, 32, 32, 32, 32, 64, 64], out_channels=[32, 32, 32, 32, 64, 64, 64],
+             expand_ratios=[1, 2, 2, 2, 2, 2, 2], image_size=33, hidden_dim=16)
 TINY_INPUTS = [(69, 77), (45, 38)]  # (height, width) of the generated pixel tensors
 B7_IMAGES = [(0, 500, 375), (4, 300, 500)]  # (synth_image k, width, height)
 
@@ -414,6 +419,33 @@ def mode_tiny():
                                                 "".join(" %.17g" % v for v in e)))
 
 
+def mode_micro():
+    """tests/data/align/micro_align.bin: a torch.save zip of a 7-block model
+    (width 0.25, depth 0.25, expansion 2), half storages for two thirds of
+    the tensors, some Parameters, nested under 'state_dict'; its config and
+    golden output."""
+    w = make_weights(MICRO)
+    sd = collections.OrderedDict()
+    used = {}
+    for i, (k, a) in enumerate(w.items()):
+        t = torch.from_numpy(np.ascontiguousarray(a))
+        if a.dtype == np.float32 and i % 3 != 2:
+            t = t.half()
+        used[k] = t.float().numpy() if a.dtype == np.float32 else a
+        if i % 2 == 0 and a.dtype == np.float32:
+            t = torch.nn.Parameter(t, requires_grad=False)
+        sd[k] = t
+    sd["text_projection.weight"] = torch.zeros(2, 4)
+    torch.save({"state_dict": sd, "note": "lmmiqa align test"}, os.path.join(DATA, "micro_align.bin"))
+    with open(os.path.join(DATA, "micro_config.json"), "w") as c:
+        json.dump(hf_config_json(MICRO), c, indent=1)
+    h, wd = 41, 36
+    e = forward(MICRO, used, tiny_pixels(0, h, wd)[None])[0]
+    with open(os.path.join(DATA, "golden_micro.txt"), "w") as f:
+        f.write("# tools/ref/align_ref.py --micro: key image height width dim embedding\n")
+        f.write("micro 0 %d %d %d%s\n" % (h, wd, len(e), "".join(" %.17g" % v for v in e)))
+
+
 def mode_preprocess():
     livec = os.path.join(HERE, "..", "..", "..", "shared", "data", "livec", "Images")
     sha = lambda a: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
@@ -494,6 +526,8 @@ def main(argv):
         mode_tiny()
     if "--preprocess" in argv:
         mode_preprocess()
+    if "--micro" in argv:
+        mode_micro()
     if "--full" in argv:
         mode_full(argv[argv.index("--full") + 1])
     if "--bench" in argv:
