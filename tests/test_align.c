@@ -557,6 +557,11 @@ static const char *find_b7(void)
 
 static void test_b7(void)
 {
+    const char *san = getenv("LMMIQA_SANITIZED");
+    if (san && *san) {
+        printf("SKIP part: full B7 golden under sanitizers (too slow; runs in `make test`)\n");
+        return;
+    }
     const char *path = find_b7();
     if (!path) {
         printf("SKIP part: full B7 golden: no generated checkpoint (run /usr/bin/python3 "
