@@ -431,6 +431,15 @@ static void test_generic_csv(void)
         CHECK(!lmmiqa_dataset_has_std(ds) && isnan(lmmiqa_dataset_std(ds, 0)));
     }
     lmmiqa_dataset_destroy(ds);
+    /* An absolute image path is used as it is, not joined to the label folder. */
+    p = write_text("mine3.csv", "image,mos\n/abs/dir/x.jpg,1\nrel.jpg,2\n");
+    CHECK_OK(lmmiqa_dataset_load(p, NULL, &ds));
+    if (ds) {
+        CHECK(strcmp(lmmiqa_dataset_image_path(ds, 0), "/abs/dir/x.jpg") == 0);
+        CHECK(strcmp(lmmiqa_dataset_image_path(ds, 1), "/abs/dir/x.jpg") != 0);
+        CHECK(strstr(lmmiqa_dataset_image_path(ds, 1), "/rel.jpg") != NULL);
+    }
+    lmmiqa_dataset_destroy(ds);
 }
 
 static void expect_fail(const char *path, int status, const char *needle1, const char *needle2)

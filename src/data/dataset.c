@@ -127,7 +127,7 @@ static int is_file(const char *p)
 static int join(char *buf, size_t cap, const char *a, const char *b)
 {
     int n;
-    if (!a || !*a)
+    if (!a || !*a || (b && b[0] == '/')) /* an absolute image path stands alone */
         n = snprintf(buf, cap, "%s", b);
     else if (!b || !*b)
         n = snprintf(buf, cap, "%s", a);

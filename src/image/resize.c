@@ -457,6 +457,32 @@ static int dense_matrix(int in_len, int out_len, double scale, double **out)
     return LMMIQA_OK;
 }
 
+/* out [out_h x w] = A [out_h x h] * in [h x w]. */
+static void dense_along_height(const double *a, int h, int out_h, const double *in, int w,
+                               double *out)
+{
+    for (int y = 0; y < out_h; y++)
+        for (int x = 0; x < w; x++) {
+            double s = 0;
+            for (int i = 0; i < h; i++)
+                s += a[(size_t)y * h + i] * in[(size_t)i * w + x];
+            out[(size_t)y * w + x] = s;
+        }
+}
+
+/* out [rows x out_w] = in [rows x w] * A^T, A [out_w x w]. */
+static void dense_along_width(const double *a, int w, int out_w, const double *in, int rows,
+                              double *out)
+{
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < out_w; x++) {
+            double s = 0;
+            for (int i = 0; i < w; i++)
+                s += a[(size_t)x * w + i] * in[(size_t)y * w + i];
+            out[(size_t)y * out_w + x] = s;
+        }
+}
+
 int lmmiqa__resize_reference(const double *in, int width, int height, double scale_w,
                              double scale_h, int out_width, int out_height, double *out)
 {
@@ -474,35 +500,11 @@ int lmmiqa__resize_reference(const double *in, int width, int height, double sca
     }
     if (rows_first) {
         /* tmp = A_h * in ; out = tmp * A_w^T */
-        for (int y = 0; y < out_height; y++)
-            for (int x = 0; x < width; x++) {
-                double s = 0;
-                for (int i = 0; i < height; i++)
-                    s += ah[(size_t)y * height + i] * in[(size_t)i * width + x];
-                tmp[(size_t)y * width + x] = s;
-            }
-        for (int y = 0; y < out_height; y++)
-            for (int x = 0; x < out_width; x++) {
-                double s = 0;
-                for (int i = 0; i < width; i++)
-                    s += aw[(size_t)x * width + i] * tmp[(size_t)y * width + i];
-                out[(size_t)y * out_width + x] = s;
-            }
+        dense_along_height(ah, height, out_height, in, width, tmp);
+        dense_along_width(aw, width, out_width, tmp, out_height, out);
     } else {
-        for (int y = 0; y < height; y++)
-            for (int x = 0; x < out_width; x++) {
-                double s = 0;
-                for (int i = 0; i < width; i++)
-                    s += aw[(size_t)x * width + i] * in[(size_t)y * width + i];
-                tmp[(size_t)y * out_width + x] = s;
-            }
-        for (int y = 0; y < out_height; y++)
-            for (int x = 0; x < out_width; x++) {
-                double s = 0;
-                for (int i = 0; i < height; i++)
-                    s += ah[(size_t)y * height + i] * tmp[(size_t)i * out_width + x];
-                out[(size_t)y * out_width + x] = s;
-            }
+        dense_along_width(aw, width, out_width, in, height, tmp);
+        dense_along_height(ah, height, out_height, tmp, out_width, out);
     }
 done:
     free(ah);

@@ -229,69 +229,11 @@ double lmmiqa__rank_loss_grad_y(const float *y, const float *t, size_t rows, siz
     return sq + lambda * hs;
 }
 
-double lmmiqa__mlp_ref_loss_grad(const double *params, size_t dim, size_t hidden,
-                                 const double *x, size_t batch, const double *dmask,
-                                 const double *t, double *y, double *grad)
-{
-    lmmiqa__mlp_layout l = lmmiqa__mlp_layout_of(dim, hidden);
-    size_t np = lmmiqa__mlp_param_count(dim, hidden);
-    if (grad)
-        memset(grad, 0, np * sizeof *grad);
-    double loss = 0.0;
-    double act[LMMIQA__MLP_REF_MAX_HIDDEN];
-    assert(hidden <= LMMIQA__MLP_REF_MAX_HIDDEN);
-    for (size_t b = 0; b < batch; b++) {
-        const double *xb = x + b * dim;
-        double z;
-        if (hidden == 0) {
-            z = params[l.b1];
-            for (size_t k = 0; k < dim; k++)
-                z += params[l.w1 + k] * xb[k];
-        } else {
-            z = params[l.b2];
-            for (size_t j = 0; j < hidden; j++) {
-                double h = params[l.b1 + j];
-                for (size_t k = 0; k < dim; k++)
-                    h += params[l.w1 + j * dim + k] * xb[k];
-                double a = h > 0.0 ? h : 0.0;
-                if (dmask)
-                    a *= dmask[b * hidden + j];
-                act[j] = a;
-                z += params[l.w2 + j] * a;
-            }
-        }
-        double yb = 1.0 / (1.0 + exp(-z));
-        if (y)
-            y[b] = yb;
-        double d = yb - t[b];
-        loss += d * d;
-        if (!grad)
-            continue;
-        double dz = 2.0 * d / (double)batch * yb * (1.0 - yb);
-        if (hidden == 0) {
-            for (size_t k = 0; k < dim; k++)
-                grad[l.w1 + k] += dz * xb[k];
-            grad[l.b1] += dz;
-            continue;
-        }
-        grad[l.b2] += dz;
-        for (size_t j = 0; j < hidden; j++) {
-            grad[l.w2 + j] += dz * act[j];
-            double dh = act[j] > 0.0 ? dz * params[l.w2 + j] : 0.0;
-            if (dmask)
-                dh *= dmask[b * hidden + j];
-            grad[l.b1 + j] += dh;
-            for (size_t k = 0; k < dim; k++)
-                grad[l.w1 + j * dim + k] += dh * xb[k];
-        }
-    }
-    return loss / (double)batch;
-}
-
-/* One row of the double reference network: logit -> sigmoid y; with
- * `grad`, adds dz * dlogit/dparams. act [hidden] scratch. */
-static double ref_row(const double *params, size_t dim, size_t hidden, const double *xb,
-                      double *act, double dz_if_grad, double *grad)
+/* Forward pass of one row of the double reference network: returns the
+ * sigmoid output y; act [hidden] receives the (masked) hidden activations.
+ * mask [hidden] is the row's dropout mask or NULL. */
+static double ref_forward(const double *params, size_t dim, size_t hidden, const double *xb,
+                          const double *mask, double *act)
 {
     lmmiqa__mlp_layout l = lmmiqa__mlp_layout_of(dim, hidden);
     double z;
@@ -305,29 +247,65 @@ static double ref_row(const double *params, size_t dim, size_t hidden, const dou
             double h = params[l.b1 + j];
             for (size_t k = 0; k < dim; k++)
                 h += params[l.w1 + j * dim + k] * xb[k];
-            act[j] = h > 0.0 ? h : 0.0;
-            z += params[l.w2 + j] * act[j];
+            double a = h > 0.0 ? h : 0.0;
+            if (mask)
+                a *= mask[j];
+            act[j] = a;
+            z += params[l.w2 + j] * a;
         }
     }
-    double y = 1.0 / (1.0 + exp(-z));
-    if (!grad)
-        return y;
-    double dz = dz_if_grad * y * (1.0 - y);
+    return 1.0 / (1.0 + exp(-z));
+}
+
+/* Backward pass of that row: adds dz * dlogit/dparams to grad, with
+ * dz = dy * y * (1 - y) (dy = dloss/dy). act and mask as ref_forward left
+ * and took them. */
+static void ref_backward(const double *params, size_t dim, size_t hidden, const double *xb,
+                         const double *mask, const double *act, double y, double dy,
+                         double *grad)
+{
+    lmmiqa__mlp_layout l = lmmiqa__mlp_layout_of(dim, hidden);
+    double dz = dy * y * (1.0 - y);
     if (hidden == 0) {
         for (size_t k = 0; k < dim; k++)
             grad[l.w1 + k] += dz * xb[k];
         grad[l.b1] += dz;
-        return y;
+        return;
     }
     grad[l.b2] += dz;
     for (size_t j = 0; j < hidden; j++) {
         grad[l.w2 + j] += dz * act[j];
         double dh = act[j] > 0.0 ? dz * params[l.w2 + j] : 0.0;
+        if (mask)
+            dh *= mask[j];
         grad[l.b1 + j] += dh;
         for (size_t k = 0; k < dim; k++)
             grad[l.w1 + j * dim + k] += dh * xb[k];
     }
-    return y;
+}
+
+double lmmiqa__mlp_ref_loss_grad(const double *params, size_t dim, size_t hidden,
+                                 const double *x, size_t batch, const double *dmask,
+                                 const double *t, double *y, double *grad)
+{
+    size_t np = lmmiqa__mlp_param_count(dim, hidden);
+    if (grad)
+        memset(grad, 0, np * sizeof *grad);
+    double loss = 0.0;
+    double act[LMMIQA__MLP_REF_MAX_HIDDEN];
+    assert(hidden <= LMMIQA__MLP_REF_MAX_HIDDEN);
+    for (size_t b = 0; b < batch; b++) {
+        const double *xb = x + b * dim;
+        const double *mask = dmask ? dmask + b * hidden : NULL;
+        double yb = ref_forward(params, dim, hidden, xb, mask, act);
+        if (y)
+            y[b] = yb;
+        double d = yb - t[b];
+        loss += d * d;
+        if (grad)
+            ref_backward(params, dim, hidden, xb, mask, act, yb, 2.0 * d / (double)batch, grad);
+    }
+    return loss / (double)batch;
 }
 
 double lmmiqa__mlp_ref_ranked_loss_grad(const double *params, size_t dim, size_t hidden,
@@ -340,15 +318,19 @@ double lmmiqa__mlp_ref_ranked_loss_grad(const double *params, size_t dim, size_t
     double loss = lmmiqa__mlp_ref_loss_grad(params, dim, hidden, x, rows, NULL, t, NULL, grad);
     double hs = 0.0;
     for (size_t p = 0; p < pairs; p++) {
-        double yb = ref_row(params, dim, hidden, xb + p * dim, act, 0.0, NULL);
-        double yw = ref_row(params, dim, hidden, xw + p * dim, act, 0.0, NULL);
+        double yb = ref_forward(params, dim, hidden, xb + p * dim, NULL, act);
+        double yw = ref_forward(params, dim, hidden, xw + p * dim, NULL, act);
         double v = margin - (yb - yw);
         if (v <= 0.0)
             continue;
         hs += v;
         if (grad) {
-            ref_row(params, dim, hidden, xb + p * dim, act, -lambda / (double)pairs, grad);
-            ref_row(params, dim, hidden, xw + p * dim, act, lambda / (double)pairs, grad);
+            ref_forward(params, dim, hidden, xb + p * dim, NULL, act);
+            ref_backward(params, dim, hidden, xb + p * dim, NULL, act, yb, -lambda / (double)pairs,
+                         grad);
+            ref_forward(params, dim, hidden, xw + p * dim, NULL, act);
+            ref_backward(params, dim, hidden, xw + p * dim, NULL, act, yw, lambda / (double)pairs,
+                         grad);
         }
     }
     return loss + (pairs ? lambda * hs / (double)pairs : 0.0);

@@ -3,21 +3,12 @@
 # copy in ../shared (skips with 77 without it): text and JSON info, splits
 # written and sized as asked, and exit codes for a bad path, a broken label
 # file and usage errors.
-set -u
-CLI=${LMMIQA_CLI:?LMMIQA_CLI must name the lmmiqa binary}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 SHARED=${LMMIQA_SHARED_DIR:-}
 if [ -z "$SHARED" ] || [ ! -d "$SHARED/data/livec" ]; then
     echo "SKIP: ../shared not found (set LMMIQA_SHARED_DIR)"
     exit 77
 fi
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fail=0
-check() { # description, command...
-    local what=$1
-    shift
-    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fail=1; fi
-}
 
 # info by name (resolved through LMMIQA_SHARED_DIR)
 out=$(cd "$TMP" && LMMIQA_DATA_DIR= "$CLI" dataset info livec)

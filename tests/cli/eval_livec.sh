@@ -5,22 +5,8 @@
 # finished splits and reproduces the results exactly; `--split-file` with the
 # saved splits gives the same numbers. The full 10-split run on all 1162
 # images is scripts/reproduce-livec.sh, not a test. Skips without the data.
-set -u
-CLI=${LMMIQA_CLI:?LMMIQA_CLI must name the lmmiqa binary}
-SHARED=${LMMIQA_SHARED_DIR:-${LMMIQA_SOURCE_DIR:-.}/../shared}
-LIVEC=$SHARED/data/livec
-if [ ! -f "$LIVEC/livec.csv" ]; then
-    echo "SKIP: $LIVEC not found"
-    exit 77
-fi
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fail=0
-check() { # description, command...
-    local what=$1
-    shift
-    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fail=1; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
+need_livec
 N=60
 {
     echo "image,mos"

@@ -4,22 +4,8 @@
 # ones (exit 1, the file named, the others still written), a missing file,
 # an unknown extractor (exit 2), and dataset mode into a store (a re-run
 # reuses every row). Uses a few LIVE Challenge images; skips without them.
-set -u
-CLI=${LMMIQA_CLI:?LMMIQA_CLI must name the lmmiqa binary}
-SHARED=${LMMIQA_SHARED_DIR:-${LMMIQA_SOURCE_DIR:-.}/../shared}
-LIVEC=$SHARED/data/livec
-if [ ! -f "$LIVEC/livec.csv" ]; then
-    echo "SKIP: $LIVEC not found"
-    exit 77
-fi
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fail=0
-check() { # description, command...
-    local what=$1
-    shift
-    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fail=1; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
+need_livec
 A=$LIVEC/Images/100.png
 B=$LIVEC/Images/1000.JPG
 

@@ -3,17 +3,8 @@
 # scipy-checked golden data (tests/data/metrics), undefined metrics with
 # reasons, and exit codes for bad input (missing file/column, bad cell,
 # usage errors).
-set -u
-CLI=${LMMIQA_CLI:?LMMIQA_CLI must name the lmmiqa binary}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 SRC=${LMMIQA_SOURCE_DIR:?}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fail=0
-check() { # description, command...
-    local what=$1
-    shift
-    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fail=1; fi
-}
 
 # table output (golden: tools/ref/metrics_ref.py via scipy)
 out=$("$CLI" metrics "$SRC/tests/data/metrics/realistic.csv" --pred pred --mos mos)

@@ -7,16 +7,7 @@
 # duplicate trend rows, no matching rows, an unwritable output and usage
 # errors. Then, where ../shared is present, the same on real `lmmiqa eval`
 # output (60 LIVE Challenge images, BRISQUE, 2 splits).
-set -u
-CLI=${LMMIQA_CLI:?LMMIQA_CLI must name the lmmiqa binary}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fail=0
-check() { # description, command...
-    local what=$1
-    shift
-    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fail=1; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 magic() { # file, expected first bytes (printf format)
     local want
     want=$(printf "$2" | od -An -tx1 | tr -d ' \n')

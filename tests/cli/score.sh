@@ -3,24 +3,10 @@
 # (../shared/models/brisque-live), the default model built into the binary
 # (run from another directory), a model written by `lmmiqa train`, a bad image
 # among good ones, and usage errors. Skips without the shared data.
-set -u
-CLI=${LMMIQA_CLI:?LMMIQA_CLI must name the lmmiqa binary}
-SHARED=${LMMIQA_SHARED_DIR:-${LMMIQA_SOURCE_DIR:-.}/../shared}
-LIVEC=$SHARED/data/livec
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
+need_livec models/brisque-live/allmodel
 BL=$SHARED/models/brisque-live
-if [ ! -f "$LIVEC/livec.csv" ] || [ ! -f "$BL/allmodel" ]; then
-    echo "SKIP: shared data not found under $SHARED"
-    exit 77
-fi
 case "$CLI" in /*) ;; *) CLI=$PWD/$CLI ;; esac
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fail=0
-check() { # description, command...
-    local what=$1
-    shift
-    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fail=1; fi
-}
 in_range() { # csv file, lo, hi: every score within [lo, hi]
     awk -F, -v lo="$2" -v hi="$3" 'NR > 1 { n++; if ($2 !~ /^-?[0-9.]+$/ || $2 < lo || $2 > hi) exit 1 }
         END { exit n ? 0 : 1 }' "$1"

@@ -4,23 +4,10 @@
 # kill -9 it once some rows are journaled, re-run, and check that the re-run
 # reports reusing those rows, leaves no journal, and writes a .npy equal to
 # an uninterrupted run's. Skips without the shared data.
-set -u
-CLI=${LMMIQA_CLI:?LMMIQA_CLI must name the lmmiqa binary}
-SHARED=${LMMIQA_SHARED_DIR:-${LMMIQA_SOURCE_DIR:-.}/../shared}
-LIVEC=$SHARED/data/livec
-if [ ! -f "$LIVEC/livec.csv" ]; then
-    echo "SKIP: $LIVEC not found"
-    exit 77
-fi
-TMP=$(mktemp -d)
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
+need_livec
 pid=
 trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$TMP"' EXIT
-fail=0
-check() { # description, command...
-    local what=$1
-    shift
-    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fail=1; fi
-}
 N=40
 [ -n "${LMMIQA_SANITIZED:-}" ] && N=16 # sanitizer builds are ~10x slower
 {

@@ -4,22 +4,8 @@
 # cached in STORE/rank-augment and reused by a rerun, the model metadata
 # records the augmentation, and bad options are usage errors. Skips without
 # the shared data.
-set -u
-CLI=${LMMIQA_CLI:?LMMIQA_CLI must name the lmmiqa binary}
-SHARED=${LMMIQA_SHARED_DIR:-${LMMIQA_SOURCE_DIR:-.}/../shared}
-LIVEC=$SHARED/data/livec
-if [ ! -f "$LIVEC/livec.csv" ]; then
-    echo "SKIP: shared data not found under $SHARED"
-    exit 77
-fi
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fail=0
-check() { # description, command...
-    local what=$1
-    shift
-    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fail=1; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
+need_livec
 {
     echo "image,mos"
     sed -n '2,5p' "$LIVEC/livec.csv" | cut -d, -f1,2

@@ -52,4 +52,10 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *ou
 /* True when argv[i] is -h or --help. */
 int cli_is_help(const char *arg);
 
+/* Print the JSON object o (indented) and a newline to stdout, then delete
+ * it. Returns CLI_EXIT_OK, or CLI_EXIT_INTERNAL (printed) when out of
+ * memory. */
+struct cJSON;
+int cli_print_json(const char *cmd, struct cJSON *o);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +48,36 @@ int cli_parse_weights(const char *cmd, int argc, char **argv, int *i, cli_extrac
     eo->weights_name[eo->n_weights] = names[eo->n_weights];
     eo->weights_file[eo->n_weights] = eq + 1;
     eo->n_weights++;
+    return 1;
+}
+
+int cli_parse_extractor_opt(const char *cmd, int argc, char **argv, int *i,
+                            cli_extractor_opts *eo)
+{
+    const char *v;
+    int m = cli_parse_weights(cmd, argc, argv, i, eo);
+    if (m != 0)
+        return m;
+    if ((m = cli_opt_value(cmd, argc, argv, i, "--jobs", &v)) != 0) {
+        long l;
+        if (m < 0 || cli_parse_long(cmd, "--jobs", v, 0, 1024, &l) != 0)
+            return -1;
+        eo->jobs = (int)l;
+        return 1;
+    }
+    return 0;
+}
+
+int cli_check_spec(const char *cmd, const char *opt, const char *spec)
+{
+    lmmiqa_feature_spec sp;
+    if (lmmiqa_feature_spec_parse(spec, &sp) != LMMIQA_OK) {
+        cli_error(cmd, "%s: %s", opt, lmmiqa_error_message());
+        return 0;
+    }
+    for (size_t k = 0; k < sp.count; k++)
+        if (!cli_check_extractor_name(cmd, sp.names[k]))
+            return 0;
     return 1;
 }
 
@@ -100,6 +131,22 @@ void cli_default_store(const lmmiqa_dataset *ds, char *buf, size_t cap)
 {
     const char *env = getenv("LMMIQA_STORE_DIR");
     snprintf(buf, cap, "%s/%s", env && *env ? env : "lmmiqa-features", lmmiqa_dataset_name(ds));
+}
+
+void cli_store_dir(const lmmiqa_dataset *ds, const char *given, char *buf, size_t cap)
+{
+    if (given) {
+        snprintf(buf, cap, "%s", given);
+        return;
+    }
+    cli_default_store(ds, buf, cap);
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", buf);
+    char *slash = strrchr(parent, '/');
+    if (slash) {
+        *slash = '\0';
+        mkdir(parent, 0777);
+    }
 }
 
 void cli_progress_init(cli_progress *p, const char *cmd, const char *label)
@@ -203,6 +250,40 @@ int cli_store_ensure(const char *cmd, const char *store_dir, const lmmiqa_datase
             return cli_fail_status(cmd, rc);
     }
     return CLI_EXIT_OK;
+}
+
+int cli_store_compute(const char *cmd, const char *label, const lmmiqa_extractor *ex, int n,
+                      char **images, const cli_extractor_opts *eo, int report_errors,
+                      double *feat, int *status, lmmiqa_store_progress *result)
+{
+    cli_progress prog;
+    cli_progress_init(&prog, cmd, label);
+    prog.tty = prog.tty && n >= 20; /* a bar is noise for a handful of images */
+    lmmiqa_store_options o;
+    lmmiqa_store_options_init(&o);
+    o.jobs = eo->jobs;
+    o.progress = cli_progress_cb;
+    o.on_error = report_errors ? cli_store_error_cb : NULL;
+    o.user = &prog;
+    int rc = lmmiqa_store_compute(ex, (size_t)n, (const char *const *)images, &o, feat, status,
+                                  result);
+    cli_progress_done(&prog);
+    return rc;
+}
+
+void cli_csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
 }
 
 const char cli_regressor_help[] =

@@ -13,6 +13,8 @@
 #include "lmmiqa/regressor.h"
 #include "lmmiqa/store.h"
 
+#include <stdio.h>
+
 #define CLI_MAX_WEIGHTS 16
 
 /* Extractor options given on the command line: --weights NAME=FILE pairs. */
@@ -26,6 +28,15 @@ typedef struct cli_extractor_opts {
 /* Parse "--weights NAME=FILE" at argv[*i]: 1 matched, 0 not this option,
  * -1 error (printed). */
 int cli_parse_weights(const char *cmd, int argc, char **argv, int *i, cli_extractor_opts *eo);
+
+/* Parse the extractor options "--weights NAME=FILE" and "--jobs N" at
+ * argv[*i]: 1 matched, 0 not one of them, -1 error (printed). */
+int cli_parse_extractor_opt(const char *cmd, int argc, char **argv, int *i,
+                            cli_extractor_opts *eo);
+
+/* 1 when every part of the '+'-joined `spec` (given as option `opt`) parses
+ * and names a registered extractor; else prints why and returns 0. */
+int cli_check_spec(const char *cmd, const char *opt, const char *spec);
 
 /* 1 when `name` is a registered extractor; else prints the known ones. */
 int cli_check_extractor_name(const char *cmd, const char *name);
@@ -43,6 +54,10 @@ int cli_dataset_load(const char *cmd, const char *name, const char *image_root,
 /* Default store folder for a dataset: $LMMIQA_STORE_DIR/<dataset> or
  * lmmiqa-features/<dataset>, written to buf. */
 void cli_default_store(const lmmiqa_dataset *ds, char *buf, size_t cap);
+
+/* The store folder to use: `given` when not NULL, else the default one
+ * (cli_default_store), whose parent folder is created. Written to buf. */
+void cli_store_dir(const lmmiqa_dataset *ds, const char *given, char *buf, size_t cap);
 
 /* Build (or verify and complete) the store parts of every extractor of
  * `spec` over the dataset, with a progress bar when stderr is a terminal
@@ -72,6 +87,18 @@ void cli_progress_done(cli_progress *p);
  * user = the cli_progress (also given to cli_progress_cb). */
 void cli_store_error_cb(void *user, size_t row, const char *image, int status,
                         const char *message);
+
+/* Features of n image files in parallel (lmmiqa_store_compute) with a
+ * progress bar labelled `label` (drawn on a terminal for 20 images or more).
+ * Each failing image is printed when report_errors is set. feat is n x
+ * dim(ex), status has n entries; result may be NULL. Returns the status of
+ * lmmiqa_store_compute. */
+int cli_store_compute(const char *cmd, const char *label, const lmmiqa_extractor *ex, int n,
+                      char **images, const cli_extractor_opts *eo, int report_errors,
+                      double *feat, int *status, lmmiqa_store_progress *result);
+
+/* Write one CSV field, quoted when it holds a comma, quote or line break. */
+void cli_csv_field(FILE *f, const char *s);
 
 /* Regressor options shared by train and eval: --head, --epochs, --lr,
  * --batch, --hidden, --dropout, --weight-decay, --standardize, --svr-c,

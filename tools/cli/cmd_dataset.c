@@ -166,15 +166,7 @@ static int info_json(const lmmiqa_dataset *ds, const size_t *missing, size_t n_m
     for (size_t k = 0; first && k < n_missing && k < SHOW_MISSING; k++)
         cJSON_AddItemToArray(first, cJSON_CreateString(lmmiqa_dataset_image_path(ds, missing[k])));
     cJSON_AddStringToObject(o, "notes", lmmiqa_dataset_notes(ds));
-    char *text = cJSON_Print(o);
-    cJSON_Delete(o);
-    if (!text) {
-        cli_error(CMD, "out of memory");
-        return CLI_EXIT_INTERNAL;
-    }
-    printf("%s\n", text);
-    cJSON_free(text);
-    return CLI_EXIT_OK;
+    return cli_print_json(CMD, o);
 }
 
 static void info_text(const lmmiqa_dataset *ds, const size_t *missing, size_t n_missing)

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MAX_SPECS 64
 
@@ -115,7 +114,7 @@ int cmd_eval(int argc, char **argv)
             (m = cli_opt_value(cmd, argc, argv, &i, "--out", &out)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--store", &store_opt)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--split-file", &split_file)) != 0 ||
-            (m = cli_parse_weights(cmd, argc, argv, &i, &eo)) != 0 ||
+            (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0 ||
             (m = cli_parse_regressor_opt(cmd, argc, argv, &i, &po.reg, &head_set)) != 0) {
             if (m < 0)
                 goto usage_error;
@@ -157,14 +156,8 @@ int cmd_eval(int argc, char **argv)
                 one[len] = '\0';
                 specs_buf[n_specs] = one;
                 specs[n_specs++] = one;
-                lmmiqa_feature_spec sp;
-                if (lmmiqa_feature_spec_parse(one, &sp) != LMMIQA_OK) {
-                    cli_error(cmd, "--features: %s", lmmiqa_error_message());
+                if (!cli_check_spec(cmd, "--features", one))
                     goto usage_error;
-                }
-                for (size_t k = 0; k < sp.count; k++)
-                    if (!cli_check_extractor_name(cmd, sp.names[k]))
-                        goto usage_error;
                 if (!e)
                     break;
                 s = e + 1;
@@ -201,13 +194,6 @@ int cmd_eval(int argc, char **argv)
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--mos-range", &v)) != 0) {
             if (m < 0 || cli_parse_mos_range(cmd, v, &po.mos_range) != 0)
                 goto usage_error;
-            continue;
-        }
-        if ((m = cli_opt_value(cmd, argc, argv, &i, "--jobs", &v)) != 0) {
-            long l;
-            if (m < 0 || cli_parse_long(cmd, "--jobs", v, 0, 1024, &l) != 0)
-                goto usage_error;
-            eo.jobs = (int)l;
             continue;
         }
         cli_error(cmd, "unexpected argument '%s' (see lmmiqa eval --help)", argv[i]);
@@ -247,18 +233,7 @@ int cmd_eval(int argc, char **argv)
         goto done_ds;
     }
     char store[4096];
-    if (store_opt) {
-        snprintf(store, sizeof store, "%s", store_opt);
-    } else {
-        cli_default_store(ds, store, sizeof store);
-        char parent[4096];
-        snprintf(parent, sizeof parent, "%s", store);
-        char *slash = strrchr(parent, '/');
-        if (slash) {
-            *slash = '\0';
-            mkdir(parent, 0777);
-        }
-    }
+    cli_store_dir(ds, store_opt, store, sizeof store);
     /* Every extractor once, even when several specs share it. */
     for (size_t c = 0; c < n_specs && code == CLI_EXIT_OK; c++) {
         lmmiqa_feature_spec sp;

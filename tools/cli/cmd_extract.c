@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static void usage(FILE *out)
 {
@@ -63,21 +62,6 @@ static void fmt_double(char *buf, size_t cap, double v)
     }
 }
 
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -112,7 +96,7 @@ static int write_csv(const char *cmd, const char *output, const lmmiqa_extractor
     for (size_t i = 0; i < n; i++) {
         if (status[i] != LMMIQA_OK)
             continue;
-        csv_field(f, images[i]);
+        cli_csv_field(f, images[i]);
         for (size_t k = 0; k < dim; k++) {
             fmt_double(num, sizeof num, feat[i * dim + k]);
             fprintf(f, ",%s", num);
@@ -167,19 +151,8 @@ static int extract_images(const char *cmd, const char *name, const char *output,
         cli_error(cmd, "out of memory");
         return CLI_EXIT_INTERNAL;
     }
-    cli_progress prog;
-    cli_progress_init(&prog, cmd, name);
-    prog.tty = prog.tty && n >= 20; /* a bar is noise for a handful of images */
-    lmmiqa_store_options o;
-    lmmiqa_store_options_init(&o);
-    o.jobs = eo->jobs;
-    o.progress = cli_progress_cb;
-    o.on_error = cli_store_error_cb;
-    o.user = &prog;
     lmmiqa_store_progress res;
-    int rc = lmmiqa_store_compute(ex, (size_t)n, (const char *const *)images, &o, feat, status,
-                                  &res);
-    cli_progress_done(&prog);
+    int rc = cli_store_compute(cmd, name, ex, n, images, eo, 1, feat, status, &res);
     if (rc == LMMIQA_ERR_NOMEM || rc == LMMIQA_ERR_INTERNAL)
         code = cli_fail_status(cmd, rc);
     else if (ends_with(output, ".npy"))
@@ -204,7 +177,6 @@ int cmd_extract(int argc, char **argv)
     int quiet = 0, n_images = 0;
     char **images = argv + 1; /* positionals, compacted in place (never ahead of i) */
     for (int i = 1; i < argc; i++) {
-        const char *v;
         int m;
         if (cli_is_help(argv[i])) {
             usage(stdout);
@@ -228,16 +200,9 @@ int cmd_extract(int argc, char **argv)
             (m = cli_opt_value(cmd, argc, argv, &i, "--output", &output)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--dataset", &dataset)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--image-root", &image_root)) != 0 ||
-            (m = cli_parse_weights(cmd, argc, argv, &i, &eo)) != 0) {
+            (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0) {
             if (m < 0)
                 return CLI_EXIT_USAGE;
-            continue;
-        }
-        if ((m = cli_opt_value(cmd, argc, argv, &i, "--jobs", &v)) != 0) {
-            long l;
-            if (m < 0 || cli_parse_long(cmd, "--jobs", v, 0, 1024, &l) != 0)
-                return CLI_EXIT_USAGE;
-            eo.jobs = (int)l;
             continue;
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0') {
@@ -255,33 +220,14 @@ int cmd_extract(int argc, char **argv)
             cli_error(cmd, "give either --dataset or image files, not both");
             return CLI_EXIT_USAGE;
         }
-        lmmiqa_feature_spec sp;
-        if (lmmiqa_feature_spec_parse(extractor, &sp) != LMMIQA_OK) {
-            cli_error(cmd, "--extractor: %s", lmmiqa_error_message());
+        if (!cli_check_spec(cmd, "--extractor", extractor))
             return CLI_EXIT_USAGE;
-        }
-        for (size_t k = 0; k < sp.count; k++)
-            if (!cli_check_extractor_name(cmd, sp.names[k]))
-                return CLI_EXIT_USAGE;
         lmmiqa_dataset *ds = NULL;
         int code = cli_dataset_load(cmd, dataset, image_root, &ds);
         if (code != CLI_EXIT_OK)
             return code;
         char store[4096];
-        if (output)
-            snprintf(store, sizeof store, "%s", output);
-        else
-            cli_default_store(ds, store, sizeof store);
-        if (!output) {
-            /* Create the default parent folder. */
-            char parent[4096];
-            snprintf(parent, sizeof parent, "%s", store);
-            char *slash = strrchr(parent, '/');
-            if (slash) {
-                *slash = '\0';
-                mkdir(parent, 0777);
-            }
-        }
+        cli_store_dir(ds, output, store, sizeof store);
         code = cli_store_ensure(cmd, store, ds, extractor, &eo, quiet);
         lmmiqa_dataset_destroy(ds);
         return code;

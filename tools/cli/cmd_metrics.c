@@ -128,15 +128,7 @@ static int print_json(const char *path, const char *pred_col, const char *mos_co
     else
         cJSON_AddNullToObject(o, "logistic");
     cJSON_AddItemToObject(o, "undefined", und);
-    char *text = cJSON_Print(o);
-    cJSON_Delete(o);
-    if (!text) {
-        cli_error(CMD, "out of memory");
-        return CLI_EXIT_INTERNAL;
-    }
-    printf("%s\n", text);
-    cJSON_free(text);
-    return CLI_EXIT_OK;
+    return cli_print_json(CMD, o);
 }
 
 int cmd_metrics(int argc, char **argv)

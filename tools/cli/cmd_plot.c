@@ -342,6 +342,18 @@ static int group_set_list(group_set *g, const char *opt, const char *list)
     return 0;
 }
 
+/* The one positional argument, the input CSV: 0, or -1 when one was already
+ * given (printed). */
+static int take_input(const char *arg, const char **input)
+{
+    if (*input) {
+        cli_error(CMD, "one input CSV only ('%s' and '%s')", *input, arg);
+        return -1;
+    }
+    *input = arg;
+    return 0;
+}
+
 static int plot_status(int rc)
 {
     if (rc == LMMIQA_ERR_FORMAT) {
@@ -367,8 +379,11 @@ static int plot_scatter(int argc, char **argv)
             positional = 1;
             continue;
         }
-        if (positional)
-            goto input_arg;
+        if (positional) {
+            if (take_input(argv[i], &input) != 0)
+                return CLI_EXIT_USAGE;
+            continue;
+        }
         if (cli_is_help(argv[i])) {
             usage(stdout);
             return CLI_EXIT_OK;
@@ -388,12 +403,8 @@ static int plot_scatter(int argc, char **argv)
             cli_error(CMD, "unknown option '%s' (see lmmiqa plot --help)", argv[i]);
             return CLI_EXIT_USAGE;
         }
-    input_arg:
-        if (input) {
-            cli_error(CMD, "one input CSV only ('%s' and '%s')", input, argv[i]);
+        if (take_input(argv[i], &input) != 0)
             return CLI_EXIT_USAGE;
-        }
-        input = argv[i];
     }
     if (!input || !o.out) {
         cli_error(CMD, "scatter needs PRED.csv and --out FIG (see lmmiqa plot --help)");
@@ -555,8 +566,11 @@ static int plot_trend(int argc, char **argv)
             positional = 1;
             continue;
         }
-        if (positional)
-            goto input_arg;
+        if (positional) {
+            if (take_input(argv[i], &input) != 0)
+                return CLI_EXIT_USAGE;
+            continue;
+        }
         if (cli_is_help(argv[i])) {
             usage(stdout);
             return CLI_EXIT_OK;
@@ -576,12 +590,8 @@ static int plot_trend(int argc, char **argv)
             cli_error(CMD, "unknown option '%s' (see lmmiqa plot --help)", argv[i]);
             return CLI_EXIT_USAGE;
         }
-    input_arg:
-        if (input) {
-            cli_error(CMD, "one input CSV only ('%s' and '%s')", input, argv[i]);
+        if (take_input(argv[i], &input) != 0)
             return CLI_EXIT_USAGE;
-        }
-        input = argv[i];
     }
     if (!input || !o.out || !y_col) {
         cli_error(CMD, "trend needs RESULTS.csv, --y COL and --out FIG (see lmmiqa plot --help)");

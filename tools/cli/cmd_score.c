@@ -104,17 +104,8 @@ static int compute_spec(const char *cmd, const char *spec, const cJSON *info,
             code = CLI_EXIT_INTERNAL;
             break;
         }
-        cli_progress prog;
-        cli_progress_init(&prog, cmd, sp.names[k]);
-        prog.tty = prog.tty && n >= 20;
-        lmmiqa_store_options o;
-        lmmiqa_store_options_init(&o);
-        o.jobs = eo->jobs;
-        o.progress = cli_progress_cb;
-        o.on_error = k == 0 ? cli_store_error_cb : NULL; /* report each bad image once */
-        o.user = &prog;
-        int rc = lmmiqa_store_compute(ex, (size_t)n, (const char *const *)images, &o, f, st, NULL);
-        cli_progress_done(&prog);
+        /* Report each bad image once, from the first extractor. */
+        int rc = cli_store_compute(cmd, sp.names[k], ex, n, images, eo, k == 0, f, st, NULL);
         if (rc == LMMIQA_ERR_NOMEM || rc == LMMIQA_ERR_INTERNAL)
             code = cli_fail_status(cmd, rc);
         for (int i = 0; i < n; i++) {
@@ -166,21 +157,6 @@ static int close_output(const char *cmd, const char *output, FILE *f)
     return CLI_EXIT_OK;
 }
 
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static int score_regressor(const char *cmd, const lmmiqa_regressor *reg, const char *model_name,
                            const cli_extractor_opts *eo, const char *output, int n, char **images)
 {
@@ -224,7 +200,7 @@ static int score_regressor(const char *cmd, const lmmiqa_regressor *reg, const c
                     failed++;
                     continue;
                 }
-                csv_field(f, images[i]);
+                cli_csv_field(f, images[i]);
                 fprintf(f, ",%.6f\n", pred[i]);
             }
             code = close_output(cmd, output, f);
@@ -262,17 +238,7 @@ static int score_brisque_svr(const char *cmd, const char *model, const char *ran
     if (code == CLI_EXIT_OK && (!f || !st))
         code = CLI_EXIT_INTERNAL;
     if (code == CLI_EXIT_OK) {
-        cli_progress prog;
-        cli_progress_init(&prog, cmd, "brisque");
-        prog.tty = prog.tty && n >= 20;
-        lmmiqa_store_options o;
-        lmmiqa_store_options_init(&o);
-        o.jobs = eo->jobs;
-        o.progress = cli_progress_cb;
-        o.on_error = cli_store_error_cb;
-        o.user = &prog;
-        rc = lmmiqa_store_compute(ex, (size_t)n, (const char *const *)images, &o, f, st, NULL);
-        cli_progress_done(&prog);
+        rc = cli_store_compute(cmd, "brisque", ex, n, images, eo, 1, f, st, NULL);
         if (rc == LMMIQA_ERR_NOMEM || rc == LMMIQA_ERR_INTERNAL)
             code = cli_fail_status(cmd, rc);
     }
@@ -297,7 +263,7 @@ static int score_brisque_svr(const char *cmd, const char *model, const char *ran
                     failed++;
                     continue;
                 }
-                csv_field(out, images[i]);
+                cli_csv_field(out, images[i]);
                 fprintf(out, ",%.6f\n", s);
             }
             code = close_output(cmd, output, out);
@@ -322,7 +288,6 @@ int cmd_score(int argc, char **argv)
     int flags = 0, n = 0;
     char **images = argv + 1; /* positionals, compacted in place (never ahead of i) */
     for (int i = 1; i < argc; i++) {
-        const char *v;
         int m;
         if (cli_is_help(argv[i])) {
             usage(stdout);
@@ -341,16 +306,9 @@ int cmd_score(int argc, char **argv)
             (m = cli_opt_value(cmd, argc, argv, &i, "--brisque-model", &bmodel)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--brisque-range", &brange)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--output", &output)) != 0 ||
-            (m = cli_parse_weights(cmd, argc, argv, &i, &eo)) != 0) {
+            (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0) {
             if (m < 0)
                 return CLI_EXIT_USAGE;
-            continue;
-        }
-        if ((m = cli_opt_value(cmd, argc, argv, &i, "--jobs", &v)) != 0) {
-            long l;
-            if (m < 0 || cli_parse_long(cmd, "--jobs", v, 0, 1024, &l) != 0)
-                return CLI_EXIT_USAGE;
-            eo.jobs = (int)l;
             continue;
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0') {

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static void usage(FILE *out)
 {
@@ -104,7 +103,7 @@ int cmd_train(int argc, char **argv)
             (m = cli_opt_value(cmd, argc, argv, &i, "--store", &store_opt)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--split-file", &split_file)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--out", &out)) != 0 ||
-            (m = cli_parse_weights(cmd, argc, argv, &i, &eo)) != 0 ||
+            (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0 ||
             (m = cli_parse_regressor_opt(cmd, argc, argv, &i, &cfg, &head_set)) != 0) {
             if (m < 0)
                 return CLI_EXIT_USAGE;
@@ -150,13 +149,6 @@ int cmd_train(int argc, char **argv)
             }
             continue;
         }
-        if ((m = cli_opt_value(cmd, argc, argv, &i, "--jobs", &v)) != 0) {
-            long l;
-            if (m < 0 || cli_parse_long(cmd, "--jobs", v, 0, 1024, &l) != 0)
-                return CLI_EXIT_USAGE;
-            eo.jobs = (int)l;
-            continue;
-        }
         cli_error(cmd, "unexpected argument '%s' (see lmmiqa train --help)", argv[i]);
         return CLI_EXIT_USAGE;
     }
@@ -168,14 +160,8 @@ int cmd_train(int argc, char **argv)
         cli_error(cmd, "--split needs --split-file");
         return CLI_EXIT_USAGE;
     }
-    lmmiqa_feature_spec sp;
-    if (lmmiqa_feature_spec_parse(spec, &sp) != LMMIQA_OK) {
-        cli_error(cmd, "--features: %s", lmmiqa_error_message());
+    if (!cli_check_spec(cmd, "--features", spec))
         return CLI_EXIT_USAGE;
-    }
-    for (size_t k = 0; k < sp.count; k++)
-        if (!cli_check_extractor_name(cmd, sp.names[k]))
-            return CLI_EXIT_USAGE;
     if (!head_set)
         cfg.head = lmmiqa_protocol_default_head(spec);
     if (rank_n && cfg.head == LMMIQA_HEAD_SVR) {
@@ -197,18 +183,7 @@ int cmd_train(int argc, char **argv)
     if (code != CLI_EXIT_OK)
         return code;
     char store[4096];
-    if (store_opt) {
-        snprintf(store, sizeof store, "%s", store_opt);
-    } else {
-        cli_default_store(ds, store, sizeof store);
-        char parent[4096];
-        snprintf(parent, sizeof parent, "%s", store);
-        char *slash = strrchr(parent, '/');
-        if (slash) {
-            *slash = '\0';
-            mkdir(parent, 0777);
-        }
-    }
+    cli_store_dir(ds, store_opt, store, sizeof store);
     code = cli_store_ensure(cmd, store, ds, spec, &eo, quiet);
     if (code != CLI_EXIT_OK)
         goto done;

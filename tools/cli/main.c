@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -135,4 +136,17 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *ou
     }
     *out = v;
     return 0;
+}
+
+int cli_print_json(const char *cmd, cJSON *o)
+{
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text) {
+        cli_error(cmd, "out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    printf("%s\n", text);
+    cJSON_free(text);
+    return CLI_EXIT_OK;
 }
