@@ -7,7 +7,8 @@
  * and line and go on, so one run reports every broken assertion.
  * test_shared_dir() finds ../shared (or $LMMIQA_SHARED_DIR); a test that
  * needs it calls TEST_REQUIRE_SHARED(), which skips (exit 77) with a clear
- * message where it is absent.
+ * message where it is absent. test_path() and test_path_mkdir() build
+ * scratch file paths.
  */
 #ifndef LMMIQA_TEST_H
 #define LMMIQA_TEST_H
@@ -101,6 +102,33 @@ static inline const char *test_shared_path(const char *rel)
     const char *dir = test_shared_dir();
     char *b = bufs[next++ & 3];
     snprintf(b, 4096, "%s/%s", dir ? dir : "../shared", rel);
+    return b;
+}
+
+/* One of 4 rotating static path buffers of 4096 bytes. */
+static inline char *test__path_slot(void)
+{
+    static char bufs[4][4096];
+    static int next;
+    return bufs[next++ & 3];
+}
+
+/* "dir/file" in a rotating static buffer (4 live at once). */
+static inline const char *test_path(const char *dir, const char *file)
+{
+    char *b = test__path_slot();
+    snprintf(b, 4096, "%s/%s", dir, file);
+    return b;
+}
+
+/* "dir/sub/file", creating the folder dir/sub first (dir must exist); in
+ * the rotating buffers test_path uses. */
+static inline const char *test_path_mkdir(const char *dir, const char *sub, const char *file)
+{
+    char *b = test__path_slot();
+    snprintf(b, 4096, "%s/%s", dir, sub);
+    mkdir(b, 0755);
+    snprintf(b, 4096, "%s/%s/%s", dir, sub, file);
     return b;
 }
 

@@ -69,13 +69,7 @@ static void tiny_config(lmmiqa__align_hf_config *hf)
 
 static const char *tmp_path(const char *sub, const char *file)
 {
-    static char buf[4][1024];
-    static int k;
-    char *b = buf[k++ & 3];
-    snprintf(b, 1024, "%s/%s", tmpdir, sub);
-    mkdir(b, 0755);
-    snprintf(b, 1024, "%s/%s/%s", tmpdir, sub, file);
-    return b;
+    return test_path_mkdir(tmpdir, sub, file);
 }
 
 /* One golden line: key index h w dim values... ; returns dim or 0. */

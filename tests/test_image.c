@@ -41,14 +41,7 @@ static void put32(buf *b, uint32_t v) { put16(b, v & 0xFFFF); put16(b, v >> 16);
 
 static const char *tmp_path(const char *name)
 {
-    static char path[4][1024];
-    static int next;
-    char *p = path[next++ & 3];
-    char dir[900];
-    snprintf(dir, sizeof dir, "%s/test_image_tmp", LMMIQA_BINARY_DIR);
-    mkdir(dir, 0755);
-    snprintf(p, 1024, "%s/%s", dir, name);
-    return p;
+    return test_path_mkdir(LMMIQA_BINARY_DIR, "test_image_tmp", name);
 }
 
 static void write_file(const char *path, const void *data, size_t n)

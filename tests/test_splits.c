@@ -15,13 +15,7 @@
 
 static const char *tmp_path(const char *name)
 {
-    static char bufs[4][4096];
-    static int next;
-    char *b = bufs[next++ & 3];
-    snprintf(b, 4096, "%s/test_splits_tmp", LMMIQA_BINARY_DIR);
-    mkdir(b, 0755);
-    snprintf(b, 4096, "%s/test_splits_tmp/%s", LMMIQA_BINARY_DIR, name);
-    return b;
+    return test_path_mkdir(LMMIQA_BINARY_DIR, "test_splits_tmp", name);
 }
 
 static const char *write_text(const char *name, const char *text)

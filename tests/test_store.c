@@ -70,15 +70,6 @@ static char *read_text(const char *path)
     return (char *)d;
 }
 
-static const char *at(const char *dir, const char *file)
-{
-    static char bufs[4][256];
-    static int k;
-    char *b = bufs[k++ & 3];
-    snprintf(b, 256, "%s/%s", dir, file);
-    return b;
-}
-
 static void setup(void)
 {
     snprintf(root, sizeof root, "/tmp/lmmiqa_test_store_XXXXXX");
@@ -121,8 +112,8 @@ static void test_resume_after_failure_and_torn_journal(void)
     lmmiqa_store_progress res;
     CHECK_OK(build(ref, ex, 2, &res));
     CHECK(res.computed == N_IMAGES && res.reused == 0 && res.failed == 0);
-    CHECK(exists(at(ref, "brisque.npy")) && exists(at(ref, "brisque.json")));
-    CHECK(!exists(at(ref, "brisque.journal")));
+    CHECK(exists(test_path(ref, "brisque.npy")) && exists(test_path(ref, "brisque.json")));
+    CHECK(!exists(test_path(ref, "brisque.journal")));
 
     /* Image 3 is damaged: the build fails naming it and keeps the journal. */
     char saved[128];
@@ -134,8 +125,8 @@ static void test_resume_after_failure_and_torn_journal(void)
     CHECK_MSG(strstr(lmmiqa_error_message(), "img3.png") != NULL, "message: %s",
               lmmiqa_error_message());
     CHECK(res.failed == 1 && res.computed == N_IMAGES - 1);
-    CHECK(!exists(at(dir, "brisque.npy")) && !exists(at(dir, "brisque.json")));
-    const char *jpath = at(dir, "brisque.journal");
+    CHECK(!exists(test_path(dir, "brisque.npy")) && !exists(test_path(dir, "brisque.json")));
+    const char *jpath = test_path(dir, "brisque.journal");
     long jsize = file_size(jpath);
     long rec = 48 + 36 * 4 + 8;
     CHECK(jsize == 64 + (N_IMAGES - 1) * rec);
@@ -168,16 +159,16 @@ static void test_resume_after_failure_and_torn_journal(void)
     /* The .npy is exactly what numpy.save would write for the matrix. */
     float *m = NULL;
     size_t r = 0, c = 0;
-    CHECK_OK(lmmiqa__npy_read_f32(at(dir, "brisque.npy"), &m, &r, &c));
+    CHECK_OK(lmmiqa__npy_read_f32(test_path(dir, "brisque.npy"), &m, &r, &c));
     CHECK(r == N_IMAGES && c == 36);
     free(m);
 
     /* A complete store is not rewritten; nothing is recomputed. */
-    char *before = read_text(at(dir, "brisque.json"));
+    char *before = read_text(test_path(dir, "brisque.json"));
     sleep(1); /* created_utc has second resolution */
     CHECK_OK(build(dir, ex, 1, &res));
     CHECK(res.reused == N_IMAGES && res.computed == 0);
-    char *after = read_text(at(dir, "brisque.json"));
+    char *after = read_text(test_path(dir, "brisque.json"));
     CHECK(before && after && strcmp(before, after) == 0);
     free(before);
     free(after);
@@ -202,7 +193,7 @@ static void test_resume_after_failure_and_torn_journal(void)
     char dir2[128];
     snprintf(dir2, sizeof dir2, "%s/store2", root);
     CHECK(mkdir(dir2, 0777) == 0);
-    write_bytes(at(dir2, "brisque.journal"),
+    write_bytes(test_path(dir2, "brisque.journal"),
                 "LMMIQAJ1 but then nothing that matches the header checksum at all.............");
     CHECK_OK(build(dir2, ex, 2, &res));
     CHECK(res.computed == N_IMAGES && res.reused == 0);
@@ -212,7 +203,7 @@ static void test_resume_after_failure_and_torn_journal(void)
 /* Write DIR/<name>.json + .npy as a copy of brisque's, edited by `edit`. */
 static void clone_part(const char *dir, const char *name, void (*edit)(cJSON *))
 {
-    char *text = read_text(at(dir, "brisque.json"));
+    char *text = read_text(test_path(dir, "brisque.json"));
     cJSON *j = cJSON_Parse(text);
     free(text);
     CHECK(j != NULL);
@@ -224,14 +215,14 @@ static void clone_part(const char *dir, const char *name, void (*edit)(cJSON *))
     char *out = cJSON_Print(j);
     char file[96];
     snprintf(file, sizeof file, "%s.json", name);
-    CHECK_OK(lmmiqa__file_write_atomic(at(dir, file), out, strlen(out)));
+    CHECK_OK(lmmiqa__file_write_atomic(test_path(dir, file), out, strlen(out)));
     free(out);
     cJSON_Delete(j);
     unsigned char *npy = NULL;
     size_t n = 0;
-    CHECK_OK(lmmiqa__file_read_all(at(dir, "brisque.npy"), 1 << 26, &npy, &n));
+    CHECK_OK(lmmiqa__file_read_all(test_path(dir, "brisque.npy"), 1 << 26, &npy, &n));
     snprintf(file, sizeof file, "%s.npy", name);
-    CHECK_OK(lmmiqa__file_write_atomic(at(dir, file), npy, n));
+    CHECK_OK(lmmiqa__file_write_atomic(test_path(dir, file), npy, n));
     free(npy);
 }
 
@@ -296,7 +287,7 @@ static void test_combine(void)
 
     /* A .npy that does not match its sidecar's checksum. */
     clone_part(dir, "damaged", NULL);
-    FILE *fp = fopen(at(dir, "damaged.npy"), "r+b");
+    FILE *fp = fopen(test_path(dir, "damaged.npy"), "r+b");
     CHECK(fp != NULL);
     if (fp) {
         fseek(fp, 200, SEEK_SET);

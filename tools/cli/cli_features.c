@@ -21,7 +21,9 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int cli_parse_weights(const char *cmd, int argc, char **argv, int *i, cli_extractor_opts *eo)
+/* "--weights NAME=FILE" at argv[*i]: 1 matched, 0 not this option, -1
+ * error (printed). */
+static int parse_weights(const char *cmd, int argc, char **argv, int *i, cli_extractor_opts *eo)
 {
     const char *v;
     int m = cli_opt_value(cmd, argc, argv, i, "--weights", &v);
@@ -55,7 +57,7 @@ int cli_parse_extractor_opt(const char *cmd, int argc, char **argv, int *i,
                             cli_extractor_opts *eo)
 {
     const char *v;
-    int m = cli_parse_weights(cmd, argc, argv, i, eo);
+    int m = parse_weights(cmd, argc, argv, i, eo);
     if (m != 0)
         return m;
     if ((m = cli_opt_value(cmd, argc, argv, i, "--jobs", &v)) != 0) {

@@ -1,8 +1,9 @@
 /*
  * tools/cli/cli_features.h - what the extract, score, train and eval
- * commands share: extractor creation with per-extractor weight files, dataset
- * loading, making sure a feature store holds a spec's features (with a
- * progress bar on a terminal), and regressor option parsing.
+ * commands share: extractor options (--weights, --jobs) and creation, spec
+ * checking, dataset loading, the store folder, making sure a feature store
+ * holds a spec's features or computing features of image files (with a
+ * progress bar on a terminal), CSV fields, and regressor option parsing.
  */
 #ifndef LMMIQA_CLI_FEATURES_H
 #define LMMIQA_CLI_FEATURES_H
@@ -24,10 +25,6 @@ typedef struct cli_extractor_opts {
     int n_weights;
     int jobs; /* --jobs, 0 = all cores */
 } cli_extractor_opts;
-
-/* Parse "--weights NAME=FILE" at argv[*i]: 1 matched, 0 not this option,
- * -1 error (printed). */
-int cli_parse_weights(const char *cmd, int argc, char **argv, int *i, cli_extractor_opts *eo);
 
 /* Parse the extractor options "--weights NAME=FILE" and "--jobs N" at
  * argv[*i]: 1 matched, 0 not one of them, -1 error (printed). */
