@@ -25,15 +25,6 @@
 static char root[64], store[128], out[128], manifest[128];
 static lmmiqa_dataset *ds;
 
-static const char *at(const char *dir, const char *file)
-{
-    static char bufs[4][512];
-    static int k;
-    char *b = bufs[k++ & 3];
-    snprintf(b, 512, "%s/%s", dir, file);
-    return b;
-}
-
 static char *read_text(const char *path)
 {
     unsigned char *d = NULL;
@@ -72,7 +63,7 @@ static void setup(void)
         }
         char name[32];
         snprintf(name, sizeof name, "img%02d.png", i);
-        CHECK_OK(lmmiqa_image_save_png(img, at(root, name)));
+        CHECK_OK(lmmiqa_image_save_png(img, test_path(root, name)));
         lmmiqa_image_destroy(img);
         fprintf(f, "%s,%.3f\n", name, 90.0 - noise + (i % 3));
     }
@@ -84,19 +75,19 @@ static void setup(void)
         CHECK_OK(lmmiqa_store_build_dataset(store, ex, ds, NULL, NULL));
     lmmiqa_extractor_destroy(ex);
     /* A second store part with the same rows ("twin") to combine with. */
-    char *j = read_text(at(store, "brisque.json"));
+    char *j = read_text(test_path(store, "brisque.json"));
     cJSON *o = cJSON_Parse(j);
     free(j);
     if (o) {
         cJSON_ReplaceItemInObjectCaseSensitive(o, "extractor", cJSON_CreateString("twin"));
         char *t = cJSON_Print(o);
-        CHECK_OK(lmmiqa__file_write_atomic(at(store, "twin.json"), t, strlen(t)));
+        CHECK_OK(lmmiqa__file_write_atomic(test_path(store, "twin.json"), t, strlen(t)));
         free(t);
         cJSON_Delete(o);
         unsigned char *npy = NULL;
         size_t n = 0;
-        CHECK_OK(lmmiqa__file_read_all(at(store, "brisque.npy"), 1 << 26, &npy, &n));
-        CHECK_OK(lmmiqa__file_write_atomic(at(store, "twin.npy"), npy, n));
+        CHECK_OK(lmmiqa__file_read_all(test_path(store, "brisque.npy"), 1 << 26, &npy, &n));
+        CHECK_OK(lmmiqa__file_write_atomic(test_path(store, "twin.npy"), npy, n));
         free(npy);
     }
 }
@@ -106,6 +97,10 @@ static void test_helpers(void)
     CHECK(lmmiqa_protocol_default_head("brisque") == LMMIQA_HEAD_LINEAR);
     CHECK(lmmiqa_protocol_default_head("clip-vit-b16+brisque") == LMMIQA_HEAD_MLP);
     CHECK(lmmiqa_protocol_default_head("clip-vit-b16") == LMMIQA_HEAD_MLP);
+    CHECK(lmmiqa_protocol_is_trainable("cnniqa") == 1);
+    CHECK(lmmiqa_protocol_is_trainable("metaiqa") == 1);
+    CHECK(lmmiqa_protocol_is_trainable("brisque") == 0);
+    CHECK(lmmiqa_protocol_is_trainable("clip-vit-b16") == 0);
     for (int h = 0; h < 3; h++)
         CHECK(lmmiqa_head_parse(lmmiqa_head_name((lmmiqa_head)h)) == h);
     CHECK(lmmiqa_head_parse("cnn") == -1);
@@ -203,9 +198,9 @@ static void test_run_and_outputs(void)
                            "runs/twin+brisque/split-3.json"};
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
         struct stat st;
-        CHECK_MSG(stat(at(out, files[k]), &st) == 0 && st.st_size > 0, "%s", files[k]);
+        CHECK_MSG(stat(test_path(out, files[k]), &st) == 0 && st.st_size > 0, "%s", files[k]);
     }
-    char *md = read_text(at(out, "results.md"));
+    char *md = read_text(test_path(out, "results.md"));
     CHECK(md && strstr(md, "| Features | Head | labels PLCC↑ (Std) | labels SRCC↑ (Std) |"));
     CHECK(md && strstr(md, "| brisque | linear | "));
     CHECK(md && strstr(md, "| twin+brisque | mlp | "));
@@ -213,9 +208,9 @@ static void test_run_and_outputs(void)
 
     /* The per-split metrics are those of the written predictions. */
     lmmiqa__csv *pred = NULL, *per = NULL, *res = NULL;
-    CHECK_OK(lmmiqa__csv_load(at(out, "predictions.csv"), &pred));
-    CHECK_OK(lmmiqa__csv_load(at(out, "per_split.csv"), &per));
-    CHECK_OK(lmmiqa__csv_load(at(out, "results.csv"), &res));
+    CHECK_OK(lmmiqa__csv_load(test_path(out, "predictions.csv"), &pred));
+    CHECK_OK(lmmiqa__csv_load(test_path(out, "per_split.csv"), &per));
+    CHECK_OK(lmmiqa__csv_load(test_path(out, "results.csv"), &res));
     if (pred && per && res) {
         CHECK(lmmiqa__csv_rows(pred) == 2 * 3 * 6); /* 2 specs x 3 splits x 6 test rows */
         CHECK(lmmiqa__csv_rows(per) == 6);
@@ -260,26 +255,26 @@ static void test_run_and_outputs(void)
     lmmiqa__csv_destroy(res);
 
     /* Resume: nothing recomputed, identical results. */
-    char *before = read_text(at(out, "results.csv"));
+    char *before = read_text(test_path(out, "results.csv"));
     CHECK_OK(run(sp, NULL, &ev, NULL));
     CHECK(ev.total == 6 && ev.reused == 6);
-    char *after = read_text(at(out, "results.csv"));
+    char *after = read_text(test_path(out, "results.csv"));
     CHECK_MSG(before && after && strcmp(before, after) == 0, "\n%s\n%s", before, after);
     free(after);
 
     /* A tampered result file (another fingerprint) is recomputed, alone. */
-    char *t = read_text(at(out, "runs/brisque/split-2.json"));
+    char *t = read_text(test_path(out, "runs/brisque/split-2.json"));
     char *fp = t ? strstr(t, "\"fingerprint\"") : NULL;
     if (fp) {
         char *q = strchr(fp + 14, '"');
         if (q)
             q[1] = q[1] == 'a' ? 'b' : 'a';
-        CHECK_OK(lmmiqa__file_write_atomic(at(out, "runs/brisque/split-2.json"), t, strlen(t)));
+        CHECK_OK(lmmiqa__file_write_atomic(test_path(out, "runs/brisque/split-2.json"), t, strlen(t)));
     }
     free(t);
     CHECK_OK(run(sp, NULL, &ev, NULL));
     CHECK(ev.total == 6 && ev.reused == 5);
-    after = read_text(at(out, "results.csv"));
+    after = read_text(test_path(out, "results.csv"));
     CHECK(before && after && strcmp(before, after) == 0); /* deterministic training */
     free(after);
     free(before);
@@ -318,7 +313,7 @@ static void test_failures(void)
         CHECK(strstr(lmmiqa_error_message(), "absent") != NULL);
         /* the finished spec's results were kept */
         struct stat st;
-        CHECK(stat(at(out, "runs/brisque/split-2.json"), &st) == 0);
+        CHECK(stat(test_path(out, "runs/brisque/split-2.json"), &st) == 0);
     }
     o.out_dir = NULL;
     CHECK(lmmiqa_protocol_run(ds, sp, 1, specs, &o, NULL) == LMMIQA_ERR_INVALID_ARG);
@@ -345,7 +340,7 @@ static void test_load_memory(void)
     lmmiqa_dataset_scale(ds, &lo, &hi);
     CHECK_OK(lmmiqa_regressor_train(&cfg, lmmiqa_features_data(f), mos, N, 36, lo, hi, NULL,
                                     NULL, 0, &reg));
-    const char *path = at(root, "m.safetensors");
+    const char *path = test_path(root, "m.safetensors");
     if (reg)
         CHECK_OK(lmmiqa_regressor_save(reg, path, "{\"features\":\"brisque\"}"));
     unsigned char *bytes = NULL;

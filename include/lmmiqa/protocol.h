@@ -12,7 +12,9 @@
  * Inputs: a dataset (labels), a split set (include/lmmiqa/splits.h), feature
  * specs ("brisque", "clip-vit-b16+brisque") whose features are already in a
  * feature store (include/lmmiqa/store.h), and a base regressor
- * configuration.
+ * configuration. Trainable extractors (cnniqa, metaiqa) are the exception:
+ * the runner trains them per split on the training rows only and builds
+ * their features per split (see fit_epochs below).
  *
  * Defaults decided here (docs/protocol.md says why):
  *   - head: the paper's Linear(36,1) -> sigmoid for "brisque" alone, the MLP
@@ -37,6 +39,10 @@
  *   DIR/results.csv, DIR/results.json  the same numbers, machine-readable
  *   DIR/per_split.csv                  spec, split, n_train, n_test, metrics
  *   DIR/predictions.csv                spec, split, image, mos, pred (test rows)
+ *   DIR/runs/<E>/split-<k>.safetensors, .fit.json
+ *                                      trainable extractor E's weights for
+ *                                      split k and its fit record
+ *   DIR/stores/split-<k>/              per-split store of those features
  *
  * Resume: a run skips every (spec, split) whose result file exists and whose
  * fingerprint (a SHA-256 over the features' extractor configurations and
@@ -95,13 +101,39 @@ typedef struct lmmiqa_protocol_options {
     int (*rank_fn)(void *user, const char *spec, lmmiqa_rank_set *rank, const size_t **owner);
     void *rank_user;
     const char *rank_tag;
+    /* Trainable extractors (lmmiqa_protocol_is_trainable: "cnniqa",
+     * "metaiqa"). A spec holding one is never read from store_dir for that
+     * part: for each split k the extractor is trained on split k's TRAINING
+     * rows only (never its validation or test rows) into
+     * DIR/runs/<extractor>/split-<k>.safetensors, with seed reg.seed + k - 1
+     * and the nominal MOS scale widened to the training MOS; the fit is
+     * described by DIR/runs/<extractor>/split-<k>.fit.json (fingerprint,
+     * settings, the training rows and images used) and resumes from
+     * split-<k>.checkpoint.safetensors after an interruption. Its features
+     * for every row of the dataset are then built with those weights into
+     * DIR/stores/split-<k>/ (the store's own resume), where the spec's fixed
+     * extractors' files of store_dir are linked, and split k's regression
+     * reads that store. A finished fit with the same fingerprint is reused.
+     * Not combinable with rank_fn. */
+    int fit_epochs;           /* training epochs, >= 1 (default 2) */
+    int fit_patches;          /* CNNIQA random patches per image per epoch, 0 = all (default 32) */
+    const char *metaiqa_init; /* MetaIQA starting weights; NULL = random initialisation */
+    int jobs;                 /* threads building the per-split stores; 0 = all cores */
+    /* Progress lines of the fits (start, reuse, each epoch), with `user`.
+     * May be NULL. */
+    void (*log)(void *user, const char *line);
 } lmmiqa_protocol_options;
 
 /* Defaults: lmmiqa_regressor_config_default with threads = 1 (small heads
  * train fastest on one BLAS thread, and results then do not depend on the
- * core count), per-spec head, nominal MOS range, resume on, no callback;
+ * core count), per-spec head, nominal MOS range, resume on, no callback,
+ * fit_epochs 2, fit_patches 32, all cores;
  * store_dir and out_dir must be set. */
 LMMIQA_API void lmmiqa_protocol_options_init(lmmiqa_protocol_options *opt);
+
+/* 1 for an extractor trained per split by the protocol ("cnniqa",
+ * "metaiqa"), 0 for a fixed one read from the shared store. */
+LMMIQA_API int lmmiqa_protocol_is_trainable(const char *extractor);
 
 /* The head a spec gets by default: LMMIQA_HEAD_LINEAR for exactly
  * "brisque", else LMMIQA_HEAD_MLP. */

@@ -8,10 +8,20 @@
  * an interrupted run loses at most the split in progress. The summary files
  * are rewritten from all result files at the end. Text outputs are built in
  * a growable buffer and written with lmmiqa__file_write_atomic.
+ *
+ * Trainable extractors (cnniqa, metaiqa) are fitted before the spec loop:
+ * for each split, each such extractor is trained on that split's training
+ * rows only (resumable through its checkpoint, skipped when a finished fit
+ * record with the same fingerprint exists), its features for every row are
+ * built into a per-split store OUT/stores/split-<k>/ with those weights, and
+ * the fixed extractors' files of the shared store are linked there, so a
+ * spec with a trainable part is loaded from its split's store unchanged.
  */
 #include "lmmiqa/protocol.h"
 
 #include "core/internal.h"
+#include "lmmiqa/cnniqa.h"
+#include "lmmiqa/metaiqa.h"
 #include "lmmiqa/store.h"
 
 #include <cjson/cJSON.h>
@@ -23,6 +33,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- growable text buffer ------------------------------------------------ */
 
@@ -113,6 +124,8 @@ void lmmiqa_protocol_options_init(lmmiqa_protocol_options *opt)
     opt->reg.threads = 1;
     opt->mos_range = LMMIQA_MOS_RANGE_NOMINAL;
     opt->resume = 1;
+    opt->fit_epochs = 2;
+    opt->fit_patches = 32;
 }
 
 lmmiqa_head lmmiqa_protocol_default_head(const char *spec)
@@ -660,6 +673,295 @@ static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmi
     return rc;
 }
 
+/* ---- trainable extractors ------------------------------------------------------ */
+
+int lmmiqa_protocol_is_trainable(const char *extractor)
+{
+    return strcmp(extractor, "cnniqa") == 0 || strcmp(extractor, "metaiqa") == 0;
+}
+
+static int spec_has_trainable(const char *spec)
+{
+    lmmiqa_feature_spec sp;
+    if (lmmiqa_feature_spec_parse(spec, &sp) != LMMIQA_OK)
+        return 0;
+    for (size_t i = 0; i < sp.count; i++)
+        if (lmmiqa_protocol_is_trainable(sp.names[i]))
+            return 1;
+    return 0;
+}
+
+static int make_dir(const char *path);
+
+/* Everything that determines a split's fitted weights. */
+static void fit_fingerprint(const char *name, const lmmiqa_dataset *ds, const lmmiqa_split *sp,
+                            const lmmiqa_protocol_options *opt, uint64_t seed, double lo,
+                            double hi, char hex[65])
+{
+    sbuf b = {0};
+    sb_printf(&b, "lmmiqa-protocol-fit-v1\n%s\nepochs %d patches %d seed %llu\n%.17g %.17g\n%s\n",
+              name, opt->fit_epochs, opt->fit_patches, (unsigned long long)seed, lo, hi,
+              opt->metaiqa_init ? opt->metaiqa_init : "");
+    for (size_t i = 0; i < lmmiqa_dataset_size(ds); i++)
+        sb_printf(&b, "%s\n", lmmiqa_dataset_image(ds, i));
+    sb_printf(&b, "train:");
+    for (size_t k = 0; k < sp->n_train; k++)
+        sb_printf(&b, " %zu", sp->train[k]);
+    if (b.oom) {
+        memset(hex, '0', 64);
+        hex[64] = '\0';
+    } else {
+        lmmiqa__sha256_hex(b.s, b.len, hex);
+    }
+    free(b.s);
+}
+
+/* 1 when the fit record at `path` is complete and carries fingerprint fp. */
+static int fit_record_done(const char *path, const char *fp, int *exists)
+{
+    unsigned char *text = NULL;
+    size_t len = 0;
+    *exists = 0;
+    if (lmmiqa__file_read_all(path, 1 << 26, &text, &len) != LMMIQA_OK)
+        return 0;
+    *exists = 1;
+    cJSON *j = cJSON_ParseWithLength((const char *)text, len);
+    free(text);
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "fingerprint");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "complete");
+    int ok = cJSON_IsString(f) && strcmp(f->valuestring, fp) == 0 && cJSON_IsTrue(c);
+    int same = cJSON_IsString(f) && strcmp(f->valuestring, fp) == 0;
+    cJSON_Delete(j);
+    if (same)
+        *exists = 2; /* same fit, maybe unfinished: its checkpoint may be resumed */
+    return ok;
+}
+
+static int fit_record_write(const char *path, const char *name, size_t split,
+                            const lmmiqa_dataset *ds, const lmmiqa_split *sp,
+                            const lmmiqa_protocol_options *opt, uint64_t seed, double lo,
+                            double hi, const char *fp, int complete)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "%s: out of memory", path);
+    char s[32];
+    snprintf(s, sizeof s, "%llu", (unsigned long long)seed);
+    cJSON_AddStringToObject(j, "format", "lmmiqa-protocol-fit");
+    cJSON_AddNumberToObject(j, "format_version", 1);
+    cJSON_AddStringToObject(j, "extractor", name);
+    cJSON_AddNumberToObject(j, "split", (double)split);
+    cJSON_AddStringToObject(j, "fingerprint", fp);
+    cJSON_AddBoolToObject(j, "complete", complete);
+    cJSON_AddNumberToObject(j, "epochs", opt->fit_epochs);
+    cJSON_AddNumberToObject(j, "patches", opt->fit_patches);
+    cJSON_AddStringToObject(j, "seed", s);
+    cJSON_AddNumberToObject(j, "mos_min", lo);
+    cJSON_AddNumberToObject(j, "mos_max", hi);
+    cJSON *rows = cJSON_AddArrayToObject(j, "train_rows");
+    cJSON *imgs = cJSON_AddArrayToObject(j, "train_images");
+    for (size_t k = 0; rows && imgs && k < sp->n_train; k++) {
+        cJSON_AddItemToArray(rows, cJSON_CreateNumber((double)sp->train[k]));
+        cJSON_AddItemToArray(imgs, cJSON_CreateString(lmmiqa_dataset_image(ds, sp->train[k])));
+    }
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!text)
+        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "%s: out of memory", path);
+    int rc = lmmiqa__file_write_atomic(path, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+/* Prefixes a trainer's progress line with the extractor and split. */
+typedef struct fit_log_ctx {
+    const lmmiqa_protocol_options *opt;
+    const char *name;
+    size_t split;
+} fit_log_ctx;
+
+static void fit_log(void *user, const char *line)
+{
+    const fit_log_ctx *c = user;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s, split %zu: %s", c->name, c->split, line);
+    c->opt->log(c->opt->user, buf);
+}
+
+/* Train extractor `name` on split k's training rows (k 0-based) into
+ * OUT/runs/<name>/split-<k+1>.safetensors unless a finished fit with the
+ * same fingerprint exists. */
+static int fit_split(const char *name, const lmmiqa_dataset *ds, const lmmiqa_split *sp,
+                     size_t k, const lmmiqa_protocol_options *opt, char *weights, size_t cap)
+{
+    char dir[4096], rec[4200], ckpt[4200];
+    snprintf(dir, sizeof dir, "%s/runs/%s", opt->out_dir, name);
+    int rc = make_dir(dir);
+    if (rc != LMMIQA_OK)
+        return rc;
+    snprintf(weights, cap, "%s/split-%zu.safetensors", dir, k + 1);
+    snprintf(rec, sizeof rec, "%s/split-%zu.fit.json", dir, k + 1);
+    snprintf(ckpt, sizeof ckpt, "%s/split-%zu.checkpoint.safetensors", dir, k + 1);
+    if (sp->n_train == 0)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s, split %zu: no training rows", name,
+                            k + 1);
+    uint64_t seed = opt->reg.seed + k;
+    double lo, hi;
+    lmmiqa_protocol_mos_range(ds, LMMIQA_MOS_RANGE_NOMINAL, sp->train, sp->n_train, &lo, &hi);
+    char fp[65];
+    fit_fingerprint(name, ds, sp, opt, seed, lo, hi, fp);
+    int exists = 0;
+    struct stat st;
+    char line[256];
+    if (opt->resume && fit_record_done(rec, fp, &exists) && stat(weights, &st) == 0) {
+        snprintf(line, sizeof line, "%s, split %zu: fitted weights reused", name, k + 1);
+        if (opt->log)
+            opt->log(opt->user, line);
+        return LMMIQA_OK;
+    }
+    snprintf(line, sizeof line, "%s, split %zu: training on %zu training images, %d epochs",
+             name, k + 1, sp->n_train, opt->fit_epochs);
+    if (opt->log)
+        opt->log(opt->user, line);
+    if (!opt->resume || exists != 2)
+        remove(ckpt); /* another fit's (or no) state: start afresh */
+    remove(weights);
+    rc = fit_record_write(rec, name, k + 1, ds, sp, opt, seed, lo, hi, fp, 0);
+    if (rc != LMMIQA_OK)
+        return rc;
+    const char **paths = lmmiqa__calloc(sp->n_train, sizeof *paths);
+    double *mos = lmmiqa__calloc(sp->n_train, sizeof *mos);
+    if (!paths || !mos) {
+        free(paths);
+        free(mos);
+        return LMMIQA_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < sp->n_train; i++) {
+        paths[i] = lmmiqa_dataset_image_path(ds, sp->train[i]);
+        mos[i] = lmmiqa_dataset_mos(ds, sp->train[i]);
+    }
+    fit_log_ctx lc = {opt, name, k + 1};
+    if (strcmp(name, "cnniqa") == 0) {
+        lmmiqa_cnniqa_config cfg;
+        lmmiqa_cnniqa_config_init(&cfg);
+        cfg.epochs = opt->fit_epochs;
+        cfg.patches_per_image = opt->fit_patches;
+        cfg.seed = seed;
+        cfg.threads = 1; /* results independent of the core count */
+        cfg.verbose = opt->log != NULL;
+        cfg.log = fit_log;
+        cfg.log_user = &lc;
+        rc = lmmiqa_cnniqa_train(&cfg, paths, mos, sp->n_train, lo, hi, ckpt, weights);
+    } else {
+        lmmiqa_metaiqa_config cfg;
+        lmmiqa_metaiqa_config_init(&cfg);
+        cfg.epochs = opt->fit_epochs;
+        cfg.seed = seed;
+        cfg.threads = 1;
+        cfg.verbose = opt->log != NULL;
+        cfg.log = fit_log;
+        cfg.log_user = &lc;
+        rc = lmmiqa_metaiqa_train(&cfg, opt->metaiqa_init, paths, mos, sp->n_train, lo, hi, ckpt,
+                                  weights);
+    }
+    free(paths);
+    free(mos);
+    if (rc != LMMIQA_OK)
+        return lmmiqa__fail_context(rc, "%s, split %zu: training: ", name, k + 1);
+    remove(ckpt);
+    return fit_record_write(rec, name, k + 1, ds, sp, opt, seed, lo, hi, fp, 1);
+}
+
+/* Link DIR/<name>.npy and .json of the shared store into the split store. */
+static int link_fixed(const char *store, const char *split_store, const char *name)
+{
+    static const char *const ext[2] = {"npy", "json"};
+    char abs[4096];
+    if (!realpath(store, abs))
+        return lmmiqa__fail(LMMIQA_ERR_IO, "%s: %s", store, strerror(errno));
+    for (int e = 0; e < 2; e++) {
+        char src[4096 + 2 * LMMIQA_SPEC_MAX_NAME], dst[4200 + 2 * LMMIQA_SPEC_MAX_NAME];
+        snprintf(src, sizeof src, "%s/%s.%s", abs, name, ext[e]);
+        snprintf(dst, sizeof dst, "%s/%s.%s", split_store, name, ext[e]);
+        remove(dst);
+        if (symlink(src, dst) != 0)
+            return lmmiqa__fail(LMMIQA_ERR_IO, "%s: cannot link to %s: %s", dst, src,
+                                strerror(errno));
+    }
+    return LMMIQA_OK;
+}
+
+/* For every split: fit every trainable extractor of the specs, build its
+ * per-split store, and link the specs' fixed extractors there. */
+static int fit_all(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, size_t n_specs,
+                   const char *const *specs, const lmmiqa_protocol_options *opt)
+{
+    lmmiqa_feature_spec all = {0};
+    for (size_t c = 0; c < n_specs; c++) {
+        lmmiqa_feature_spec sp;
+        int rc = lmmiqa_feature_spec_parse(specs[c], &sp);
+        if (rc != LMMIQA_OK)
+            return rc;
+        if (!spec_has_trainable(specs[c]))
+            continue;
+        for (size_t i = 0; i < sp.count; i++) {
+            int seen = 0;
+            for (size_t j = 0; j < all.count; j++)
+                seen |= strcmp(all.names[j], sp.names[i]) == 0;
+            if (seen)
+                continue;
+            if (all.count == LMMIQA_SPEC_MAX_PARTS)
+                return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                                    "protocol: more than %d extractors in trainable specs",
+                                    LMMIQA_SPEC_MAX_PARTS);
+            memcpy(all.names[all.count++], sp.names[i], LMMIQA_SPEC_MAX_NAME);
+        }
+    }
+    if (all.count == 0)
+        return LMMIQA_OK;
+    if (opt->rank_fn)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                            "protocol: ranking pairs are not supported with trainable "
+                            "extractors (cnniqa, metaiqa)");
+    if (opt->fit_epochs < 1 || opt->fit_patches < 0)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "protocol: fit_epochs must be >= 1 and "
+                                                    "fit_patches >= 0");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/stores", opt->out_dir);
+    int rc = make_dir(path);
+    for (size_t k = 0; k < lmmiqa_splits_count(splits) && rc == LMMIQA_OK; k++) {
+        const lmmiqa_split *sp = lmmiqa_splits_get(splits, k);
+        char sdir[4200];
+        snprintf(sdir, sizeof sdir, "%s/stores/split-%zu", opt->out_dir, k + 1);
+        rc = make_dir(sdir);
+        for (size_t i = 0; i < all.count && rc == LMMIQA_OK; i++) {
+            const char *name = all.names[i];
+            if (!lmmiqa_protocol_is_trainable(name)) {
+                rc = link_fixed(opt->store_dir, sdir, name);
+                continue;
+            }
+            char weights[4200];
+            rc = fit_split(name, ds, sp, k, opt, weights, sizeof weights);
+            if (rc != LMMIQA_OK)
+                break;
+            lmmiqa_extractor_options eo = {0};
+            eo.weights = weights;
+            lmmiqa_extractor *ex = NULL;
+            rc = lmmiqa_extractor_create(name, &eo, &ex);
+            if (rc == LMMIQA_OK) {
+                lmmiqa_store_options so;
+                lmmiqa_store_options_init(&so);
+                so.jobs = opt->jobs;
+                rc = lmmiqa_store_build_dataset(sdir, ex, ds, &so, NULL);
+            }
+            lmmiqa_extractor_destroy(ex);
+            if (rc != LMMIQA_OK)
+                lmmiqa__fail_context(rc, "%s, split %zu: features: ", name, k + 1);
+        }
+    }
+    return rc;
+}
+
 /* ---- the run ------------------------------------------------------------------ */
 
 static int make_dir(const char *path)
@@ -689,6 +991,8 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
     snprintf(path, sizeof path, "%s/splits.json", opt->out_dir);
     if (rc == LMMIQA_OK)
         rc = lmmiqa_splits_save_json(splits, path);
+    if (rc == LMMIQA_OK)
+        rc = fit_all(ds, splits, n_specs, specs, opt);
     if (rc != LMMIQA_OK)
         return rc;
 
@@ -701,7 +1005,12 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
     }
     for (size_t c = 0; c < n_specs && rc == LMMIQA_OK; c++) {
         lmmiqa_features *f = NULL;
-        rc = lmmiqa_features_load(opt->store_dir, specs[c], &f);
+        /* A spec with a trainable part reads split k's store for split k. */
+        int per_split = spec_has_trainable(specs[c]);
+        char sdir[4200];
+        if (per_split)
+            snprintf(sdir, sizeof sdir, "%s/stores/split-1", opt->out_dir);
+        rc = lmmiqa_features_load(per_split ? sdir : opt->store_dir, specs[c], &f);
         if (rc == LMMIQA_OK)
             rc = lmmiqa_features_check_dataset(f, ds);
         res[c] = lmmiqa__calloc(ns, sizeof *res[c]);
@@ -729,6 +1038,16 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
         rc = make_dir(path);
         for (size_t k = 0; k < ns && rc == LMMIQA_OK; k++) {
             const lmmiqa_split *sp = lmmiqa_splits_get(splits, k);
+            if (per_split && k > 0) {
+                lmmiqa_features_destroy(f);
+                f = NULL;
+                snprintf(sdir, sizeof sdir, "%s/stores/split-%zu", opt->out_dir, k + 1);
+                rc = lmmiqa_features_load(sdir, specs[c], &f);
+                if (rc == LMMIQA_OK)
+                    rc = lmmiqa_features_check_dataset(f, ds);
+                if (rc != LMMIQA_OK)
+                    break;
+            }
             lmmiqa_regressor_config kc = cfg;
             kc.seed = opt->reg.seed + k;
             double lo, hi;

@@ -54,6 +54,10 @@ static void usage(FILE *out)
             "  --rank-lambda X, --rank-margin X   the ranking term's weight and margin\n"
             "  --weights E=FILE     weight file of extractor E (repeatable)\n"
             "  --quiet              only the final table\n"
+            "  --fit-epochs N       epochs of a trainable extractor (cnniqa, metaiqa), trained\n"
+            "                       per split on the training rows only (default 2);\n"
+            "                       --weights metaiqa=FILE gives MetaIQA's starting weights\n"
+            "  --fit-patches N      CNNIQA patches per image per epoch, 0 = all (default 32)\n"
             "\n"
             "%s\n"
             "Without --head each spec gets the paper's head: linear for brisque alone,\n"
@@ -74,6 +78,12 @@ static void on_split(void *user, const lmmiqa_protocol_event *ev)
         fprintf(stderr, "lmmiqa eval: %s [%s] split %zu/%zu: PLCC %.4f SROCC %.4f (%.1f s)\n",
                 ev->spec, lmmiqa_head_name(ev->head), ev->split, ev->n_splits,
                 ev->metrics->plcc, ev->metrics->srocc, ev->seconds);
+}
+
+static void on_fit_log(void *user, const char *line)
+{
+    (void)user;
+    fprintf(stderr, "lmmiqa eval: %s\n", line);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -196,6 +206,21 @@ int cmd_eval(int argc, char **argv)
                 goto usage_error;
             continue;
         }
+        /* Per-split training of trainable extractors (lmmiqa/protocol.h). */
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--fit-epochs", &v)) != 0) {
+            long l;
+            if (m < 0 || cli_parse_long(cmd, "--fit-epochs", v, 1, 100000, &l) != 0)
+                goto usage_error;
+            po.fit_epochs = (int)l;
+            continue;
+        }
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--fit-patches", &v)) != 0) {
+            long l;
+            if (m < 0 || cli_parse_long(cmd, "--fit-patches", v, 0, 100000, &l) != 0)
+                goto usage_error;
+            po.fit_patches = (int)l;
+            continue;
+        }
         cli_error(cmd, "unexpected argument '%s' (see lmmiqa eval --help)", argv[i]);
         goto usage_error;
     }
@@ -246,7 +271,7 @@ int cmd_eval(int argc, char **argv)
                 for (size_t k2 = 0; k2 < sp2.count; k2++)
                     seen |= strcmp(sp2.names[k2], sp.names[k]) == 0;
             }
-            if (!seen)
+            if (!seen && !lmmiqa_protocol_is_trainable(sp.names[k])) /* those: per split */
                 code = cli_store_ensure(cmd, store, ds, sp.names[k], &eo, quiet);
         }
     }
@@ -254,6 +279,12 @@ int cmd_eval(int argc, char **argv)
         goto done_splits;
     po.store_dir = store;
     po.out_dir = out;
+    po.jobs = eo.jobs;
+    if (!quiet)
+        po.log = on_fit_log;
+    for (int w = 0; w < eo.n_weights; w++)
+        if (strcmp(eo.weights_name[w], "metaiqa") == 0)
+            po.metaiqa_init = eo.weights_file[w];
     if (rank_n) {
         rp.cmd = cmd;
         rp.store_dir = store;
