@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/cli/store_resume.sh - the feature store survives kill -9: start
-# `lmmiqa extract --dataset` on ~40 LIVE Challenge images in the background,
+# `lmmiqa extract --dataset` on ~100 LIVE Challenge images in the background,
 # kill -9 it once some rows are journaled, re-run, and check that the re-run
 # reports reusing those rows, leaves no journal, and writes a .npy equal to
 # an uninterrupted run's. Skips without the shared data.
@@ -8,8 +8,8 @@
 need_livec
 pid=
 trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$TMP"' EXIT
-N=40
-[ -n "${LMMIQA_SANITIZED:-}" ] && N=16 # sanitizer builds are ~10x slower
+N=100
+[ -n "${LMMIQA_SANITIZED:-}" ] && N=32 # sanitizer builds are ~10x slower
 {
     echo "image,mos"
     sed -n "2,$((N + 1))p" "$LIVEC/livec.csv" | cut -d, -f1,2
