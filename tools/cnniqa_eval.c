@@ -11,31 +11,16 @@
  * Grey images and BRISQUE features are computed once and reused by every
  * split. Per-split features are written to outdir (raw float32) when given.
  */
+#include "eval_common.h"
+
 #include "lmmiqa/brisque.h"
 #include "lmmiqa/cnniqa.h"
-#include "lmmiqa/dataset.h"
-#include "lmmiqa/metrics.h"
-#include "lmmiqa/regressor.h"
 #include "lmmiqa/splits.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static void log_line(void *user, const char *line)
-{
-    (void)user;
-    fprintf(stderr, "  %s\n", line);
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -49,42 +34,7 @@ static double median(double *v, size_t n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-static int fail(const char *what)
-{
-    fprintf(stderr, "cnniqa_eval: %s: %s\n", what, lmmiqa_error_message());
-    return 1;
-}
-
-/* Train the MLP on rows `tr`, predict rows `te`, PLCC/SROCC into pl/sr. */
-static int regress(const float *feat, size_t dim, const lmmiqa_dataset *ds, const size_t *tr,
-                   size_t ntr, const size_t *te, size_t nte, double lo, double hi, double *pl,
-                   double *sr)
-{
-    float *xtr = malloc(ntr * dim * sizeof *xtr), *xte = malloc(nte * dim * sizeof *xte);
-    double *ytr = malloc(ntr * sizeof *ytr), *yte = malloc(nte * sizeof *yte);
-    double *pred = malloc(nte * sizeof *pred);
-    for (size_t i = 0; i < ntr; i++) {
-        memcpy(xtr + i * dim, feat + tr[i] * dim, dim * sizeof *xtr);
-        ytr[i] = lmmiqa_dataset_mos(ds, tr[i]);
-    }
-    for (size_t i = 0; i < nte; i++) {
-        memcpy(xte + i * dim, feat + te[i] * dim, dim * sizeof *xte);
-        yte[i] = lmmiqa_dataset_mos(ds, te[i]);
-    }
-    lmmiqa_regressor_config rc;
-    lmmiqa_regressor_config_default(&rc);
-    lmmiqa_regressor *reg = NULL;
-    int st = lmmiqa_regressor_train(&rc, xtr, ytr, ntr, dim, lo, hi, NULL, NULL, 0, &reg);
-    if (st == 0)
-        st = lmmiqa_regressor_predict(reg, xte, nte, pred);
-    if (st == 0)
-        st = lmmiqa_metric_plcc(pred, yte, nte, pl);
-    if (st == 0)
-        st = lmmiqa_metric_srocc(pred, yte, nte, sr);
-    lmmiqa_regressor_destroy(reg);
-    free(xtr), free(xte), free(ytr), free(yte), free(pred);
-    return st;
-}
+static int fail(const char *what) { return eval_fail("cnniqa_eval", what); }
 
 int main(int argc, char **argv)
 {
@@ -97,16 +47,13 @@ int main(int argc, char **argv)
     int epochs = argc > 3 ? atoi(argv[3]) : 2, patches = argc > 4 ? atoi(argv[4]) : 32;
     uint64_t seed = argc > 5 ? strtoull(argv[5], NULL, 10) : 0;
     const char *outdir = argc > 6 ? argv[6] : NULL;
-    lmmiqa_dataset_options o;
-    lmmiqa_dataset_options_init(&o);
-    o.fallback_shared_dir = getenv("LMMIQA_SHARED_DIR");
     lmmiqa_dataset *ds = NULL;
-    if (lmmiqa_dataset_load_ex(argv[1], &o, &ds))
+    if (eval_dataset_open(argv[1], &ds))
         return fail(argv[1]);
     size_t n = lmmiqa_dataset_size(ds);
     double lo, hi;
     lmmiqa_dataset_scale(ds, &lo, &hi);
-    double t0 = now();
+    double t0 = eval_now();
     uint8_t **gray = calloc(n, sizeof *gray);
     int *w = calloc(n, sizeof *w), *h = calloc(n, sizeof *h);
     float *brisque = calloc(n * 36, sizeof *brisque);
@@ -128,7 +75,7 @@ int main(int argc, char **argv)
         lmmiqa_image_destroy(img);
     }
     lmmiqa_brisque_state_destroy(bst);
-    fprintf(stderr, "cnniqa_eval: %zu images decoded + BRISQUE in %.1f s\n", n, now() - t0);
+    fprintf(stderr, "cnniqa_eval: %zu images decoded + BRISQUE in %.1f s\n", n, eval_now() - t0);
     lmmiqa_splits *splits = NULL;
     if (lmmiqa_splits_random(n, k_splits, 0.2, 0.0, seed, &splits))
         return fail("splits");
@@ -142,7 +89,7 @@ int main(int argc, char **argv)
            "SROCC | brisque+MLP PLCC SROCC\n");
     for (size_t k = 0; k < k_splits; k++) {
         const lmmiqa_split *sp = lmmiqa_splits_get(splits, k);
-        double ts = now();
+        double ts = eval_now();
         const uint8_t **g = malloc(sp->n_train * sizeof *g);
         int *tw = malloc(sp->n_train * sizeof *tw), *th = malloc(sp->n_train * sizeof *th);
         double *tm = malloc(sp->n_train * sizeof *tm);
@@ -156,11 +103,11 @@ int main(int argc, char **argv)
         cfg.patches_per_image = patches;
         cfg.seed = 1 + k;
         cfg.verbose = 1;
-        cfg.log = log_line;
+        cfg.log = eval_log_line;
         lmmiqa_cnniqa *m = NULL;
         if (lmmiqa_cnniqa_train_gray(&cfg, g, tw, th, tm, sp->n_train, lo, hi, NULL, NULL, &m))
             return fail("train");
-        double tt = now();
+        double tt = eval_now();
         lmmiqa_cnniqa_state *st = NULL;
         lmmiqa_cnniqa_state_create(m, &st);
         for (size_t i = 0; i < n; i++) {
@@ -174,7 +121,7 @@ int main(int argc, char **argv)
         }
         lmmiqa_cnniqa_state_destroy(st);
         lmmiqa_cnniqa_destroy(m);
-        double te = now();
+        double te = eval_now();
         if (outdir) {
             char path[4096];
             snprintf(path, sizeof path, "%s/cnniqa_split%zu_%zux%d.f32", outdir, k + 1, n, fc);
@@ -184,17 +131,12 @@ int main(int argc, char **argv)
                 fclose(f);
             }
         }
-        double *ps = malloc(sp->n_test * sizeof *ps), *ms = malloc(sp->n_test * sizeof *ms);
-        for (size_t i = 0; i < sp->n_test; i++)
-            ps[i] = score[sp->test[i]], ms[i] = lmmiqa_dataset_mos(ds, sp->test[i]);
-        lmmiqa_metric_plcc(ps, ms, sp->n_test, &res[0][k]);
-        lmmiqa_metric_srocc(ps, ms, sp->n_test, &res[1][k]);
-        free(ps), free(ms);
-        if (regress(feat, fc, ds, sp->train, sp->n_train, sp->test, sp->n_test, lo, hi,
+        eval_score_corr(score, ds, sp->test, sp->n_test, &res[0][k], &res[1][k]);
+        if (eval_regress(feat, fc, ds, sp->train, sp->n_train, sp->test, sp->n_test, lo, hi,
                     &res[2][k], &res[3][k]) ||
-            regress(fused, fc + 36, ds, sp->train, sp->n_train, sp->test, sp->n_test, lo, hi,
+            eval_regress(fused, fc + 36, ds, sp->train, sp->n_train, sp->test, sp->n_test, lo, hi,
                     &res[4][k], &res[5][k]) ||
-            regress(brisque, 36, ds, sp->train, sp->n_train, sp->test, sp->n_test, lo, hi,
+            eval_regress(brisque, 36, ds, sp->train, sp->n_train, sp->test, sp->n_test, lo, hi,
                     &res[6][k], &res[7][k]))
             return fail("regressor");
         printf("%5zu  %.4f %.4f | %.4f %.4f | %.4f %.4f | %.4f %.4f   (train %.0f s, extract %.0f "
@@ -207,6 +149,6 @@ int main(int argc, char **argv)
     printf("median %.4f %.4f | %.4f %.4f | %.4f %.4f | %.4f %.4f   (%zu splits, %.0f s total)\n",
            median(res[0], k_splits), median(res[1], k_splits), median(res[2], k_splits),
            median(res[3], k_splits), median(res[4], k_splits), median(res[5], k_splits),
-           median(res[6], k_splits), median(res[7], k_splits), k_splits, now() - t0);
+           median(res[6], k_splits), median(res[7], k_splits), k_splits, eval_now() - t0);
     return 0;
 }

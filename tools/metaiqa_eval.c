@@ -9,36 +9,16 @@
  *
  *   metaiqa_eval DATASET [splits=1] [epochs=2] [batch=16] [seed=0] [init]
  */
-#include "lmmiqa/dataset.h"
+#include "eval_common.h"
+
 #include "lmmiqa/metaiqa.h"
-#include "lmmiqa/metrics.h"
-#include "lmmiqa/regressor.h"
 #include "lmmiqa/splits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static void log_line(void *user, const char *line)
-{
-    (void)user;
-    fprintf(stderr, "  %s\n", line);
-}
-
-static int fail(const char *what)
-{
-    fprintf(stderr, "metaiqa_eval: %s: %s\n", what, lmmiqa_error_message());
-    return 1;
-}
+static int fail(const char *what) { return eval_fail("metaiqa_eval", what); }
 
 int main(int argc, char **argv)
 {
@@ -51,11 +31,8 @@ int main(int argc, char **argv)
     int epochs = argc > 3 ? atoi(argv[3]) : 2, batch = argc > 4 ? atoi(argv[4]) : 16;
     uint64_t seed = argc > 5 ? strtoull(argv[5], NULL, 10) : 0;
     const char *init = argc > 6 ? argv[6] : NULL;
-    lmmiqa_dataset_options o;
-    lmmiqa_dataset_options_init(&o);
-    o.fallback_shared_dir = getenv("LMMIQA_SHARED_DIR");
     lmmiqa_dataset *ds = NULL;
-    if (lmmiqa_dataset_load_ex(argv[1], &o, &ds))
+    if (eval_dataset_open(argv[1], &ds))
         return fail(argv[1]);
     size_t n = lmmiqa_dataset_size(ds);
     double lo, hi;
@@ -83,11 +60,11 @@ int main(int argc, char **argv)
         cfg.batch = batch;
         cfg.seed = 1 + k;
         cfg.verbose = 1;
-        cfg.log = log_line;
-        double t0 = now();
+        cfg.log = eval_log_line;
+        double t0 = eval_now();
         if (lmmiqa_metaiqa_train(&cfg, init, paths, mos, sp->n_train, lo, hi, NULL, weights))
             return fail("train");
-        double t1 = now();
+        double t1 = eval_now();
         lmmiqa_metaiqa *m = NULL;
         lmmiqa_metaiqa_state *st = NULL;
         if (lmmiqa_metaiqa_load(weights, &m) || lmmiqa_metaiqa_state_create(m, &st))
@@ -104,35 +81,18 @@ int main(int argc, char **argv)
             for (size_t j = 0; j < dim; j++)
                 feat[i * dim + j] = (float)f[j];
         }
-        double t2 = now();
-        size_t nte = sp->n_test, ntr = sp->n_train;
-        double *ps = malloc(nte * sizeof *ps), *ms = malloc(nte * sizeof *ms), pl, sr, pl2, sr2;
-        float *xtr = malloc(ntr * dim * sizeof *xtr), *xte = malloc(nte * dim * sizeof *xte);
-        for (size_t i = 0; i < nte; i++) {
-            ps[i] = score[sp->test[i]];
-            ms[i] = lmmiqa_dataset_mos(ds, sp->test[i]);
-            memcpy(xte + i * dim, feat + sp->test[i] * dim, dim * sizeof *xte);
-        }
-        for (size_t i = 0; i < ntr; i++)
-            memcpy(xtr + i * dim, feat + sp->train[i] * dim, dim * sizeof *xtr);
-        lmmiqa_metric_plcc(ps, ms, nte, &pl);
-        lmmiqa_metric_srocc(ps, ms, nte, &sr);
-        lmmiqa_regressor_config rc;
-        lmmiqa_regressor_config_default(&rc);
-        lmmiqa_regressor *reg = NULL;
-        if (lmmiqa_regressor_train(&rc, xtr, mos, ntr, dim, lo, hi, NULL, NULL, 0, &reg) ||
-            lmmiqa_regressor_predict(reg, xte, nte, ps))
+        double t2 = eval_now();
+        double pl, sr, pl2, sr2;
+        eval_score_corr(score, ds, sp->test, sp->n_test, &pl, &sr);
+        if (eval_regress(feat, dim, ds, sp->train, sp->n_train, sp->test, sp->n_test, lo, hi,
+                         &pl2, &sr2))
             return fail("regressor");
-        lmmiqa_metric_plcc(ps, ms, nte, &pl2);
-        lmmiqa_metric_srocc(ps, ms, nte, &sr2);
         printf("%5zu  %.4f %.4f | %.4f %.4f   (train %.0f s, extract %.0f s)\n", k + 1, pl, sr,
                pl2, sr2, t1 - t0, t2 - t1);
         fflush(stdout);
-        lmmiqa_regressor_destroy(reg);
         lmmiqa_metaiqa_state_destroy(st);
         lmmiqa_metaiqa_destroy(m);
-        free(paths), free(mos), free(feat), free(score), free(f), free(ps), free(ms), free(xtr),
-            free(xte);
+        free(paths), free(mos), free(feat), free(score), free(f);
     }
     unlink(weights);
     return 0;

@@ -12,6 +12,7 @@
  * exactly as the uninterrupted run would.
  */
 #include "cnniqa_internal.h"
+#include "trainer_common.h"
 
 #include "core/internal.h"
 #include "lmmiqa/safetensors.h"
@@ -151,17 +152,6 @@ int lmmiqa_cnniqa_save(const lmmiqa_cnniqa *m, const char *path)
     return lmmiqa_nn_params_save(&m->params, NULL, 0, keys, pv, N_META, path);
 }
 
-static int meta_int(const lmmiqa_safetensors *st, const char *path, const char *key, int *out)
-{
-    const char *s = lmmiqa_safetensors_metadata(st, key);
-    char *end = NULL;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || *end || v < 1 || v > 1000000)
-        return lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: metadata %s is missing or invalid", path, key);
-    *out = (int)v;
-    return LMMIQA_OK;
-}
-
 /* Architecture from a weight file's metadata. */
 static int read_arch(const char *path, lmmiqa_cnniqa_config *cfg)
 {
@@ -175,22 +165,15 @@ static int read_arch(const char *path, lmmiqa_cnniqa_config *cfg)
                           "%s: not a CNNIQA weight file (metadata format is %s, want %s)", path,
                           fmt ? fmt : "absent", FORMAT_NAME);
     if (rc == LMMIQA_OK)
-        rc = meta_int(st, path, "cnniqa.patch", &cfg->patch);
+        rc = lmmiqa__meta_int(st, path, "cnniqa.patch", &cfg->patch);
     if (rc == LMMIQA_OK)
-        rc = meta_int(st, path, "cnniqa.filters", &cfg->filters);
+        rc = lmmiqa__meta_int(st, path, "cnniqa.filters", &cfg->filters);
     if (rc == LMMIQA_OK)
-        rc = meta_int(st, path, "cnniqa.kernel", &cfg->kernel);
+        rc = lmmiqa__meta_int(st, path, "cnniqa.kernel", &cfg->kernel);
     if (rc == LMMIQA_OK)
-        rc = meta_int(st, path, "cnniqa.fc", &cfg->fc);
-    if (rc == LMMIQA_OK) {
-        const char *s = lmmiqa_safetensors_metadata(st, "cnniqa.dropout");
-        char *end = NULL;
-        double d = s ? strtod(s, &end) : -1.0;
-        if (!s || *end || !(d >= 0.0 && d < 1.0))
-            rc = lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: metadata cnniqa.dropout is invalid", path);
-        else
-            cfg->dropout = (float)d;
-    }
+        rc = lmmiqa__meta_int(st, path, "cnniqa.fc", &cfg->fc);
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa__meta_dropout(st, path, "cnniqa.dropout", &cfg->dropout);
     lmmiqa_safetensors_close(st);
     return rc;
 }
@@ -467,20 +450,6 @@ int lmmiqa_cnniqa_predict(const lmmiqa_cnniqa *m, lmmiqa_cnniqa_state *st,
 
 /* ------------------------------------------------------------- training */
 
-static void logf_(const lmmiqa_cnniqa_config *cfg, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void logf_(const lmmiqa_cnniqa_config *cfg, const char *fmt, ...)
-{
-    if (!cfg->verbose || !cfg->log)
-        return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    cfg->log(cfg->log_user, line);
-}
-
 static uint64_t epoch_seed(uint64_t seed, int epoch)
 {
     return seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(epoch + 1));
@@ -493,13 +462,8 @@ static int save_checkpoint(const lmmiqa_cnniqa *m, const lmmiqa_nn_optim *o, int
     char vals[N_META + 2][32];
     const char *keys[N_META + 2], *pv[N_META + 2];
     arch_meta(&m->cfg, vals, keys, pv);
-    keys[N_META] = "train.epochs_done";
-    snprintf(vals[N_META], 32, "%d", epochs_done);
-    pv[N_META] = vals[N_META];
-    keys[N_META + 1] = "train.seed";
-    snprintf(vals[N_META + 1], 32, "%llu", (unsigned long long)m->cfg.seed);
-    pv[N_META + 1] = vals[N_META + 1];
-    return lmmiqa_nn_params_save(&m->params, o, 1, keys, pv, N_META + 2, path);
+    return lmmiqa__checkpoint_save(&m->params, o, vals, keys, pv, N_META, epochs_done,
+                                   m->cfg.seed, path);
 }
 
 static int resume(lmmiqa_cnniqa *m, lmmiqa_nn_optim *o, const char *path, int *epochs_done)
@@ -512,25 +476,7 @@ static int resume(lmmiqa_cnniqa *m, lmmiqa_nn_optim *o, const char *path, int *e
         arch.kernel != m->cfg.kernel || arch.fc != m->cfg.fc || arch.dropout != m->cfg.dropout)
         return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
                             "%s: checkpoint architecture differs from the requested one", path);
-    lmmiqa_safetensors *st = NULL;
-    rc = lmmiqa_safetensors_open(path, &st);
-    if (rc != LMMIQA_OK)
-        return rc;
-    const char *s = lmmiqa_safetensors_metadata(st, "train.epochs_done");
-    const char *sd = lmmiqa_safetensors_metadata(st, "train.seed");
-    char *end = NULL;
-    long e = s ? strtol(s, &end, 10) : -1;
-    if (!s || *end || e < 0)
-        rc = lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: no train.epochs_done metadata", path);
-    else if (!sd || strtoull(sd, NULL, 10) != (unsigned long long)m->cfg.seed)
-        rc = lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: checkpoint was trained with another seed",
-                          path);
-    lmmiqa_safetensors_close(st);
-    if (rc == LMMIQA_OK)
-        rc = lmmiqa_nn_params_load(&m->params, o, path, NULL, 1);
-    if (rc == LMMIQA_OK)
-        *epochs_done = (int)e;
-    return rc;
+    return lmmiqa__checkpoint_resume(&m->params, o, m->cfg.seed, path, epochs_done);
 }
 
 int lmmiqa_cnniqa_train_gray(const lmmiqa_cnniqa_config *cfg, const uint8_t *const *gray,
@@ -588,7 +534,8 @@ int lmmiqa_cnniqa_train_gray(const lmmiqa_cnniqa_config *cfg, const uint8_t *con
     if (rc == LMMIQA_OK && checkpoint_path && access(checkpoint_path, F_OK) == 0) {
         rc = resume(m, &opt, checkpoint_path, &start);
         if (rc == LMMIQA_OK)
-            logf_(cfg, "resumed from %s after epoch %d", checkpoint_path, start);
+            lmmiqa__train_log(cfg->verbose, cfg->log, cfg->log_user,
+                              "resumed from %s after epoch %d", checkpoint_path, start);
     }
     double range = mos_max - mos_min;
     for (int epoch = start; rc == LMMIQA_OK && epoch < cfg->epochs; epoch++) {
@@ -634,8 +581,9 @@ int lmmiqa_cnniqa_train_gray(const lmmiqa_cnniqa_config *cfg, const uint8_t *con
             lmmiqa__cnniqa_backward(m, &w, nb);
             lmmiqa_nn_optim_step(&opt, &m->params, epoch, NULL);
         }
-        logf_(cfg, "epoch %d/%d: %zu patches, mean L1 loss %.5f", epoch + 1, cfg->epochs, total,
-              loss_sum / (double)(steps ? steps : 1));
+        lmmiqa__train_log(cfg->verbose, cfg->log, cfg->log_user,
+                          "epoch %d/%d: %zu patches, mean L1 loss %.5f", epoch + 1, cfg->epochs,
+                          total, loss_sum / (double)(steps ? steps : 1));
         if (checkpoint_path)
             rc = save_checkpoint(m, &opt, epoch + 1, checkpoint_path);
     }

@@ -4,13 +4,9 @@
  * mean over patches of the last hidden layer (fc values, default 512).
  */
 #include "cnniqa_internal.h"
-#include "features/extractor_internal.h"
-
-#include "core/internal.h"
+#include "weights_extractor.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 static void model_destroy(void *model) { lmmiqa_cnniqa_destroy(model); }
 
@@ -32,43 +28,39 @@ static void feature_name(const void *model, size_t i, char *buf, size_t size)
     snprintf(buf, size, "cnniqa%zu", i + 1);
 }
 
-int lmmiqa__cnniqa_extractor_create(const lmmiqa_extractor_options *opts,
-                                    lmmiqa__extractor_impl *impl)
+static int load(const char *path, void **model)
 {
-    if (!opts->weights)
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
-                            "needs a trained weight file (--weights FILE, written by "
-                            "`lmmiqa fit --extractor cnniqa`)");
-    lmmiqa_cnniqa *m = NULL;
-    int rc = lmmiqa_cnniqa_load(opts->weights, &m);
-    if (rc != LMMIQA_OK)
-        return rc;
-    char sha[65];
-    rc = lmmiqa__sha256_file(opts->weights, sha);
-    if (rc != LMMIQA_OK) {
-        lmmiqa_cnniqa_destroy(m);
-        return rc;
-    }
-    const lmmiqa_cnniqa_config *c = lmmiqa_cnniqa_get_config(m);
-    char json[512];
-    snprintf(json, sizeof json,
+    return lmmiqa_cnniqa_load(path, (lmmiqa_cnniqa **)model);
+}
+
+static size_t feature_dim(const void *model) { return lmmiqa_cnniqa_feature_dim(model); }
+
+static void describe(const void *model, const char *sha256, char *json, size_t size)
+{
+    const lmmiqa_cnniqa_config *c = lmmiqa_cnniqa_get_config(model);
+    snprintf(json, size,
              "{\"model\":\"CNNIQA (Kang et al. 2014)\",\"patch\":%d,\"filters\":%d,\"kernel\":%d,"
              "\"fc\":%d,\"lcn\":\"3x3, C=1, pixels 0..255\",\"feature\":\"mean over patches of "
              "the last hidden layer\",\"weights_sha256\":\"%s\"}",
-             c->patch, c->filters, c->kernel, c->fc, sha);
-    impl->config_json = lmmiqa__malloc(strlen(json) + 1);
-    if (!impl->config_json) {
-        lmmiqa_cnniqa_destroy(m);
-        return LMMIQA_ERR_NOMEM;
-    }
-    memcpy(impl->config_json, json, strlen(json) + 1);
-    impl->dim = lmmiqa_cnniqa_feature_dim(m);
-    impl->version = "cnniqa-1";
-    impl->model = m;
-    impl->model_destroy = model_destroy;
-    impl->state_create = state_create;
-    impl->state_destroy = state_destroy;
-    impl->run = run;
-    impl->feature_name = feature_name;
-    return LMMIQA_OK;
+             c->patch, c->filters, c->kernel, c->fc, sha256);
+}
+
+static const lmmiqa__weights_extractor SPEC = {
+    .version = "cnniqa-1",
+    .missing = "needs a trained weight file (--weights FILE, written by "
+               "`lmmiqa fit --extractor cnniqa`)",
+    .load = load,
+    .describe = describe,
+    .feature_dim = feature_dim,
+    .model_destroy = model_destroy,
+    .state_create = state_create,
+    .state_destroy = state_destroy,
+    .run = run,
+    .feature_name = feature_name,
+};
+
+int lmmiqa__cnniqa_extractor_create(const lmmiqa_extractor_options *opts,
+                                    lmmiqa__extractor_impl *impl)
+{
+    return lmmiqa__weights_extractor_create(&SPEC, opts, impl);
 }

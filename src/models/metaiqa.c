@@ -12,6 +12,7 @@
  * one. A final batch of a single image is skipped (batch norm needs two).
  */
 #include "metaiqa_internal.h"
+#include "trainer_common.h"
 
 #include "core/internal.h"
 #include "lmmiqa/safetensors.h"
@@ -295,17 +296,6 @@ int lmmiqa_metaiqa_save(const lmmiqa_metaiqa *m, const char *path)
     return lmmiqa_nn_params_save(&m->params, NULL, 0, keys, pv, N_META, path);
 }
 
-static int meta_int(const lmmiqa_safetensors *st, const char *path, const char *key, int *out)
-{
-    const char *s = lmmiqa_safetensors_metadata(st, key);
-    char *end = NULL;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || *end || v < 1 || v > 1000000)
-        return lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: metadata %s is missing or invalid", path, key);
-    *out = (int)v;
-    return LMMIQA_OK;
-}
-
 static int read_arch(const char *path, lmmiqa_metaiqa_config *cfg)
 {
     lmmiqa_safetensors *st = NULL;
@@ -318,21 +308,14 @@ static int read_arch(const char *path, lmmiqa_metaiqa_config *cfg)
                           "%s: not a lmmiqa MetaIQA weight file (metadata format %s, want %s; "
                           "pretrained files go through --init)",
                           path, fmt ? fmt : "absent", FORMAT_NAME);
-    if (rc == LMMIQA_OK) rc = meta_int(st, path, "metaiqa.width", &cfg->width);
-    if (rc == LMMIQA_OK) rc = meta_int(st, path, "metaiqa.classes", &cfg->classes);
-    if (rc == LMMIQA_OK) rc = meta_int(st, path, "metaiqa.hidden1", &cfg->hidden1);
-    if (rc == LMMIQA_OK) rc = meta_int(st, path, "metaiqa.hidden2", &cfg->hidden2);
-    if (rc == LMMIQA_OK) rc = meta_int(st, path, "metaiqa.train_size", &cfg->train_size);
-    if (rc == LMMIQA_OK) rc = meta_int(st, path, "metaiqa.crop", &cfg->crop);
-    if (rc == LMMIQA_OK) {
-        const char *s = lmmiqa_safetensors_metadata(st, "metaiqa.dropout");
-        char *end = NULL;
-        double d = s ? strtod(s, &end) : -1.0;
-        if (!s || *end || !(d >= 0.0 && d < 1.0))
-            rc = lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: metadata metaiqa.dropout is invalid", path);
-        else
-            cfg->dropout = (float)d;
-    }
+    if (rc == LMMIQA_OK) rc = lmmiqa__meta_int(st, path, "metaiqa.width", &cfg->width);
+    if (rc == LMMIQA_OK) rc = lmmiqa__meta_int(st, path, "metaiqa.classes", &cfg->classes);
+    if (rc == LMMIQA_OK) rc = lmmiqa__meta_int(st, path, "metaiqa.hidden1", &cfg->hidden1);
+    if (rc == LMMIQA_OK) rc = lmmiqa__meta_int(st, path, "metaiqa.hidden2", &cfg->hidden2);
+    if (rc == LMMIQA_OK) rc = lmmiqa__meta_int(st, path, "metaiqa.train_size", &cfg->train_size);
+    if (rc == LMMIQA_OK) rc = lmmiqa__meta_int(st, path, "metaiqa.crop", &cfg->crop);
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa__meta_dropout(st, path, "metaiqa.dropout", &cfg->dropout);
     lmmiqa_safetensors_close(st);
     return rc;
 }
@@ -519,32 +502,14 @@ int lmmiqa_metaiqa_predict(const lmmiqa_metaiqa *m, lmmiqa_metaiqa_state *st,
 
 /* ------------------------------------------------------ training */
 
-static void logf_(const lmmiqa_metaiqa_config *cfg, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void logf_(const lmmiqa_metaiqa_config *cfg, const char *fmt, ...)
-{
-    if (!cfg->verbose || !cfg->log)
-        return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    cfg->log(cfg->log_user, line);
-}
-
 static int save_checkpoint(const lmmiqa_metaiqa *m, const lmmiqa_nn_optim *o, int epochs_done,
                            uint64_t seed, const char *path)
 {
     char vals[N_META + 2][32];
     const char *keys[N_META + 2], *pv[N_META + 2];
     arch_meta(&m->cfg, vals, keys, pv);
-    keys[N_META] = "train.epochs_done";
-    snprintf(vals[N_META], 32, "%d", epochs_done);
-    keys[N_META + 1] = "train.seed";
-    snprintf(vals[N_META + 1], 32, "%llu", (unsigned long long)seed);
-    pv[N_META] = vals[N_META], pv[N_META + 1] = vals[N_META + 1];
-    return lmmiqa_nn_params_save(&m->params, o, 1, keys, pv, N_META + 2, path);
+    return lmmiqa__checkpoint_save(&m->params, o, vals, keys, pv, N_META, epochs_done, seed,
+                                   path);
 }
 
 static int resume(lmmiqa_metaiqa *m, lmmiqa_nn_optim *o, uint64_t seed, const char *path,
@@ -560,25 +525,7 @@ static int resume(lmmiqa_metaiqa *m, lmmiqa_nn_optim *o, uint64_t seed, const ch
         arch.dropout != m->cfg.dropout)
         return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
                             "%s: checkpoint architecture differs from the requested one", path);
-    lmmiqa_safetensors *st = NULL;
-    rc = lmmiqa_safetensors_open(path, &st);
-    if (rc != LMMIQA_OK)
-        return rc;
-    const char *s = lmmiqa_safetensors_metadata(st, "train.epochs_done");
-    const char *sd = lmmiqa_safetensors_metadata(st, "train.seed");
-    char *end = NULL;
-    long e = s ? strtol(s, &end, 10) : -1;
-    if (!s || *end || e < 0)
-        rc = lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: no train.epochs_done metadata", path);
-    else if (!sd || strtoull(sd, NULL, 10) != (unsigned long long)seed)
-        rc = lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: checkpoint was trained with another seed",
-                          path);
-    lmmiqa_safetensors_close(st);
-    if (rc == LMMIQA_OK)
-        rc = lmmiqa_nn_params_load(&m->params, o, path, NULL, 1);
-    if (rc == LMMIQA_OK)
-        *epochs_done = (int)e;
-    return rc;
+    return lmmiqa__checkpoint_resume(&m->params, o, seed, path, epochs_done);
 }
 
 int lmmiqa_metaiqa_train(const lmmiqa_metaiqa_config *cfg, const char *init_path,
@@ -645,7 +592,8 @@ int lmmiqa_metaiqa_train(const lmmiqa_metaiqa_config *cfg, const char *init_path
     if (rc == LMMIQA_OK && checkpoint_path && access(checkpoint_path, F_OK) == 0) {
         rc = resume(m, &opt, cfg->seed, checkpoint_path, &start);
         if (rc == LMMIQA_OK)
-            logf_(cfg, "resumed from %s after epoch %d", checkpoint_path, start);
+            lmmiqa__train_log(cfg->verbose, cfg->log, cfg->log_user,
+                              "resumed from %s after epoch %d", checkpoint_path, start);
     }
     double range = mos_max - mos_min;
     for (int epoch = start; rc == LMMIQA_OK && epoch < cfg->epochs; epoch++) {
@@ -685,8 +633,10 @@ int lmmiqa_metaiqa_train(const lmmiqa_metaiqa_config *cfg, const char *init_path
             lmmiqa__metaiqa_backward(m, w, nb, dout);
             lmmiqa_nn_optim_step(&opt, &m->params, epoch, NULL);
         }
-        logf_(cfg, "epoch %d/%d: %zu images, mean MSE %.5f, lr %g", epoch + 1, cfg->epochs, n,
-              loss_sum / (double)(steps ? steps : 1), lmmiqa_nn_optim_lr(&opt, epoch));
+        lmmiqa__train_log(cfg->verbose, cfg->log, cfg->log_user,
+                          "epoch %d/%d: %zu images, mean MSE %.5f, lr %g", epoch + 1, cfg->epochs,
+                          n, loss_sum / (double)(steps ? steps : 1),
+                          lmmiqa_nn_optim_lr(&opt, epoch));
         if (checkpoint_path)
             rc = save_checkpoint(m, &opt, epoch + 1, cfg->seed, checkpoint_path);
     }

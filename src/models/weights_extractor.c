@@ -1,0 +1,46 @@
+/*
+ * src/models/weights_extractor.c - shared create path of the extractors
+ * that run a weight file trained by lmmiqa (see weights_extractor.h). The
+ * configuration JSON carries the weights' SHA-256 so a feature store
+ * records exactly which trained model produced its columns.
+ */
+#include "weights_extractor.h"
+
+#include "core/internal.h"
+
+#include <string.h>
+
+int lmmiqa__weights_extractor_create(const lmmiqa__weights_extractor *spec,
+                                     const lmmiqa_extractor_options *opts,
+                                     lmmiqa__extractor_impl *impl)
+{
+    if (!opts->weights)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s", spec->missing);
+    void *m = NULL;
+    int rc = spec->load(opts->weights, &m);
+    if (rc != LMMIQA_OK)
+        return rc;
+    char sha[65];
+    rc = lmmiqa__sha256_file(opts->weights, sha);
+    if (rc != LMMIQA_OK) {
+        spec->model_destroy(m);
+        return rc;
+    }
+    char json[512];
+    spec->describe(m, sha, json, sizeof json);
+    impl->config_json = lmmiqa__malloc(strlen(json) + 1);
+    if (!impl->config_json) {
+        spec->model_destroy(m);
+        return LMMIQA_ERR_NOMEM;
+    }
+    memcpy(impl->config_json, json, strlen(json) + 1);
+    impl->dim = spec->feature_dim(m);
+    impl->version = spec->version;
+    impl->model = m;
+    impl->model_destroy = spec->model_destroy;
+    impl->state_create = spec->state_create;
+    impl->state_destroy = spec->state_destroy;
+    impl->run = spec->run;
+    impl->feature_name = spec->feature_name;
+    return LMMIQA_OK;
+}

@@ -1,0 +1,35 @@
+/*
+ * src/models/weights_extractor.h - the common create path of extractors
+ * backed by a model that lmmiqa trains itself (CNNIQA, MetaIQA): they need
+ * options.weights, load it, record its SHA-256 in the configuration JSON and
+ * hand typed callbacks to the registry. Each model supplies a table; the
+ * load/hash/describe/cleanup sequence lives once here. Internal.
+ */
+#ifndef LMMIQA_MODELS_WEIGHTS_EXTRACTOR_H
+#define LMMIQA_MODELS_WEIGHTS_EXTRACTOR_H
+
+#include "features/extractor_internal.h"
+
+#include <stddef.h>
+
+typedef struct lmmiqa__weights_extractor {
+    const char *version; /* static string, becomes impl->version */
+    const char *missing; /* error message when options.weights is absent */
+    int (*load)(const char *path, void **model);
+    /* configuration JSON of the loaded model (weights hash sha256) into json */
+    void (*describe)(const void *model, const char *sha256, char *json, size_t size);
+    size_t (*feature_dim)(const void *model);
+    void (*model_destroy)(void *model);
+    int (*state_create)(const void *model, void **state);
+    void (*state_destroy)(void *state);
+    int (*run)(const void *model, void *state, const lmmiqa_image *img, double *out);
+    void (*feature_name)(const void *model, size_t i, char *buf, size_t size);
+} lmmiqa__weights_extractor;
+
+/* Fill impl for the model of spec from opts->weights; on failure nothing is
+ * left allocated and the status says why (missing weights, load, hash). */
+int lmmiqa__weights_extractor_create(const lmmiqa__weights_extractor *spec,
+                                     const lmmiqa_extractor_options *opts,
+                                     lmmiqa__extractor_impl *impl);
+
+#endif
