@@ -18,14 +18,14 @@ setup:
 	@scripts/setup.sh
 
 build: setup
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DLMMIQA_WERROR=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 asan: setup
-	@cmake -S . -B $(ASAN_BUILD) -DLMMIQA_SANITIZE=ON -DLMMIQA_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DLMMIQA_SANITIZE=ON -DLMMIQA_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DLMMIQA_WERROR=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && LMMIQA_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 
@@ -34,13 +34,13 @@ demo: build
 
 bench:
 	@scripts/setup.sh --bench
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DLMMIQA_WERROR=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 	@scripts/bench.sh $(BUILD)
 
 fuzz:
 	@scripts/setup.sh --dev
-	@CC=clang cmake -S . -B build-fuzz -DLMMIQA_FUZZ=ON -DLMMIQA_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@CC=clang cmake -S . -B build-fuzz -DLMMIQA_FUZZ=ON -DLMMIQA_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DLMMIQA_WERROR=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 	@scripts/fuzz.sh build-fuzz
 

@@ -11,7 +11,7 @@
  * DIR/align-b7 (default /tmp/lmmiqa-align) unless it exists there already
  * (tools/ref/align_ref.py --full DIR writes the same numbers).
  */
-#include "lmmiqa/align.h"
+#include "lmmiqa/advanced/align.h"
 #include "core/internal.h"
 #include "models/align_internal.h"
 #include "models/vit_internal.h"

@@ -32,7 +32,7 @@ extern "C" {
 #include "lmmiqa/brisque.h"
 #include "lmmiqa/core.h"
 #include "lmmiqa/image.h"
-#include "lmmiqa/resize.h"
+#include "image/resize.h"
 }
 
 using clk = std::chrono::steady_clock;

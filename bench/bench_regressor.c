@@ -27,7 +27,7 @@
  * 10 random 80/20 splits, mean test PLCC/SROCC of the MLP (36 -> 512 -> 1),
  * linear (36 -> 1) and SVR heads over their main settings.
  */
-#include "io/csv.h"
+#include "lmmiqa/advanced/csv.h"
 #include "lmmiqa/brisque.h"
 #include "lmmiqa/image.h"
 #include "lmmiqa/metrics.h"
@@ -53,7 +53,7 @@ static double now(void)
 static double time_lmmiqa(const float *x, const double *mos, size_t n, int batch, int threads)
 {
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_regressor_config_init(&cfg);
     cfg.hidden = HIDDEN;
     cfg.epochs = 1;
     cfg.batch_size = batch;
@@ -147,7 +147,7 @@ static int defaults_study(void)
                 double sp = 0.0, ss = 0.0, t0 = now();
                 for (uint64_t seed = 1; seed <= 3; seed++) {
                     lmmiqa_regressor_config cfg;
-                    lmmiqa_regressor_config_default(&cfg);
+                    lmmiqa_regressor_config_init(&cfg);
                     cfg.learning_rate = lrs[l];
                     cfg.batch_size = batches[b];
                     cfg.standardize = st;
@@ -175,7 +175,7 @@ static int defaults_study(void)
     for (int c = 0; c < 3; c++)
         for (int e = 0; e < 3; e++) {
             lmmiqa_regressor_config cfg;
-            lmmiqa_regressor_config_default(&cfg);
+            lmmiqa_regressor_config_init(&cfg);
             cfg.head = LMMIQA_HEAD_SVR;
             cfg.svr_c = cs[c];
             cfg.svr_epsilon = eps[e];
@@ -202,22 +202,22 @@ static int defaults_study(void)
 /* BRISQUE features of every LIVE-C image, from the cache or extracted now. */
 static int livec_features(const char *csv_path, float **xo, double **mo, size_t *no)
 {
-    lmmiqa__csv *csv = NULL;
-    if (lmmiqa__csv_load(csv_path, &csv)) {
+    lmmiqa_csv *csv = NULL;
+    if (lmmiqa_csv_load(csv_path, &csv)) {
         fprintf(stderr, "bench_regressor: %s\n", lmmiqa_error_message());
         return 1;
     }
-    int ci = lmmiqa__csv_column(csv, "image"), cm = lmmiqa__csv_column(csv, "mos");
-    size_t n = lmmiqa__csv_rows(csv);
+    int ci = lmmiqa_csv_column(csv, "image"), cm = lmmiqa_csv_column(csv, "mos");
+    size_t n = lmmiqa_csv_rows(csv);
     if (ci < 0 || cm < 0 || n == 0) {
         fprintf(stderr, "bench_regressor: %s lacks image/mos columns\n", csv_path);
-        lmmiqa__csv_destroy(csv);
+        lmmiqa_csv_destroy(csv);
         return 1;
     }
     float *x = malloc(n * LMMIQA_BRISQUE_DIM * sizeof *x);
     double *mos = malloc(n * sizeof *mos);
     for (size_t i = 0; i < n; i++)
-        if (lmmiqa__csv_cell_double(csv, i, (size_t)cm, &mos[i])) {
+        if (lmmiqa_csv_cell_double(csv, i, (size_t)cm, &mos[i])) {
             fprintf(stderr, "bench_regressor: %s\n", lmmiqa_error_message());
             return 1;
         }
@@ -243,7 +243,7 @@ static int livec_features(const char *csv_path, float **xo, double **mo, size_t 
         double t0 = now();
         for (size_t i = 0; i < n; i++) {
             char path[8192];
-            snprintf(path, sizeof path, "%s%s", dir, lmmiqa__csv_cell(csv, i, (size_t)ci));
+            snprintf(path, sizeof path, "%s%s", dir, lmmiqa_csv_cell(csv, i, (size_t)ci));
             lmmiqa_image *img = NULL;
             double feat[LMMIQA_BRISQUE_DIM];
             if (lmmiqa_image_load(path, &img) || lmmiqa_brisque_features(st, img, feat)) {
@@ -264,7 +264,7 @@ static int livec_features(const char *csv_path, float **xo, double **mo, size_t 
             fclose(f);
         }
     }
-    lmmiqa__csv_destroy(csv);
+    lmmiqa_csv_destroy(csv);
     *xo = x;
     *mo = mos;
     *no = n;
@@ -331,7 +331,7 @@ static int livec_study(const char *csv_path)
     for (int st = 1; st >= 0; st--)
         for (int l = 0; l < 4; l++)
             for (int b = 0; b < 3; b++) {
-                lmmiqa_regressor_config_default(&cfg);
+                lmmiqa_regressor_config_init(&cfg);
                 cfg.threads = 1;
                 cfg.standardize = st;
                 cfg.learning_rate = lrs[l];
@@ -342,7 +342,7 @@ static int livec_study(const char *csv_path)
     const double llrs[4] = {1e-3, 3e-3, 1e-2, 3e-2};
     for (int st = 1; st >= 0; st--)
         for (int l = 0; l < 4; l++) {
-            lmmiqa_regressor_config_default(&cfg);
+            lmmiqa_regressor_config_init(&cfg);
             cfg.head = LMMIQA_HEAD_LINEAR;
             cfg.threads = 1;
             cfg.standardize = st;
@@ -353,7 +353,7 @@ static int livec_study(const char *csv_path)
     const double cs[3] = {0.1, 1.0, 10.0}, eps[3] = {0.01, 0.05, 0.1};
     for (int c = 0; c < 3; c++)
         for (int e = 0; e < 3; e++) {
-            lmmiqa_regressor_config_default(&cfg);
+            lmmiqa_regressor_config_init(&cfg);
             cfg.head = LMMIQA_HEAD_SVR;
             cfg.svr_c = cs[c];
             cfg.svr_epsilon = eps[e];

@@ -15,7 +15,7 @@
  *
  *   bench_train [threads=2] [--quick]    (--quick: batch 8 only, fewer steps)
  */
-#include "lmmiqa/nn.h"
+#include "nn/nn.h"
 #include "models/cnniqa_internal.h"
 #include "models/metaiqa_internal.h"
 

@@ -15,7 +15,7 @@
  * Checkpoints with generated weights are written once to
  * $TMPDIR/lmmiqa-bench-vit (B/16 350 MB, L/14 1.2 GB).
  */
-#include "lmmiqa/vit.h"
+#include "lmmiqa/advanced/vit.h"
 #include "core/internal.h"
 #include "models/vit_internal.h"
 

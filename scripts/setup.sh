@@ -14,7 +14,7 @@ core=(build-essential cmake pkg-config
       libjpeg62-turbo-dev libpng-dev zlib1g-dev libexif-dev
       libmatio-dev libcjson-dev libzip-dev libexpat1-dev
       libopenblas-dev libcairo2-dev libssl-dev libdnnl-dev
-      fonts-dejavu-core)
+      fonts-dejavu-core help2man)
 bench=(libopencv-contrib-dev libopencv-dev python3-torch python3-numpy)
 dev=(python3-torch python3-numpy python3-scipy python3-pil clang libclang-rt-14-dev)
 

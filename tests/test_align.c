@@ -32,7 +32,7 @@
  *   Tolerance as above: cosine >= 0.99999, max |diff| <= 2e-5 x max(1, max
  *   |reference|) (B7 embedding entries reach about 20 with these weights).
  */
-#include "lmmiqa/align.h"
+#include "lmmiqa/advanced/align.h"
 #include "lmmiqa/extractor.h"
 #include "lmmiqa/rng.h"
 #include "core/internal.h"

@@ -6,10 +6,10 @@
  * files (round trip, wrong files rejected with a message) and the
  * "cnniqa" extractor. No real training here: CI stays fast.
  */
-#include "lmmiqa/cnniqa.h"
+#include "lmmiqa/advanced/cnniqa.h"
 #include "lmmiqa/extractor.h"
-#include "lmmiqa/nn.h"
-#include "lmmiqa/safetensors.h"
+#include "nn/nn.h"
+#include "io/safetensors.h"
 #include "models/cnniqa_internal.h"
 
 #include "test.h"

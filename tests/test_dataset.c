@@ -13,7 +13,7 @@
 #include "lmmiqa/lmmiqa.h"
 #include "test.h"
 
-#include "io/csv.h"
+#include "lmmiqa/advanced/csv.h"
 
 #include <unistd.h>
 
@@ -211,24 +211,24 @@ static void test_koniq(void)
     lmmiqa_dataset *der = NULL;
     CHECK_OK(lmmiqa_dataset_load(
         test_shared_path("data/labels/koniq10k/koniq10k_labels_derived.csv"), NULL, &der));
-    lmmiqa__csv *raw = NULL;
-    CHECK_OK(lmmiqa__csv_load(test_shared_path("data/labels/koniq10k/koniq10k_labels_derived.csv"),
+    lmmiqa_csv *raw = NULL;
+    CHECK_OK(lmmiqa_csv_load(test_shared_path("data/labels/koniq10k/koniq10k_labels_derived.csv"),
                               &raw));
     if (der && raw) {
         CHECK(lmmiqa_dataset_size(der) == 10073);
-        int cm = lmmiqa__csv_column(raw, "mos_1to5"), ci = lmmiqa__csv_column(raw, "image_name");
+        int cm = lmmiqa_csv_column(raw, "mos_1to5"), ci = lmmiqa_csv_column(raw, "image_name");
         CHECK(cm >= 0 && ci >= 0);
         size_t bad = 0;
         double worst = 0;
-        for (size_t r = 0; r < lmmiqa__csv_rows(raw) && cm >= 0 && ci >= 0; r++) {
+        for (size_t r = 0; r < lmmiqa_csv_rows(raw) && cm >= 0 && ci >= 0; r++) {
             double v;
-            if (lmmiqa__csv_cell_double(raw, r, (size_t)cm, &v) != 0) {
+            if (lmmiqa_csv_cell_double(raw, r, (size_t)cm, &v) != 0) {
                 bad++;
                 continue;
             }
-            long k = strcmp(lmmiqa__csv_cell(raw, r, (size_t)ci), lmmiqa_dataset_image(ds, r)) == 0
+            long k = strcmp(lmmiqa_csv_cell(raw, r, (size_t)ci), lmmiqa_dataset_image(ds, r)) == 0
                          ? (long)r
-                         : find_image(ds, lmmiqa__csv_cell(raw, r, (size_t)ci));
+                         : find_image(ds, lmmiqa_csv_cell(raw, r, (size_t)ci));
             if (k < 0) {
                 bad++;
                 continue;
@@ -239,7 +239,7 @@ static void test_koniq(void)
         CHECK(bad == 0);
         CHECK_MSG(worst <= ROUND6, "worst |sum(i c_i) - mos_1to5| = %g", worst);
     }
-    lmmiqa__csv_destroy(raw);
+    lmmiqa_csv_destroy(raw);
     lmmiqa_dataset_destroy(der);
 
     /* z-score MOS on 0..100 */

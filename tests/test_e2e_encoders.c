@@ -8,7 +8,7 @@
  * splits must produce a row per combination; `train` + `score --model` on the
  * fused features must predict every image. Needs ../shared (skips otherwise).
  */
-#include "lmmiqa/vit.h"
+#include "lmmiqa/advanced/vit.h"
 #include "models/vit_internal.h"
 #include "test.h"
 

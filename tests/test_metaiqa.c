@@ -8,9 +8,9 @@
  * checked against PyTorch in test_nn_torch.c.
  */
 #include "lmmiqa/extractor.h"
-#include "lmmiqa/metaiqa.h"
-#include "lmmiqa/nn.h"
-#include "lmmiqa/safetensors.h"
+#include "lmmiqa/advanced/metaiqa.h"
+#include "nn/nn.h"
+#include "io/safetensors.h"
 #include "models/metaiqa_internal.h"
 
 #include "test.h"

@@ -11,7 +11,7 @@
  */
 #include "lmmiqa/metrics.h"
 
-#include "io/csv.h"
+#include "lmmiqa/advanced/csv.h"
 #include "lmmiqa/rng.h"
 #include "test.h"
 
@@ -43,21 +43,21 @@ static int load_case(const char *name, double **pred, double **mos, size_t *n)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/data/metrics/%s.csv", LMMIQA_SOURCE_DIR, name);
-    lmmiqa__csv *csv = NULL;
-    int rc = lmmiqa__csv_load(path, &csv);
+    lmmiqa_csv *csv = NULL;
+    int rc = lmmiqa_csv_load(path, &csv);
     CHECK_MSG(rc == 0, "%s", lmmiqa_error_message());
     if (rc)
         return rc;
-    *n = lmmiqa__csv_rows(csv);
+    *n = lmmiqa_csv_rows(csv);
     *pred = malloc(*n * sizeof(double));
     *mos = malloc(*n * sizeof(double));
-    int cp = lmmiqa__csv_column(csv, "pred"), cm = lmmiqa__csv_column(csv, "mos");
+    int cp = lmmiqa_csv_column(csv, "pred"), cm = lmmiqa_csv_column(csv, "mos");
     CHECK(cp >= 0 && cm >= 0);
     for (size_t i = 0; i < *n && cp >= 0 && cm >= 0; i++) {
-        CHECK_OK(lmmiqa__csv_cell_double(csv, i, (size_t)cp, &(*pred)[i]));
-        CHECK_OK(lmmiqa__csv_cell_double(csv, i, (size_t)cm, &(*mos)[i]));
+        CHECK_OK(lmmiqa_csv_cell_double(csv, i, (size_t)cp, &(*pred)[i]));
+        CHECK_OK(lmmiqa_csv_cell_double(csv, i, (size_t)cm, &(*mos)[i]));
     }
-    lmmiqa__csv_destroy(csv);
+    lmmiqa_csv_destroy(csv);
     return 0;
 }
 
@@ -65,26 +65,26 @@ static void test_golden(void)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/data/metrics/golden.csv", LMMIQA_SOURCE_DIR);
-    lmmiqa__csv *g = NULL;
-    CHECK_OK(lmmiqa__csv_load(path, &g));
+    lmmiqa_csv *g = NULL;
+    CHECK_OK(lmmiqa_csv_load(path, &g));
     if (!g)
         return;
-    CHECK(lmmiqa__csv_rows(g) == 5);
-    for (size_t r = 0; r < lmmiqa__csv_rows(g); r++) {
-        const char *name = lmmiqa__csv_cell(g, r, 0);
+    CHECK(lmmiqa_csv_rows(g) == 5);
+    for (size_t r = 0; r < lmmiqa_csv_rows(g); r++) {
+        const char *name = lmmiqa_csv_cell(g, r, 0);
         double *pred = NULL, *mos = NULL;
         size_t n = 0;
         if (load_case(name, &pred, &mos, &n))
             continue;
         double want_n = 0;
-        CHECK_OK(lmmiqa__csv_cell_double(g, r, 1, &want_n));
+        CHECK_OK(lmmiqa_csv_cell_double(g, r, 1, &want_n));
         CHECK(n == (size_t)want_n);
         double want[6];
         int have[6];
         for (int k = 0; k < 6; k++) {
-            have[k] = lmmiqa__csv_cell(g, r, 2 + (size_t)k)[0] != '\0';
+            have[k] = lmmiqa_csv_cell(g, r, 2 + (size_t)k)[0] != '\0';
             if (have[k])
-                CHECK_OK(lmmiqa__csv_cell_double(g, r, 2 + (size_t)k, &want[k]));
+                CHECK_OK(lmmiqa_csv_cell_double(g, r, 2 + (size_t)k, &want[k]));
         }
         double v = 0;
         CHECK_OK(lmmiqa_metric_plcc(pred, mos, n, &v));
@@ -120,7 +120,7 @@ static void test_golden(void)
         free(pred);
         free(mos);
     }
-    lmmiqa__csv_destroy(g);
+    lmmiqa_csv_destroy(g);
 }
 
 static void test_krcc_fast_vs_reference(void)

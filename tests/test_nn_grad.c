@@ -9,7 +9,7 @@
  * analytic gradient. Tolerance: max abs error <= 1e-2 * max(1, max |grad|)
  * (float32 forward passes; L accumulated in double).
  */
-#include "lmmiqa/nn.h"
+#include "nn/nn.h"
 
 #include "test.h"
 

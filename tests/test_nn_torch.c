@@ -16,8 +16,8 @@
  * feeds net.bn1). They are also left out of the Adam step on both sides,
  * which would turn the noise into +-lr steps of random sign.)
  */
-#include "lmmiqa/nn.h"
-#include "lmmiqa/metaiqa.h"
+#include "nn/nn.h"
+#include "lmmiqa/advanced/metaiqa.h"
 #include "models/cnniqa_internal.h"
 #include "models/metaiqa_internal.h"
 

@@ -7,7 +7,7 @@
 #include "test.h"
 
 #include "core/internal.h"
-#include "io/npy.h"
+#include "lmmiqa/advanced/npy.h"
 #include "lmmiqa/core.h"
 
 #include <stdint.h>
@@ -18,7 +18,7 @@ static void test_header_layout(void)
     float m[6] = {1.0f, -2.5f, 3.25f, 0.0f, 1e-7f, 65504.0f};
     unsigned char *buf = NULL;
     size_t size = 0;
-    CHECK_OK(lmmiqa__npy_encode_f32(m, 2, 3, &buf, &size));
+    CHECK_OK(lmmiqa_npy_encode_f32(m, 2, 3, &buf, &size));
     if (!buf)
         return;
     /* What numpy.save writes for np.zeros((2,3), np.float32): */
@@ -36,7 +36,7 @@ static void test_header_layout(void)
 
     float *back = NULL;
     size_t r = 0, c = 0;
-    CHECK_OK(lmmiqa__npy_parse_f32(buf, size, "mem", &back, &r, &c));
+    CHECK_OK(lmmiqa_npy_parse_f32(buf, size, "mem", &back, &r, &c));
     CHECK(r == 2 && c == 3);
     if (back)
         CHECK(memcmp(back, m, sizeof m) == 0);
@@ -54,12 +54,12 @@ static void test_alignment_many_shapes(void)
             m[i] = (float)i * 0.5f - 7.0f;
         unsigned char *buf = NULL;
         size_t size = 0;
-        CHECK_OK(lmmiqa__npy_encode_f32(m, r, c, &buf, &size));
+        CHECK_OK(lmmiqa_npy_encode_f32(m, r, c, &buf, &size));
         size_t hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
         CHECK((10 + hlen) % 64 == 0);
         float *back = NULL;
         size_t rr = 9, cc = 9;
-        CHECK_OK(lmmiqa__npy_parse_f32(buf, size, "mem", &back, &rr, &cc));
+        CHECK_OK(lmmiqa_npy_parse_f32(buf, size, "mem", &back, &rr, &cc));
         CHECK(rr == r && cc == c);
         if (back && r * c > 0)
             CHECK(memcmp(back, m, r * c * sizeof *m) == 0);
@@ -78,16 +78,16 @@ static void test_file_round_trip(void)
     float m[4 * 5];
     for (int i = 0; i < 20; i++)
         m[i] = (float)(i * i) / 3.0f;
-    CHECK_OK(lmmiqa__npy_write_f32(path, m, 4, 5));
+    CHECK_OK(lmmiqa_npy_write_f32(path, m, 4, 5));
     float *back = NULL;
     size_t r = 0, c = 0;
-    CHECK_OK(lmmiqa__npy_read_f32(path, &back, &r, &c));
+    CHECK_OK(lmmiqa_npy_read_f32(path, &back, &r, &c));
     CHECK(r == 4 && c == 5);
     if (back)
         CHECK(memcmp(back, m, sizeof m) == 0);
     free(back);
     unlink(path);
-    CHECK(lmmiqa__npy_read_f32(path, &back, &r, &c) == LMMIQA_ERR_IO);
+    CHECK(lmmiqa_npy_read_f32(path, &back, &r, &c) == LMMIQA_ERR_IO);
 }
 
 /* Build a file by hand: preamble with version `major`, a header string. */
@@ -124,7 +124,7 @@ static void test_other_layouts(void)
     double d[6] = {1, 2, 3, 4, 5, 6}; /* columns: (1,2), (3,4), (5,6) */
     size_t n = make_file(buf, 2, "{'shape': (2, 3), 'fortran_order': True, 'descr': '<f8'}", d,
                          sizeof d);
-    CHECK_OK(lmmiqa__npy_parse_f32(buf, n, "f8", &m, &r, &c));
+    CHECK_OK(lmmiqa_npy_parse_f32(buf, n, "f8", &m, &r, &c));
     CHECK(r == 2 && c == 3);
     if (m) {
         float want[6] = {1, 3, 5, 2, 4, 6};
@@ -136,30 +136,30 @@ static void test_other_layouts(void)
     float v[3] = {7, 8, 9};
     n = make_file(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", v,
                   sizeof v);
-    CHECK_OK(lmmiqa__npy_parse_f32(buf, n, "1d", &m, &r, &c));
+    CHECK_OK(lmmiqa_npy_parse_f32(buf, n, "1d", &m, &r, &c));
     CHECK(r == 3 && c == 1);
     free(m);
 
     /* Refusals: wrong dtype, 3-D, truncated data, bad magic, bad header. */
     n = make_file(buf, 1, "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }", v,
                   sizeof v);
-    CHECK(lmmiqa__npy_parse_f32(buf, n, "i4", &m, &r, &c) == LMMIQA_ERR_FORMAT);
+    CHECK(lmmiqa_npy_parse_f32(buf, n, "i4", &m, &r, &c) == LMMIQA_ERR_FORMAT);
     CHECK(strstr(lmmiqa_error_message(), "i4") != NULL);
     n = make_file(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 3), }", v,
                   sizeof v);
-    CHECK(lmmiqa__npy_parse_f32(buf, n, "3d", &m, &r, &c) == LMMIQA_ERR_FORMAT);
+    CHECK(lmmiqa_npy_parse_f32(buf, n, "3d", &m, &r, &c) == LMMIQA_ERR_FORMAT);
     n = make_file(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", v,
                   sizeof v);
-    CHECK(lmmiqa__npy_parse_f32(buf, n, "short", &m, &r, &c) == LMMIQA_ERR_CORRUPT);
+    CHECK(lmmiqa_npy_parse_f32(buf, n, "short", &m, &r, &c) == LMMIQA_ERR_CORRUPT);
     CHECK(strstr(lmmiqa_error_message(), "short") != NULL);
-    CHECK(lmmiqa__npy_parse_f32("\x93NUMPX\x01\x00\x00\x00", 10, "magic", &m, &r, &c) ==
+    CHECK(lmmiqa_npy_parse_f32("\x93NUMPX\x01\x00\x00\x00", 10, "magic", &m, &r, &c) ==
           LMMIQA_ERR_FORMAT);
     n = make_file(buf, 1, "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (3,), }", v,
                   sizeof v);
-    CHECK(lmmiqa__npy_parse_f32(buf, n, "hdr", &m, &r, &c) == LMMIQA_ERR_CORRUPT);
+    CHECK(lmmiqa_npy_parse_f32(buf, n, "hdr", &m, &r, &c) == LMMIQA_ERR_CORRUPT);
     buf[8] = 0xff; /* header length beyond the file */
     buf[9] = 0xff;
-    CHECK(lmmiqa__npy_parse_f32(buf, 200, "len", &m, &r, &c) != LMMIQA_OK);
+    CHECK(lmmiqa_npy_parse_f32(buf, 200, "len", &m, &r, &c) != LMMIQA_OK);
     CHECK(m == NULL);
 }
 

@@ -16,8 +16,8 @@
  *   CI): every mutant is rejected cleanly or reads completely.
  */
 #include "lmmiqa/rng.h"
-#include "lmmiqa/torchzip.h"
-#include "lmmiqa/vit.h"
+#include "io/torchzip.h"
+#include "lmmiqa/advanced/vit.h"
 #include "core/internal.h"
 #include "io/pickle.h"
 #include "test.h"

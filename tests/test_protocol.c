@@ -10,7 +10,7 @@
 #include "test.h"
 
 #include "core/internal.h"
-#include "io/csv.h"
+#include "lmmiqa/advanced/csv.h"
 #include "lmmiqa/extractor.h"
 #include "lmmiqa/image.h"
 #include "lmmiqa/metrics.h"
@@ -133,7 +133,7 @@ static void test_helpers(void)
     lmmiqa_dataset_destroy(narrow);
     char *cj = NULL;
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_regressor_config_init(&cfg);
     cfg.seed = 18446744073709551615ull;
     cj = lmmiqa_regressor_config_json(&cfg);
     CHECK(cj && strstr(cj, "\"seed\":\"18446744073709551615\"") != NULL);
@@ -169,13 +169,13 @@ static int run(lmmiqa_splits *sp, const lmmiqa_regressor_config *reg, events *ev
     return lmmiqa_protocol_run(ds, sp, 2, specs, &o, rows);
 }
 
-static double cell(const lmmiqa__csv *c, size_t row, const char *col)
+static double cell(const lmmiqa_csv *c, size_t row, const char *col)
 {
     double v = NAN;
-    int k = lmmiqa__csv_column(c, col);
+    int k = lmmiqa_csv_column(c, col);
     CHECK(k >= 0);
     if (k >= 0)
-        CHECK_OK(lmmiqa__csv_cell_double(c, row, (size_t)k, &v));
+        CHECK_OK(lmmiqa_csv_cell_double(c, row, (size_t)k, &v));
     return v;
 }
 
@@ -207,20 +207,20 @@ static void test_run_and_outputs(void)
     free(md);
 
     /* The per-split metrics are those of the written predictions. */
-    lmmiqa__csv *pred = NULL, *per = NULL, *res = NULL;
-    CHECK_OK(lmmiqa__csv_load(test_path(out, "predictions.csv"), &pred));
-    CHECK_OK(lmmiqa__csv_load(test_path(out, "per_split.csv"), &per));
-    CHECK_OK(lmmiqa__csv_load(test_path(out, "results.csv"), &res));
+    lmmiqa_csv *pred = NULL, *per = NULL, *res = NULL;
+    CHECK_OK(lmmiqa_csv_load(test_path(out, "predictions.csv"), &pred));
+    CHECK_OK(lmmiqa_csv_load(test_path(out, "per_split.csv"), &per));
+    CHECK_OK(lmmiqa_csv_load(test_path(out, "results.csv"), &res));
     if (pred && per && res) {
-        CHECK(lmmiqa__csv_rows(pred) == 2 * 3 * 6); /* 2 specs x 3 splits x 6 test rows */
-        CHECK(lmmiqa__csv_rows(per) == 6);
-        for (size_t r = 0; r < lmmiqa__csv_rows(per); r++) {
-            const char *spec = lmmiqa__csv_cell(per, r, 0);
+        CHECK(lmmiqa_csv_rows(pred) == 2 * 3 * 6); /* 2 specs x 3 splits x 6 test rows */
+        CHECK(lmmiqa_csv_rows(per) == 6);
+        for (size_t r = 0; r < lmmiqa_csv_rows(per); r++) {
+            const char *spec = lmmiqa_csv_cell(per, r, 0);
             double split = cell(per, r, "split");
             double p[6], m[6];
             size_t n = 0;
-            for (size_t q = 0; q < lmmiqa__csv_rows(pred) && n < 6; q++) {
-                if (strcmp(lmmiqa__csv_cell(pred, q, 0), spec) == 0 &&
+            for (size_t q = 0; q < lmmiqa_csv_rows(pred) && n < 6; q++) {
+                if (strcmp(lmmiqa_csv_cell(pred, q, 0), spec) == 0 &&
                     cell(pred, q, "split") == split) {
                     p[n] = cell(pred, q, "pred");
                     m[n] = cell(pred, q, "mos");
@@ -250,9 +250,9 @@ static void test_run_and_outputs(void)
         /* The noise -> MOS relation is learnable: a clearly positive SROCC. */
         CHECK_MSG(rows[0].srocc_mean > 0.5, "linear brisque SROCC %g", rows[0].srocc_mean);
     }
-    lmmiqa__csv_destroy(pred);
-    lmmiqa__csv_destroy(per);
-    lmmiqa__csv_destroy(res);
+    lmmiqa_csv_destroy(pred);
+    lmmiqa_csv_destroy(per);
+    lmmiqa_csv_destroy(res);
 
     /* Resume: nothing recomputed, identical results. */
     char *before = read_text(test_path(out, "results.csv"));
@@ -281,7 +281,7 @@ static void test_run_and_outputs(void)
 
     /* Another configuration: everything is recomputed. */
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_regressor_config_init(&cfg);
     cfg.epochs = 3;
     CHECK_OK(run(sp, &cfg, &ev, NULL));
     CHECK(ev.total == 6 && ev.reused == 0);
@@ -332,7 +332,7 @@ static void test_load_memory(void)
     for (size_t i = 0; i < N; i++)
         mos[i] = lmmiqa_dataset_mos(ds, i);
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_regressor_config_init(&cfg);
     cfg.hidden = 8;
     cfg.epochs = 3;
     lmmiqa_regressor *reg = NULL, *a = NULL, *b = NULL;

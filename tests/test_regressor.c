@@ -22,7 +22,7 @@
 #include "lmmiqa/metrics.h"
 #include "lmmiqa/regressor.h"
 #include "lmmiqa/rng.h"
-#include "lmmiqa/safetensors.h"
+#include "io/safetensors.h"
 
 #include <stdint.h>
 
@@ -316,7 +316,7 @@ static void golden_check(const char *name)
     for (size_t i = 0; i < epochs * n; i++)
         order[i] = (size_t)g.order[i];
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_regressor_config_init(&cfg);
     cfg.head = hidden ? LMMIQA_HEAD_MLP : LMMIQA_HEAD_LINEAR;
     cfg.hidden = (int)(hidden ? hidden : 1);
     cfg.epochs = (int)epochs;
@@ -392,7 +392,7 @@ static void test_learns_known_function(void)
     synth(1, n, dim, x, mos);
     synth(2, nt, dim, xt, mt);
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_regressor_config_init(&cfg);
     cfg.hidden = 64;
     cfg.epochs = 20;
     cfg.threads = 1;
@@ -448,7 +448,7 @@ static lmmiqa_regressor *train_small(uint64_t seed, double dropout, const float 
                                      const double *mv, size_t nv)
 {
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_regressor_config_init(&cfg);
     cfg.hidden = 32;
     cfg.epochs = 6;
     cfg.batch_size = 16;
@@ -604,7 +604,7 @@ static void test_save_load(void)
     double *mos = malloc(n * sizeof *mos);
     synth(8, n, dim, x, mos);
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_regressor_config_init(&cfg);
     cfg.hidden = 10;
     cfg.epochs = 3;
     cfg.threads = 1;
@@ -676,7 +676,7 @@ static void test_bad_arguments(void)
     float x[4 * 3] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     double mos[4] = {10, 20, 30, 40};
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_regressor_config_init(&cfg);
     cfg.hidden = 4;
     cfg.epochs = 1;
     expect_train_error(&cfg, x, mos, 0, 3, 0, 100, 0, "n = 0");
@@ -821,7 +821,7 @@ static void test_svr_fits_sine(void)
         mos[i] = sin(x[i]);
     }
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_regressor_config_init(&cfg);
     cfg.head = LMMIQA_HEAD_SVR;
     cfg.standardize = 0;
     cfg.svr_c = 10.0;

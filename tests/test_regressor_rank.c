@@ -251,7 +251,7 @@ static void test_training_learns_order(void)
     toy_make(&tr, 300, 5);
     toy_make(&te, 100, 6);
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_regressor_config_init(&cfg);
     cfg.hidden = 32;
     cfg.epochs = 30;
     cfg.threads = 1;
@@ -314,7 +314,7 @@ static void test_bad_args(void)
     toy d;
     toy_make(&d, 20, 9);
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_regressor_config_init(&cfg);
     cfg.hidden = 4;
     cfg.epochs = 1;
     cfg.threads = 1;

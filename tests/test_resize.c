@@ -9,7 +9,7 @@
 
 #include "image/resize_internal.h"
 #include "lmmiqa/core.h"
-#include "lmmiqa/resize.h"
+#include "image/resize.h"
 #include "lmmiqa/rng.h"
 
 #include <stdlib.h>

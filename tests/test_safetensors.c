@@ -14,7 +14,7 @@
  *   is either rejected or fully readable (run under ASan in CI).
  */
 #include "lmmiqa/rng.h"
-#include "lmmiqa/safetensors.h"
+#include "io/safetensors.h"
 #include "core/internal.h"
 #include "tensor/dtype.h"
 #include "test.h"

@@ -11,7 +11,7 @@
 #include "test.h"
 
 #include "core/internal.h"
-#include "io/npy.h"
+#include "lmmiqa/advanced/npy.h"
 #include "lmmiqa/extractor.h"
 #include "lmmiqa/image.h"
 #include "lmmiqa/store.h"
@@ -159,7 +159,7 @@ static void test_resume_after_failure_and_torn_journal(void)
     /* The .npy is exactly what numpy.save would write for the matrix. */
     float *m = NULL;
     size_t r = 0, c = 0;
-    CHECK_OK(lmmiqa__npy_read_f32(test_path(dir, "brisque.npy"), &m, &r, &c));
+    CHECK_OK(lmmiqa_npy_read_f32(test_path(dir, "brisque.npy"), &m, &r, &c));
     CHECK(r == N_IMAGES && c == 36);
     free(m);
 

@@ -13,7 +13,7 @@
  */
 #include "lmmiqa/svr.h"
 
-#include "io/csv.h"
+#include "lmmiqa/advanced/csv.h"
 #include "test.h"
 
 static const char *write_tmp(const char *name, const char *text)
@@ -54,16 +54,16 @@ static void test_brisque_model(void)
 
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/data/svr/brisque_golden.csv", LMMIQA_SOURCE_DIR);
-    lmmiqa__csv *g = NULL;
-    CHECK_OK(lmmiqa__csv_load(path, &g));
+    lmmiqa_csv *g = NULL;
+    CHECK_OK(lmmiqa_csv_load(path, &g));
     if (g) {
-        CHECK(lmmiqa__csv_rows(g) == 7 && lmmiqa__csv_cols(g) == 39);
-        for (size_t r = 0; r < lmmiqa__csv_rows(g) && lmmiqa__csv_cols(g) == 39; r++) {
+        CHECK(lmmiqa_csv_rows(g) == 7 && lmmiqa_csv_cols(g) == 39);
+        for (size_t r = 0; r < lmmiqa_csv_rows(g) && lmmiqa_csv_cols(g) == 39; r++) {
             double f[36], want, want_m, got = 0, got_m = 0;
-            CHECK_OK(lmmiqa__csv_cell_double(g, r, 1, &want));
-            CHECK_OK(lmmiqa__csv_cell_double(g, r, 2, &want_m));
+            CHECK_OK(lmmiqa_csv_cell_double(g, r, 1, &want));
+            CHECK_OK(lmmiqa_csv_cell_double(g, r, 2, &want_m));
             for (size_t i = 0; i < 36; i++)
-                CHECK_OK(lmmiqa__csv_cell_double(g, r, 3 + i, &f[i]));
+                CHECK_OK(lmmiqa_csv_cell_double(g, r, 3 + i, &f[i]));
             CHECK_OK(lmmiqa_svr_predict(svr, f, 36, &got));
             CHECK_NEAR(got, want, 1e-9);
             CHECK_OK(lmmiqa_brisque_score(svr, f, 0, &got));
@@ -71,10 +71,10 @@ static void test_brisque_model(void)
             CHECK_OK(lmmiqa_brisque_score(svr, f, LMMIQA_BRISQUE_MATLAB_IO, &got_m));
             CHECK_REL(got_m, want_m, 1e-12, 1e-300);
             fprintf(stderr, "  %-14s %.9f (ref %.9f)  matlab-io %g (ref %g)\n",
-                    lmmiqa__csv_cell(g, r, 0), got, want, got_m, want_m);
+                    lmmiqa_csv_cell(g, r, 0), got, want, got_m, want_m);
         }
     }
-    lmmiqa__csv_destroy(g);
+    lmmiqa_csv_destroy(g);
 
     /* argument errors */
     double f[36] = {0}, y = 7;

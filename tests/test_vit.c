@@ -14,8 +14,8 @@
  * config.json disagreeing with the weights), batch consistency and the
  * unit-length option.
  */
-#include "lmmiqa/safetensors.h"
-#include "lmmiqa/vit.h"
+#include "io/safetensors.h"
+#include "lmmiqa/advanced/vit.h"
 #include "core/internal.h"
 #include "models/vit_internal.h"
 #include "test.h"

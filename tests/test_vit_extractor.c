@@ -7,7 +7,7 @@
  * SHA-256, and clean errors for missing or unusable weights.
  */
 #include "lmmiqa/extractor.h"
-#include "lmmiqa/vit.h"
+#include "lmmiqa/advanced/vit.h"
 #include "models/vit_internal.h"
 #include "test.h"
 #include "vit_test_util.h"

@@ -9,7 +9,7 @@
  * The LIVE part skips when ../shared is absent.
  */
 #include "lmmiqa/image.h"
-#include "lmmiqa/vit.h"
+#include "lmmiqa/advanced/vit.h"
 #include "core/internal.h"
 #include "models/vit_internal.h"
 #include "test.h"

@@ -14,7 +14,7 @@
 #include "eval_common.h"
 
 #include "lmmiqa/brisque.h"
-#include "lmmiqa/cnniqa.h"
+#include "lmmiqa/advanced/cnniqa.h"
 #include "lmmiqa/splits.h"
 
 #include <math.h>

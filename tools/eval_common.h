@@ -79,7 +79,7 @@ static inline int eval_regress(const float *feat, size_t dim, const lmmiqa_datas
         yte[i] = lmmiqa_dataset_mos(ds, te[i]);
     }
     lmmiqa_regressor_config rc;
-    lmmiqa_regressor_config_default(&rc);
+    lmmiqa_regressor_config_init(&rc);
     lmmiqa_regressor *reg = NULL;
     int st = lmmiqa_regressor_train(&rc, xtr, ytr, ntr, dim, lo, hi, NULL, NULL, 0, &reg);
     if (st == 0)

@@ -11,7 +11,7 @@
  */
 #include "eval_common.h"
 
-#include "lmmiqa/metaiqa.h"
+#include "lmmiqa/advanced/metaiqa.h"
 #include "lmmiqa/splits.h"
 
 #include <stdio.h>

@@ -28,9 +28,9 @@ extern "C" {
 #endif
 
 #define LMMIQA_VERSION_MAJOR 0
-#define LMMIQA_VERSION_MINOR 1
+#define LMMIQA_VERSION_MINOR 2
 #define LMMIQA_VERSION_PATCH 0
-#define LMMIQA_VERSION_STRING "0.1.0"
+#define LMMIQA_VERSION_STRING "0.2.0"
 
 /* Status codes. Stable numbers: the CLI maps them to exit codes (docs/cli.md). */
 typedef enum lmmiqa_status {
@@ -52,6 +52,15 @@ LMMIQA_API const char *lmmiqa_error_message(void);
 
 /* A short constant name for a status code, e.g. "io error". */
 LMMIQA_API const char *lmmiqa_status_name(int status);
+
+/* Set the calling thread's error message (printf format) and return
+ * `status`: for callbacks that the library calls (a rank provider, an image
+ * maker) to report why they failed, as library functions do. */
+LMMIQA_API int lmmiqa_error_set(int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* Forget the calling thread's last error message. */
 LMMIQA_API void lmmiqa_error_clear(void);

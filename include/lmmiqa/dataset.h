@@ -58,8 +58,7 @@ typedef struct lmmiqa_dataset_options {
      * observed min..max. */
     double scale_lo, scale_hi;
     /* An extra folder searched LAST when resolving a dataset name (see
-     * lmmiqa_dataset_resolve); NULL for none. The CLI passes the shared
-     * folder beside its source tree. */
+     * lmmiqa_dataset_resolve); NULL for none. */
     const char *fallback_shared_dir;
 } lmmiqa_dataset_options;
 
@@ -81,11 +80,12 @@ LMMIQA_API int lmmiqa_dataset_load_ex(const char *name_or_path,
 /* Resolve a dataset name to a folder, writing it to buf (cap bytes). A value
  * that names an existing file or folder is returned as is. Otherwise, for a
  * name without '/', the first existing folder of:
- *   1. $LMMIQA_DATA_DIR/NAME
+ *   1. $LMMIQA_DATA_DIR/NAME, $LMMIQA_DATA_DIR/data/NAME,
+ *      $LMMIQA_DATA_DIR/data/labels/NAME
  *   2. $LMMIQA_SHARED_DIR/data/NAME, then $LMMIQA_SHARED_DIR/data/labels/NAME
- *   3. ../shared/data/NAME, then ../shared/data/labels/NAME (from the
- *      current directory)
- *   4. fallback_shared_dir/data/NAME, then fallback_shared_dir/data/labels/NAME
+ *   3. fallback_shared_dir/data/NAME, then fallback_shared_dir/data/labels/NAME
+ * Nothing relative to the working directory and no compiled-in path is
+ * searched: the library finds data only where it is told.
  * LMMIQA_ERR_IO with the places tried when none exists, LMMIQA_ERR_TOO_LARGE
  * when the path does not fit in cap. fallback_shared_dir may be NULL. */
 LMMIQA_API int lmmiqa_dataset_resolve(const char *name_or_path, const char *fallback_shared_dir,

@@ -1,35 +1,46 @@
 /*
- * lmmiqa/lmmiqa.h - the whole public API of lmmiqa in one include.
+ * lmmiqa/lmmiqa.h - everything a user of quality scoring needs, in one include.
  *
  * lmmiqa predicts perceived image quality (a mean opinion score) without a
  * reference image, from foundation-model image embeddings concatenated with
  * distortion features and regressed by a small MLP. Each header below is the
- * manual of one area; start with core.h (status codes and errors).
+ * manual of one area; start with core.h (status codes and errors), then
+ * scorer.h (score an image like `lmmiqa score`).
+ *
+ * Tiers:
+ *   lmmiqa/<area>.h           the stable API, all included here: images,
+ *                             distortions, extractors, BRISQUE and its SVR,
+ *                             regressors, the scorer, metrics, datasets,
+ *                             splits, the feature store, the protocol, plots.
+ *   lmmiqa/advanced/<x>.h     exported but may change between minor
+ *                             versions: direct access to the encoders
+ *                             (vit.h, align.h), CNNIQA/MetaIQA training
+ *                             (cnniqa.h, metaiqa.h), the CSV and .npy readers.
+ *                             Include them one by one where needed.
+ * The training engine, tensor-file readers (safetensors, torch zip) and
+ * MATLAB imresize are internal and not exported.
+ *
+ * Linking: `pkg-config --cflags --libs lmmiqa`, or CMake's
+ * `find_package(lmmiqa)` and the target lmmiqa::lmmiqa. The plot functions
+ * (plot.h) draw with cairo, which the library links.
  */
 #ifndef LMMIQA_H
 #define LMMIQA_H
 
 #include "lmmiqa/core.h"
 #include "lmmiqa/rng.h"
-#include "lmmiqa/safetensors.h"
-#include "lmmiqa/torchzip.h"
-#include "lmmiqa/vit.h"
 #include "lmmiqa/image.h"
 #include "lmmiqa/distort.h"
-#include "lmmiqa/resize.h"
+#include "lmmiqa/extractor.h"
 #include "lmmiqa/brisque.h"
+#include "lmmiqa/svr.h"
+#include "lmmiqa/regressor.h"
+#include "lmmiqa/scorer.h"
+#include "lmmiqa/metrics.h"
 #include "lmmiqa/dataset.h"
 #include "lmmiqa/splits.h"
-#include "lmmiqa/regressor.h"
-
-#include "lmmiqa/metrics.h"
-#include "lmmiqa/svr.h"
-#include "lmmiqa/align.h"
-#include "lmmiqa/plot.h"
-#include "lmmiqa/nn.h"
-#include "lmmiqa/cnniqa.h"
-#include "lmmiqa/metaiqa.h"
 #include "lmmiqa/store.h"
 #include "lmmiqa/protocol.h"
+#include "lmmiqa/plot.h"
 
 #endif

@@ -124,7 +124,7 @@ typedef struct lmmiqa_protocol_options {
     void (*log)(void *user, const char *line);
 } lmmiqa_protocol_options;
 
-/* Defaults: lmmiqa_regressor_config_default with threads = 1 (small heads
+/* Defaults: lmmiqa_regressor_config_init with threads = 1 (small heads
  * train fastest on one BLAS thread, and results then do not depend on the
  * core count), per-spec head, nominal MOS range, resume on, no callback,
  * fit_epochs 2, fit_patches 32, all cores;

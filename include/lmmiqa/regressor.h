@@ -56,7 +56,7 @@ typedef struct lmmiqa_regressor_config {
 } lmmiqa_regressor_config;
 
 /* Fill `cfg` with the documented defaults (docs/regressor.md says why). */
-LMMIQA_API void lmmiqa_regressor_config_default(lmmiqa_regressor_config *cfg);
+LMMIQA_API void lmmiqa_regressor_config_init(lmmiqa_regressor_config *cfg);
 
 typedef struct lmmiqa_regressor lmmiqa_regressor;
 
@@ -105,8 +105,10 @@ LMMIQA_API int lmmiqa_regressor_train_ranked(const lmmiqa_regressor_config *cfg,
                                              const lmmiqa_rank_set *rank,
                                              lmmiqa_regressor **out);
 
-/* Predict n rows of x (n x dim) into out[n], on the MOS scale. Safe to call
- * from several threads on one regressor (it allocates its own scratch).
+/* Predict n rows of x (n x dim) into out[n], on the MOS scale. Batch
+ * invariant: a row's prediction is bit-identical whether it is predicted
+ * alone or with any other rows. Safe to call from several threads on one
+ * regressor (it allocates its own scratch).
  * LMMIQA_ERR_INVALID_ARG naming the row and column on a non-finite feature.
  * MLP/linear outputs lie in [mos_min, mos_max]; SVR outputs are not clamped. */
 LMMIQA_API int lmmiqa_regressor_predict(const lmmiqa_regressor *reg, const float *x, size_t n,

@@ -45,6 +45,15 @@ const char *lmmiqa_status_name(int status)
     }
 }
 
+int lmmiqa_error_set(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tls_message, sizeof tls_message, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
 int lmmiqa__fail(int status, const char *fmt, ...)
 {
     va_list ap;

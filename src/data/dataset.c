@@ -12,7 +12,7 @@
 #include "data/dataset_internal.h"
 
 #include "core/internal.h"
-#include "io/csv.h"
+#include "lmmiqa/advanced/csv.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -481,11 +481,11 @@ static int set_str(lmmiqa_dataset *ds, char **field, const char *s)
 
 /* First column whose header matches one of `names` (case-insensitive,
  * surrounding spaces ignored), or -1. */
-static int find_col(const lmmiqa__csv *csv, const char *const *names)
+static int find_col(const lmmiqa_csv *csv, const char *const *names)
 {
     for (size_t k = 0; names[k]; k++)
-        for (size_t c = 0; c < lmmiqa__csv_cols(csv); c++) {
-            const char *h = lmmiqa__csv_header(csv, c);
+        for (size_t c = 0; c < lmmiqa_csv_cols(csv); c++) {
+            const char *h = lmmiqa_csv_header(csv, c);
             while (*h == ' ' || *h == '\t')
                 h++;
             size_t len = strlen(h);
@@ -505,7 +505,7 @@ static const char *const STD_COLS[] = {"std", "sd", "stddev", "std_dev", NULL};
 static const char *const GROUP_COLS[] = {"group", NULL};
 static const char *const SUBSET_COLS[] = {"set", "subset", NULL};
 
-static int need_col(const lmmiqa__csv *csv, const char *const *names, const char *what, int *col)
+static int need_col(const lmmiqa_csv *csv, const char *const *names, const char *what, int *col)
 {
     *col = find_col(csv, names);
     if (*col >= 0)
@@ -516,16 +516,16 @@ static int need_col(const lmmiqa__csv *csv, const char *const *names, const char
         strncat(list, names[k], sizeof list - strlen(list) - 1);
     }
     return lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: no %s column (looked for: %s)",
-                        lmmiqa__csv_name(csv), what, list);
+                        lmmiqa_csv_name(csv), what, list);
 }
 
-static int cell_number(const lmmiqa__csv *csv, size_t r, int col, double *v)
+static int cell_number(const lmmiqa_csv *csv, size_t r, int col, double *v)
 {
-    return lmmiqa__csv_cell_double(csv, r, (size_t)col, v);
+    return lmmiqa_csv_cell_double(csv, r, (size_t)col, v);
 }
 
 /* Generic manifest (also livec.csv and SPAQ's CSV export). */
-static int read_generic(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
+static int read_generic(lmmiqa_dataset *ds, const lmmiqa_csv *csv)
 {
     int ci, cm;
     int rc = need_col(csv, IMAGE_COLS, "image", &ci);
@@ -535,19 +535,19 @@ static int read_generic(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
         return rc;
     int cs = find_col(csv, STD_COLS), cg = find_col(csv, GROUP_COLS),
         cset = find_col(csv, SUBSET_COLS);
-    for (size_t r = 0; r < lmmiqa__csv_rows(csv); r++) {
+    for (size_t r = 0; r < lmmiqa_csv_rows(csv); r++) {
         double mos, sd = NAN;
         if ((rc = cell_number(csv, r, cm, &mos)))
             return rc;
         if (cs >= 0 && (rc = cell_number(csv, r, cs, &sd)))
             return rc;
-        const char *g = cg >= 0 ? lmmiqa__csv_cell(csv, r, (size_t)cg) : NULL;
+        const char *g = cg >= 0 ? lmmiqa_csv_cell(csv, r, (size_t)cg) : NULL;
         if (g && !*g)
             return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: line %zu: empty group",
-                                lmmiqa__csv_name(csv), lmmiqa__csv_line(csv, r));
-        const char *s = cset >= 0 ? lmmiqa__csv_cell(csv, r, (size_t)cset) : NULL;
-        if ((rc = lmmiqa__dataset_add(ds, lmmiqa__csv_cell(csv, r, (size_t)ci), mos, sd, g, -1,
-                                      s && *s ? s : NULL, lmmiqa__csv_line(csv, r))))
+                                lmmiqa_csv_name(csv), lmmiqa_csv_line(csv, r));
+        const char *s = cset >= 0 ? lmmiqa_csv_cell(csv, r, (size_t)cset) : NULL;
+        if ((rc = lmmiqa__dataset_add(ds, lmmiqa_csv_cell(csv, r, (size_t)ci), mos, sd, g, -1,
+                                      s && *s ? s : NULL, lmmiqa_csv_line(csv, r))))
             return rc;
     }
     return LMMIQA_OK;
@@ -557,7 +557,7 @@ static int read_generic(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
  * are divided by their total); the z-score MOS is the "MOS_zscore" column of
  * the scores file, "mos_zscore_0to100" of the derived file, or "MOS" of the
  * distributions_sets file (whose MOS is the z-score one: values above 5). */
-static int read_koniq(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
+static int read_koniq(lmmiqa_dataset *ds, const lmmiqa_csv *csv)
 {
     static const char *const img_cols[] = {"image_name", NULL};
     int ci, rc = need_col(csv, img_cols, "image_name", &ci);
@@ -578,7 +578,7 @@ static int read_koniq(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
     int c15 = find_col(csv, m15), cz = find_col(csv, mz), cmos = find_col(csv, mos_any);
     int csd = find_col(csv, sd), cset = find_col(csv, set);
     int zscore = ds->opt.koniq_mos == LMMIQA_KONIQ_MOS_ZSCORE;
-    size_t rows = lmmiqa__csv_rows(csv);
+    size_t rows = lmmiqa_csv_rows(csv);
 
     /* Which column is the plain "MOS"? Decide once from its values. */
     int mos_is_z = 0;
@@ -587,7 +587,7 @@ static int read_koniq(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
     if (cmos >= 0 && cz < 0) {
         for (size_t r = 0; r < rows; r++) {
             double v;
-            if (lmmiqa__csv_cell_double(csv, r, (size_t)cmos, &v) == 0 && v > 5.0) {
+            if (lmmiqa_csv_cell_double(csv, r, (size_t)cmos, &v) == 0 && v > 5.0) {
                 mos_is_z = 1;
                 break;
             }
@@ -599,13 +599,13 @@ static int read_koniq(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
     }
     if (zscore && cz < 0)
         return lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: no z-score MOS column (MOS_zscore, "
-                            "mos_zscore_0to100, or a 0-100 MOS)", lmmiqa__csv_name(csv));
+                            "mos_zscore_0to100, or a 0-100 MOS)", lmmiqa_csv_name(csv));
     if (!zscore && !have_votes && c15 < 0)
         return lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: neither c1..c5 vote columns nor a 1-5 MOS "
-                            "column (mos_1to5)", lmmiqa__csv_name(csv));
+                            "column (mos_1to5)", lmmiqa_csv_name(csv));
 
     for (size_t r = 0; r < rows; r++) {
-        size_t line = lmmiqa__csv_line(csv, r);
+        size_t line = lmmiqa_csv_line(csv, r);
         double mos, s = NAN;
         if (zscore) {
             if ((rc = cell_number(csv, r, cz, &mos)))
@@ -617,12 +617,12 @@ static int read_koniq(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
                     return rc;
                 if (p[k] < 0)
                     return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: line %zu: negative vote c%d",
-                                        lmmiqa__csv_name(csv), line, k + 1);
+                                        lmmiqa_csv_name(csv), line, k + 1);
                 total += p[k];
             }
             if (!(total > 0))
                 return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: line %zu: no votes in c1..c5",
-                                    lmmiqa__csv_name(csv), line);
+                                    lmmiqa_csv_name(csv), line);
             /* Fractions sum to 1 (up to rounding of the file); counts are normalised. */
             double norm = fabs(total - 1.0) < 1e-3 ? 1.0 : total;
             mos = 0;
@@ -634,8 +634,8 @@ static int read_koniq(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
         }
         if (!zscore && csd >= 0 && (rc = cell_number(csv, r, csd, &s)))
             return rc;
-        const char *st = cset >= 0 ? lmmiqa__csv_cell(csv, r, (size_t)cset) : NULL;
-        if ((rc = lmmiqa__dataset_add(ds, lmmiqa__csv_cell(csv, r, (size_t)ci), mos, s, NULL, -1,
+        const char *st = cset >= 0 ? lmmiqa_csv_cell(csv, r, (size_t)cset) : NULL;
+        if ((rc = lmmiqa__dataset_add(ds, lmmiqa_csv_cell(csv, r, (size_t)ci), mos, s, NULL, -1,
                                       st && *st ? st : NULL, line)))
             return rc;
     }
@@ -643,7 +643,7 @@ static int read_koniq(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
         ds->scale_lo = 0;
         ds->scale_hi = 100;
         return lmmiqa__dataset_note(ds, "MOS: the z-scored MOS rescaled to 0..100 (column %s); "
-                                    "no std on that scale", lmmiqa__csv_header(csv, (size_t)cz));
+                                    "no std on that scale", lmmiqa_csv_header(csv, (size_t)cz));
     }
     ds->scale_lo = 1;
     ds->scale_hi = 5;
@@ -654,7 +654,7 @@ static int read_koniq(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
 
 /* CID2013: dis_img_path,dis_type,score; the group is the image set IS<k>
  * named by a path component. */
-static int read_cid2013(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
+static int read_cid2013(lmmiqa_dataset *ds, const lmmiqa_csv *csv)
 {
     static const char *const img[] = {"dis_img_path", NULL};
     static const char *const sc[] = {"score", NULL};
@@ -664,9 +664,9 @@ static int read_cid2013(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
         rc = need_col(csv, sc, "score", &cs);
     if (rc)
         return rc;
-    for (size_t r = 0; r < lmmiqa__csv_rows(csv); r++) {
-        size_t line = lmmiqa__csv_line(csv, r);
-        const char *p = lmmiqa__csv_cell(csv, r, (size_t)ci);
+    for (size_t r = 0; r < lmmiqa_csv_rows(csv); r++) {
+        size_t line = lmmiqa_csv_line(csv, r);
+        const char *p = lmmiqa_csv_cell(csv, r, (size_t)ci);
         double mos;
         if ((rc = cell_number(csv, r, cs, &mos)))
             return rc;
@@ -684,7 +684,7 @@ static int read_cid2013(lmmiqa_dataset *ds, const lmmiqa__csv *csv)
         }
         if (set < 0)
             return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: line %zu: no image set folder IS<k> "
-                                "in path '%s'", lmmiqa__csv_name(csv), line, p);
+                                "in path '%s'", lmmiqa_csv_name(csv), line, p);
         char label[16];
         snprintf(label, sizeof label, "IS%d", set);
         if ((rc = lmmiqa__dataset_add(ds, p, mos, NAN, label, set, NULL, line)))
@@ -742,8 +742,8 @@ static int pick_in_folder(const char *dir, char *buf, size_t cap)
 
 static int load_csv_file(lmmiqa_dataset *ds, const char *path)
 {
-    lmmiqa__csv *csv = NULL;
-    int rc = lmmiqa__csv_load(path, &csv);
+    lmmiqa_csv *csv = NULL;
+    int rc = lmmiqa_csv_load(path, &csv);
     if (rc)
         return rc;
     char dir[4096];
@@ -794,7 +794,7 @@ static int load_csv_file(lmmiqa_dataset *ds, const char *path)
             !(rc = read_generic(ds, csv)))
             rc = set_root(ds, dir, NULL);
     }
-    lmmiqa__csv_destroy(csv);
+    lmmiqa_csv_destroy(csv);
     return rc;
 }
 
@@ -823,17 +823,18 @@ int lmmiqa_dataset_resolve(const char *name_or_path, const char *fallback_shared
             return lmmiqa__fail(LMMIQA_ERR_IO, "%s: no such file or folder", name_or_path);
         return LMMIQA_OK;
     }
-    const char *bases[4] = {getenv("LMMIQA_DATA_DIR"), getenv("LMMIQA_SHARED_DIR"), "../shared",
+    /* No folder relative to the working directory and no compiled-in path:
+     * data is found where the caller or the environment says. */
+    const char *bases[3] = {getenv("LMMIQA_DATA_DIR"), getenv("LMMIQA_SHARED_DIR"),
                             fallback_shared_dir};
-    static const char *const subs[2] = {"data", "data/labels"};
+    static const char *const subs[3] = {"", "data", "data/labels"};
     char tried[1024] = "";
-    for (int b = 0; b < 4; b++) {
+    for (int b = 0; b < 3; b++) {
         if (!bases[b] || !*bases[b])
             continue;
-        for (int s = 0; s < (b == 0 ? 1 : 2); s++) {
+        for (int s = b == 0 ? 0 : 1; s < 3; s++) {
             char dir[4096];
-            int rc = b == 0 ? join(dir, sizeof dir, bases[b], "") : join(dir, sizeof dir, bases[b],
-                                                                         subs[s]);
+            int rc = join(dir, sizeof dir, bases[b], subs[s]);
             if (rc || (rc = join(buf, cap, dir, name_or_path)))
                 return rc;
             if (is_dir(buf))

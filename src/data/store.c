@@ -24,7 +24,7 @@
 #include "lmmiqa/store.h"
 
 #include "core/internal.h"
-#include "io/npy.h"
+#include "lmmiqa/advanced/npy.h"
 #include "lmmiqa/image.h"
 
 #include <cjson/cJSON.h>
@@ -293,7 +293,7 @@ static int part_load(const char *dir, const char *name, part *out)
         goto done;
     }
     size_t r, c;
-    rc = lmmiqa__npy_parse_f32(bytes, blen, npath, &out->matrix, &r, &c);
+    rc = lmmiqa_npy_parse_f32(bytes, blen, npath, &out->matrix, &r, &c);
     if (rc != LMMIQA_OK)
         goto done;
     if (r != out->rows || c != out->dim) {
@@ -908,7 +908,7 @@ static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
     }
     if (!unchanged) {
         size_t enc_size;
-        rc = lmmiqa__npy_encode_f32(fmat, n, dim, &enc, &enc_size);
+        rc = lmmiqa_npy_encode_f32(fmat, n, dim, &enc, &enc_size);
         if (rc != LMMIQA_OK)
             goto done;
         char sha[65];

@@ -20,8 +20,8 @@
 #include "lmmiqa/protocol.h"
 
 #include "core/internal.h"
-#include "lmmiqa/cnniqa.h"
-#include "lmmiqa/metaiqa.h"
+#include "lmmiqa/advanced/cnniqa.h"
+#include "lmmiqa/advanced/metaiqa.h"
 #include "lmmiqa/store.h"
 
 #include <cjson/cJSON.h>
@@ -117,7 +117,7 @@ static int sb_write(sbuf *b, const char *path)
 void lmmiqa_protocol_options_init(lmmiqa_protocol_options *opt)
 {
     memset(opt, 0, sizeof *opt);
-    lmmiqa_regressor_config_default(&opt->reg);
+    lmmiqa_regressor_config_init(&opt->reg);
     /* One BLAS thread: these heads are small (threads cost more than they
      * save, badly so on a busy machine) and results then do not depend on
      * the machine's core count. */

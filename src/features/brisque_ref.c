@@ -20,7 +20,7 @@
 #include "features/brisque_internal.h"
 
 #include "core/internal.h"
-#include "lmmiqa/resize.h"
+#include "image/resize.h"
 
 #include <float.h>
 #include <math.h>

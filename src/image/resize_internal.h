@@ -6,7 +6,7 @@
 #ifndef LMMIQA_RESIZE_INTERNAL_H
 #define LMMIQA_RESIZE_INTERNAL_H
 
-#include "lmmiqa/resize.h"
+#include "image/resize.h"
 
 /* Reference imresize with per-dimension scales (scale_h along the height,
  * scale_w along the width) and the given output size: builds the two dense

@@ -8,7 +8,7 @@
  * Line numbers are counted while parsing, including the line breaks inside
  * quoted fields, so every error can name the file line.
  */
-#include "io/csv.h"
+#include "lmmiqa/advanced/csv.h"
 
 #include "core/internal.h"
 
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct lmmiqa__csv {
+struct lmmiqa_csv {
     char *name;
     char *buf;          /* unescaped cells, each NUL-terminated */
     char **cells;       /* all cells, row after row (ragged) */
@@ -101,15 +101,15 @@ static void free_builder(builder *b)
     free(b->row_line);
 }
 
-int lmmiqa__csv_parse(const char *text, size_t len, const char *name, lmmiqa__csv **out)
+int lmmiqa_csv_parse(const char *text, size_t len, const char *name, lmmiqa_csv **out)
 {
     assert(out && (text || len == 0));
     *out = NULL;
     if (!name)
         name = "<csv>";
-    if (len > LMMIQA__CSV_MAX_BYTES)
+    if (len > LMMIQA_CSV_MAX_BYTES)
         return lmmiqa__fail(LMMIQA_ERR_TOO_LARGE, "%s: CSV text of %zu bytes exceeds the limit of %zu",
-                            name, len, LMMIQA__CSV_MAX_BYTES);
+                            name, len, LMMIQA_CSV_MAX_BYTES);
     if (len >= 3 && (unsigned char)text[0] == 0xEF && (unsigned char)text[1] == 0xBB &&
         (unsigned char)text[2] == 0xBF) {
         text += 3;
@@ -146,14 +146,14 @@ int lmmiqa__csv_parse(const char *text, size_t len, const char *name, lmmiqa__cs
             sep = '\t';
     }
 
-    lmmiqa__csv *csv = lmmiqa__calloc(1, sizeof *csv);
+    lmmiqa_csv *csv = lmmiqa__calloc(1, sizeof *csv);
     if (!csv)
         return LMMIQA_ERR_NOMEM;
     size_t name_len = strlen(name);
     csv->name = lmmiqa__malloc(name_len + 1);
     csv->buf = lmmiqa__malloc(len + 1);
     if (!csv->name || !csv->buf) {
-        lmmiqa__csv_destroy(csv);
+        lmmiqa_csv_destroy(csv);
         return LMMIQA_ERR_NOMEM;
     }
     memcpy(csv->name, name, name_len + 1);
@@ -213,9 +213,9 @@ int lmmiqa__csv_parse(const char *text, size_t len, const char *name, lmmiqa__cs
         rc = push_cell(&b, cell);
         if (rc)
             break;
-        if (b.ncells - b.row_first[b.nrows - 1] > LMMIQA__CSV_MAX_COLS) {
+        if (b.ncells - b.row_first[b.nrows - 1] > LMMIQA_CSV_MAX_COLS) {
             rc = lmmiqa__fail(LMMIQA_ERR_TOO_LARGE, "%s:%zu: more than %zu fields in a row", name,
-                              b.row_line[b.nrows - 1], LMMIQA__CSV_MAX_COLS);
+                              b.row_line[b.nrows - 1], LMMIQA_CSV_MAX_COLS);
             break;
         }
         if (term == sep) {
@@ -241,7 +241,7 @@ int lmmiqa__csv_parse(const char *text, size_t len, const char *name, lmmiqa__cs
     }
     if (rc) {
         free_builder(&b);
-        lmmiqa__csv_destroy(csv);
+        lmmiqa_csv_destroy(csv);
         return rc;
     }
     b.row_first[b.nrows] = b.ncells; /* sentinel: push_row keeps one spare slot */
@@ -253,21 +253,21 @@ int lmmiqa__csv_parse(const char *text, size_t len, const char *name, lmmiqa__cs
     return LMMIQA_OK;
 }
 
-int lmmiqa__csv_load(const char *path, lmmiqa__csv **out)
+int lmmiqa_csv_load(const char *path, lmmiqa_csv **out)
 {
     assert(path && out);
     *out = NULL;
     unsigned char *data = NULL;
     size_t size = 0;
-    int rc = lmmiqa__file_read_all(path, LMMIQA__CSV_MAX_BYTES, &data, &size);
+    int rc = lmmiqa__file_read_all(path, LMMIQA_CSV_MAX_BYTES, &data, &size);
     if (rc)
         return rc;
-    rc = lmmiqa__csv_parse((const char *)data, size, path, out);
+    rc = lmmiqa_csv_parse((const char *)data, size, path, out);
     free(data);
     return rc;
 }
 
-void lmmiqa__csv_destroy(lmmiqa__csv *csv)
+void lmmiqa_csv_destroy(lmmiqa_csv *csv)
 {
     if (!csv)
         return;
@@ -279,13 +279,13 @@ void lmmiqa__csv_destroy(lmmiqa__csv *csv)
     free(csv);
 }
 
-const char *lmmiqa__csv_name(const lmmiqa__csv *csv) { return csv->name; }
+const char *lmmiqa_csv_name(const lmmiqa_csv *csv) { return csv->name; }
 
-size_t lmmiqa__csv_rows(const lmmiqa__csv *csv) { return csv->nrows - 1; }
+size_t lmmiqa_csv_rows(const lmmiqa_csv *csv) { return csv->nrows - 1; }
 
-size_t lmmiqa__csv_cols(const lmmiqa__csv *csv) { return csv->ncols; }
+size_t lmmiqa_csv_cols(const lmmiqa_csv *csv) { return csv->ncols; }
 
-const char *lmmiqa__csv_header(const lmmiqa__csv *csv, size_t col)
+const char *lmmiqa_csv_header(const lmmiqa_csv *csv, size_t col)
 {
     assert(col < csv->ncols);
     return csv->cells[col];
@@ -301,7 +301,7 @@ static int equal_trimmed(const char *header, const char *name)
     return strlen(name) == n && memcmp(header, name, n) == 0;
 }
 
-int lmmiqa__csv_column(const lmmiqa__csv *csv, const char *name)
+int lmmiqa_csv_column(const lmmiqa_csv *csv, const char *name)
 {
     assert(name);
     for (size_t c = 0; c < csv->ncols; c++)
@@ -313,14 +313,14 @@ int lmmiqa__csv_column(const lmmiqa__csv *csv, const char *name)
     return -1;
 }
 
-const char *lmmiqa__csv_cell(const lmmiqa__csv *csv, size_t row, size_t col)
+const char *lmmiqa_csv_cell(const lmmiqa_csv *csv, size_t row, size_t col)
 {
     assert(row + 1 < csv->nrows && col < csv->ncols);
     size_t first = csv->row_first[row + 1], end = csv->row_first[row + 2];
     return first + col < end ? csv->cells[first + col] : "";
 }
 
-size_t lmmiqa__csv_line(const lmmiqa__csv *csv, size_t row)
+size_t lmmiqa_csv_line(const lmmiqa_csv *csv, size_t row)
 {
     assert(row + 1 < csv->nrows);
     return csv->row_line[row + 1];
@@ -354,18 +354,18 @@ static int is_decimal_syntax(const char *s, size_t n)
     return i == n;
 }
 
-int lmmiqa__csv_cell_double(const lmmiqa__csv *csv, size_t row, size_t col, double *out)
+int lmmiqa_csv_cell_double(const lmmiqa_csv *csv, size_t row, size_t col, double *out)
 {
     assert(out);
-    const char *cell = lmmiqa__csv_cell(csv, row, col);
+    const char *cell = lmmiqa_csv_cell(csv, row, col);
     const char *s = cell;
     while (*s == ' ' || *s == '\t')
         s++;
     size_t n = strlen(s);
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    size_t line = lmmiqa__csv_line(csv, row);
-    const char *header = lmmiqa__csv_header(csv, col);
+    size_t line = lmmiqa_csv_line(csv, row);
+    const char *header = lmmiqa_csv_header(csv, col);
     if (n == 0)
         return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s:%zu: column '%s': empty cell where a number is expected",
                             csv->name, line, header);

@@ -8,7 +8,7 @@
  * descr, True/False, a tuple of integers) in any key order, and refuses
  * everything else rather than guessing.
  */
-#include "io/npy.h"
+#include "lmmiqa/advanced/npy.h"
 
 #include "core/internal.h"
 
@@ -55,7 +55,7 @@ static double load_le64(const unsigned char *p)
     return v;
 }
 
-int lmmiqa__npy_encode_f32(const float *data, size_t rows, size_t cols, unsigned char **out,
+int lmmiqa_npy_encode_f32(const float *data, size_t rows, size_t cols, unsigned char **out,
                            size_t *size)
 {
     *out = NULL;
@@ -99,11 +99,11 @@ int lmmiqa__npy_encode_f32(const float *data, size_t rows, size_t cols, unsigned
     return LMMIQA_OK;
 }
 
-int lmmiqa__npy_write_f32(const char *path, const float *data, size_t rows, size_t cols)
+int lmmiqa_npy_write_f32(const char *path, const float *data, size_t rows, size_t cols)
 {
     unsigned char *buf;
     size_t size;
-    int rc = lmmiqa__npy_encode_f32(data, rows, cols, &buf, &size);
+    int rc = lmmiqa_npy_encode_f32(data, rows, cols, &buf, &size);
     if (rc != LMMIQA_OK)
         return lmmiqa__fail_context(rc, "%s: ", path);
     rc = lmmiqa__file_write_atomic(path, buf, size);
@@ -196,7 +196,7 @@ static int parse_shape(hparse *h, size_t *dims, int *ndim)
     }
 }
 
-int lmmiqa__npy_parse_f32(const void *bytes, size_t size, const char *name, float **data,
+int lmmiqa_npy_parse_f32(const void *bytes, size_t size, const char *name, float **data,
                           size_t *rows, size_t *cols)
 {
     const unsigned char *b = bytes;
@@ -218,7 +218,7 @@ int lmmiqa__npy_parse_f32(const void *bytes, size_t size, const char *name, floa
         return lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: unsupported .npy format version %d.%d", name,
                             major, b[7]);
     }
-    if (hlen > LMMIQA__NPY_MAX_HEADER || hlen > size - pre)
+    if (hlen > LMMIQA_NPY_MAX_HEADER || hlen > size - pre)
         return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: .npy header length %zu exceeds the file",
                             name, hlen);
     hparse h = {(const char *)b + pre, (const char *)b + pre + hlen};
@@ -302,7 +302,7 @@ bad_header:
                         (size_t)(h.p - (const char *)b));
 }
 
-int lmmiqa__npy_read_f32(const char *path, float **data, size_t *rows, size_t *cols)
+int lmmiqa_npy_read_f32(const char *path, float **data, size_t *rows, size_t *cols)
 {
     unsigned char *buf;
     size_t size;
@@ -311,7 +311,7 @@ int lmmiqa__npy_read_f32(const char *path, float **data, size_t *rows, size_t *c
     int rc = lmmiqa__file_read_all(path, (size_t)1 << 34, &buf, &size);
     if (rc != LMMIQA_OK)
         return rc;
-    rc = lmmiqa__npy_parse_f32(buf, size, path, data, rows, cols);
+    rc = lmmiqa_npy_parse_f32(buf, size, path, data, rows, cols);
     free(buf);
     return rc;
 }

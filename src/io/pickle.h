@@ -14,7 +14,7 @@
 #ifndef LMMIQA_IO_PICKLE_H
 #define LMMIQA_IO_PICKLE_H
 
-#include "lmmiqa/safetensors.h"
+#include "io/safetensors.h"
 
 #include <stddef.h>
 #include <stdint.h>

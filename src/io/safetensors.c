@@ -20,7 +20,7 @@
  * emits a compact header padded with spaces to a multiple of 8 bytes, the
  * data in insertion order, and writes everything atomically.
  */
-#include "lmmiqa/safetensors.h"
+#include "io/safetensors.h"
 
 #include "core/internal.h"
 #include "tensor/dtype.h"

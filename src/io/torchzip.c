@@ -10,7 +10,7 @@
  * the entry exists, holds exactly numel x element-size bytes, and the
  * tensor's offset/shape/strides stay inside it.
  */
-#include "lmmiqa/torchzip.h"
+#include "io/torchzip.h"
 
 #include "core/internal.h"
 #include "io/pickle.h"

@@ -29,7 +29,7 @@
 #include "core/internal.h"
 #include "lmmiqa/metrics.h"
 #include "lmmiqa/regressor.h"
-#include "lmmiqa/safetensors.h"
+#include "io/safetensors.h"
 
 #include <assert.h>
 #include <cblas.h>
@@ -43,7 +43,6 @@
 #define SEED_ORDER 0x6f72646572ULL   /* "order" */
 #define SEED_DROPOUT 0x64726f70ULL   /* "drop" */
 #define SEED_PAIRS 0x7061697273ULL   /* "pairs" */
-#define PREDICT_CHUNK 256            /* rows per forward pass when predicting */
 #define FORMAT_NAME "lmmiqa-regressor"
 #define FORMAT_VERSION "1"
 
@@ -64,7 +63,7 @@ struct lmmiqa_regressor {
     double *hist_block;   /* [3 * epochs]: train loss, val PLCC, val SROCC */
 };
 
-void lmmiqa_regressor_config_default(lmmiqa_regressor_config *cfg)
+void lmmiqa_regressor_config_init(lmmiqa_regressor_config *cfg)
 {
     assert(cfg);
     memset(cfg, 0, sizeof *cfg);
@@ -288,7 +287,11 @@ int lmmiqa_regressor_predict(const lmmiqa_regressor *reg, const float *x, size_t
     rc = check_rows("input", x, NULL, n, reg->dim, 0.0, 0.0);
     if (rc)
         return rc;
-    size_t chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
+    /* One row per forward pass: BLAS kernels round differently for
+     * different batch sizes, and a row's prediction must not depend on which
+     * rows are predicted with it (tests/test_regressor.c checks bit
+     * identity). The head is small; a GEMV-sized pass costs microseconds. */
+    size_t chunk = 1;
     size_t floats = chunk * reg->dim + chunk + lmmiqa__mlp_scratch_floats(reg->hidden, chunk);
     float *block = lmmiqa__malloc(floats * sizeof *block);
     if (!block)
@@ -453,7 +456,7 @@ static int train_net(const lmmiqa_regressor_config *cfg, lmmiqa_regressor *reg, 
         h_loss[e] = epoch_loss / (double)n;
         h_plcc[e] = h_srocc[e] = NAN;
         if (n_val) {
-            predict_net(reg, x_val, n_val, chunk, reg->params, xb, yb, &s, vpred);
+            predict_net(reg, x_val, n_val, 1, reg->params, xb, yb, &s, vpred); /* per row, as predict */
             score_val(vpred, mos_val, n_val, &h_plcc[e], &h_srocc[e]);
             double score = h_plcc[e] + h_srocc[e];
             if (isfinite(score) && score > best_score) {

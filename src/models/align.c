@@ -23,7 +23,7 @@
  * whole batch at once, so their 1x1 products read each weight matrix once
  * per batch; the SE scale then goes into D, image by image.
  */
-#include "lmmiqa/align.h"
+#include "lmmiqa/advanced/align.h"
 
 #include "align_internal.h"
 #include "core/internal.h"

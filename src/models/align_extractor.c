@@ -11,7 +11,7 @@
  */
 #include "core/internal.h"
 #include "features/extractor_internal.h"
-#include "lmmiqa/align.h"
+#include "lmmiqa/advanced/align.h"
 
 #include <cblas.h>
 #include <stdio.h>

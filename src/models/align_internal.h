@@ -8,8 +8,8 @@
 #ifndef LMMIQA_MODELS_ALIGN_INTERNAL_H
 #define LMMIQA_MODELS_ALIGN_INTERNAL_H
 
-#include "lmmiqa/align.h"
-#include "lmmiqa/safetensors.h"
+#include "lmmiqa/advanced/align.h"
+#include "io/safetensors.h"
 
 #define LMMIQA__ALIGN_MAX_STAGES 16
 #define LMMIQA__ALIGN_MAX_BLOCKS 512

@@ -12,7 +12,7 @@
  * Rescale: (x - 127.5) * 0.00784313725490196 in double, stored as float32
  * (the processor's arithmetic), channel planes.
  */
-#include "lmmiqa/align.h"
+#include "lmmiqa/advanced/align.h"
 
 #include "core/internal.h"
 #include "image/pil_resample.h"

@@ -14,7 +14,7 @@
  */
 #include "core/internal.h"
 #include "features/extractor_internal.h"
-#include "lmmiqa/vit.h"
+#include "lmmiqa/advanced/vit.h"
 
 #include <assert.h>
 #include <cblas.h>

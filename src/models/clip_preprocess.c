@@ -12,7 +12,7 @@
  * torchvision's CenterCrop (OpenAI clip.load, HPS); they differ by one pixel
  * when w - size is odd. Then x / 255, (x - mean) / std per channel.
  */
-#include "lmmiqa/vit.h"
+#include "lmmiqa/advanced/vit.h"
 
 #include "core/internal.h"
 #include "image/pil_resample.h"

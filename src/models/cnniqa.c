@@ -15,7 +15,7 @@
 #include "trainer_common.h"
 
 #include "core/internal.h"
-#include "lmmiqa/safetensors.h"
+#include "io/safetensors.h"
 
 #include <assert.h>
 #include <math.h>

@@ -5,8 +5,8 @@
 #ifndef LMMIQA_CNNIQA_INTERNAL_H
 #define LMMIQA_CNNIQA_INTERNAL_H
 
-#include "lmmiqa/cnniqa.h"
-#include "lmmiqa/nn.h"
+#include "lmmiqa/advanced/cnniqa.h"
+#include "nn/nn.h"
 
 struct lmmiqa_cnniqa {
     lmmiqa_cnniqa_config cfg;

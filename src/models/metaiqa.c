@@ -15,8 +15,8 @@
 #include "trainer_common.h"
 
 #include "core/internal.h"
-#include "lmmiqa/safetensors.h"
-#include "lmmiqa/torchzip.h"
+#include "io/safetensors.h"
+#include "io/torchzip.h"
 #include "nn/nn_internal.h"
 
 #include <math.h>

@@ -6,8 +6,8 @@
 #ifndef LMMIQA_METAIQA_INTERNAL_H
 #define LMMIQA_METAIQA_INTERNAL_H
 
-#include "lmmiqa/metaiqa.h"
-#include "lmmiqa/nn.h"
+#include "lmmiqa/advanced/metaiqa.h"
+#include "nn/nn.h"
 
 /* conv (no bias) + batch norm, tensor indices into the parameter store */
 typedef struct lmmiqa__convbn {

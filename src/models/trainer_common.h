@@ -8,8 +8,8 @@
 #ifndef LMMIQA_MODELS_TRAINER_COMMON_H
 #define LMMIQA_MODELS_TRAINER_COMMON_H
 
-#include "lmmiqa/nn.h"
-#include "lmmiqa/safetensors.h"
+#include "nn/nn.h"
+#include "io/safetensors.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -22,7 +22,7 @@
  * Biases that feed a residual are added inside the next LayerNorm pass
  * (the residual GEMM accumulates with beta = 1), so no pass is spent on them.
  */
-#include "lmmiqa/vit.h"
+#include "lmmiqa/advanced/vit.h"
 
 #include "core/internal.h"
 #include "tensor/kernels.h"

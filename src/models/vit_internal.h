@@ -7,8 +7,8 @@
 #ifndef LMMIQA_MODELS_VIT_INTERNAL_H
 #define LMMIQA_MODELS_VIT_INTERNAL_H
 
-#include "lmmiqa/safetensors.h"
-#include "lmmiqa/vit.h"
+#include "io/safetensors.h"
+#include "lmmiqa/advanced/vit.h"
 
 /* u_i in [-1, 1) for tensor `name` (see tools/ref/clip_ref.py). */
 void lmmiqa__vit_random_uniform(const char *name, uint64_t seed, size_t n, float *out);

@@ -9,7 +9,7 @@
  * shapes, which keeps results independent of anything but the thread count.
  * Backward recomputes the columns instead of keeping them (memory over time).
  */
-#include "lmmiqa/nn.h"
+#include "nn/nn.h"
 
 #include <assert.h>
 #include <cblas.h>

@@ -10,7 +10,7 @@
  * reorders them to a plain scratch block and adds it to the caller's
  * accumulating gradient. One plan must not run on two threads at once.
  */
-#include "lmmiqa/nn.h"
+#include "nn/nn.h"
 
 #include "core/internal.h"
 

@@ -5,7 +5,7 @@
  * sums that feed gradients accumulate in double where a channel's sum runs
  * over a whole batch, so results do not drift with batch size.
  */
-#include "lmmiqa/nn.h"
+#include "nn/nn.h"
 
 #include <assert.h>
 #include <cblas.h>

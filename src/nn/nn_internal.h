@@ -4,8 +4,8 @@
 #ifndef LMMIQA_NN_INTERNAL_H
 #define LMMIQA_NN_INTERNAL_H
 
-#include "lmmiqa/nn.h"
-#include "lmmiqa/safetensors.h"
+#include "nn/nn.h"
+#include "io/safetensors.h"
 
 /* Read tensor `name` of an open file into dst, checking it is a float type
  * of exactly ten's shape; errors name the file (path) and the tensor. */

@@ -4,7 +4,7 @@
  * StepLR schedule, and safetensors checkpoints (weights, buffers, optimizer
  * state) so that an interrupted training resumes exactly.
  */
-#include "lmmiqa/nn.h"
+#include "nn/nn.h"
 
 #include "core/internal.h"
 #include "nn_internal.h"

@@ -9,7 +9,7 @@
 #ifndef LMMIQA_TENSOR_DTYPE_H
 #define LMMIQA_TENSOR_DTYPE_H
 
-#include "lmmiqa/safetensors.h"
+#include "io/safetensors.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -7,7 +7,7 @@
 #include "weights.h"
 
 #include "core/internal.h"
-#include "lmmiqa/torchzip.h"
+#include "io/torchzip.h"
 #include "tensor/dtype.h"
 
 #include <assert.h>

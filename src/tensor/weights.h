@@ -7,7 +7,7 @@
 #ifndef LMMIQA_TENSOR_WEIGHTS_H
 #define LMMIQA_TENSOR_WEIGHTS_H
 
-#include "lmmiqa/safetensors.h"
+#include "io/safetensors.h"
 
 typedef struct lmmiqa__weights lmmiqa__weights;
 

@@ -4,7 +4,7 @@
  * tensor inside the buffer, convertible to float32) or fail with a status
  * and message; never crash, leak or hang. Seed: tests/data/vit/st_reference.safetensors.
  */
-#include "lmmiqa/safetensors.h"
+#include "io/safetensors.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * status and message; never crash, leak, hang or run anything. Seed:
  * tests/data/vit/micro_hps.pt.
  */
-#include "lmmiqa/torchzip.h"
+#include "io/torchzip.h"
 
 #include <stdint.h>
 #include <stdlib.h>

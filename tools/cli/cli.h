@@ -15,6 +15,7 @@
 #include "lmmiqa/core.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
 
 enum {
     CLI_EXIT_OK = 0,
@@ -57,5 +58,30 @@ int cli_is_help(const char *arg);
  * memory. */
 struct cJSON;
 int cli_print_json(const char *cmd, struct cJSON *o);
+
+/* An output file written atomically: "-" is stdout; a path is written to a
+ * temporary file beside it, then fsync'ed and renamed over it by
+ * cli_output_close, so the old file survives any failure (full disk, kill). */
+typedef struct cli_output {
+    const char *cmd;
+    const char *path; /* as given */
+    char tmp[4096];   /* the temporary file ("" for stdout) */
+    FILE *f;
+} cli_output;
+
+/* Open; prints the reason (with errno's text) and returns CLI_EXIT_FAILURE
+ * when the temporary file cannot be created. */
+int cli_output_open(const char *cmd, const char *path, cli_output *out);
+
+/* Finish: when code is CLI_EXIT_OK, flush, fsync, close and rename (or flush
+ * stdout), printing the reason of any failure; otherwise discard the
+ * temporary file. Returns the final exit code. */
+int cli_output_close(cli_output *out, int code);
+
+/* The process's umask (for files created with mkstemp). */
+mode_t cli_umask(void);
+
+/* Copy a text file to stdout (nothing when it cannot be read). */
+void cli_print_file(const char *path);
 
 #endif

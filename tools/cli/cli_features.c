@@ -7,6 +7,7 @@
 
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,9 +121,6 @@ int cli_dataset_load(const char *cmd, const char *name, const char *image_root,
     lmmiqa_dataset_options o;
     lmmiqa_dataset_options_init(&o);
     o.image_root = image_root;
-#ifdef LMMIQA_SOURCE_DIR
-    o.fallback_shared_dir = LMMIQA_SOURCE_DIR "/../shared";
-#endif
     int rc = lmmiqa_dataset_load_ex(name, &o, out);
     if (rc != LMMIQA_OK)
         return cli_fail_status(cmd, rc);
@@ -132,23 +130,52 @@ int cli_dataset_load(const char *cmd, const char *name, const char *image_root,
 void cli_default_store(const lmmiqa_dataset *ds, char *buf, size_t cap)
 {
     const char *env = getenv("LMMIQA_STORE_DIR");
-    snprintf(buf, cap, "%s/%s", env && *env ? env : "lmmiqa-features", lmmiqa_dataset_name(ds));
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (env && *env)
+        snprintf(buf, cap, "%s/%s", env, lmmiqa_dataset_name(ds));
+    else if (xdg && *xdg)
+        snprintf(buf, cap, "%s/lmmiqa/features/%s", xdg, lmmiqa_dataset_name(ds));
+    else if (home && *home)
+        snprintf(buf, cap, "%s/.cache/lmmiqa/features/%s", home, lmmiqa_dataset_name(ds));
+    else
+        snprintf(buf, cap, "lmmiqa-features/%s", lmmiqa_dataset_name(ds));
 }
 
-void cli_store_dir(const lmmiqa_dataset *ds, const char *given, char *buf, size_t cap)
+/* mkdir -p of every folder above `path` (not path itself). */
+static int make_parents(const char *cmd, const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+            cli_error(cmd, "cannot create the folder %s: %s", dir, strerror(errno));
+            return CLI_EXIT_FAILURE;
+        }
+        *p = '/';
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_store_dir(const char *cmd, const lmmiqa_dataset *ds, const char *given, int quiet,
+                  char *buf, size_t cap)
 {
     if (given) {
         snprintf(buf, cap, "%s", given);
-        return;
+        return CLI_EXIT_OK;
     }
     cli_default_store(ds, buf, cap);
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s", buf);
-    char *slash = strrchr(parent, '/');
-    if (slash) {
-        *slash = '\0';
-        mkdir(parent, 0777);
-    }
+    struct stat st;
+    int fresh = stat(buf, &st) != 0;
+    int code = make_parents(cmd, buf);
+    if (code == CLI_EXIT_OK && fresh && !quiet)
+        fprintf(stderr, "lmmiqa %s: feature store %s (new; --store DIR or LMMIQA_STORE_DIR to "
+                        "change)\n",
+                cmd, buf);
+    return code;
 }
 
 void cli_progress_init(cli_progress *p, const char *cmd, const char *label)

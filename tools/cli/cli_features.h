@@ -48,13 +48,17 @@ int cli_extractor_create(const char *cmd, const char *name, const cli_extractor_
 int cli_dataset_load(const char *cmd, const char *name, const char *image_root,
                      lmmiqa_dataset **out);
 
-/* Default store folder for a dataset: $LMMIQA_STORE_DIR/<dataset> or
- * lmmiqa-features/<dataset>, written to buf. */
+/* Default store folder for a dataset, written to buf: $LMMIQA_STORE_DIR/<dataset>,
+ * else $XDG_CACHE_HOME/lmmiqa/features/<dataset>, else
+ * ~/.cache/lmmiqa/features/<dataset>. */
 void cli_default_store(const lmmiqa_dataset *ds, char *buf, size_t cap);
 
 /* The store folder to use: `given` when not NULL, else the default one
- * (cli_default_store), whose parent folder is created. Written to buf. */
-void cli_store_dir(const lmmiqa_dataset *ds, const char *given, char *buf, size_t cap);
+ * (cli_default_store), whose parent folders are created; its path is printed
+ * when it does not exist yet, unless quiet. Written to buf. Returns a CLI
+ * exit code (a parent that cannot be created is printed). */
+int cli_store_dir(const char *cmd, const lmmiqa_dataset *ds, const char *given, int quiet,
+                  char *buf, size_t cap);
 
 /* Build (or verify and complete) the store parts of every extractor of
  * `spec` over the dataset, with a progress bar when stderr is a terminal

@@ -13,7 +13,6 @@
 #include "cli_rank.h"
 
 #include "cli.h"
-#include "core/internal.h"
 #include "lmmiqa/distort.h"
 #include "lmmiqa/rng.h"
 
@@ -268,7 +267,7 @@ int cli_rank_provide(void *user, const char *spec, lmmiqa_rank_set *rank, const 
     size_t *all = malloc((n ? n : 1) * sizeof *all);
     if (!all) {
         lmmiqa_features_destroy(f);
-        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "out of memory");
+        return lmmiqa_error_set(LMMIQA_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++)
         all[i] = i;
@@ -277,7 +276,7 @@ int cli_rank_provide(void *user, const char *spec, lmmiqa_rank_set *rank, const 
     free(all);
     lmmiqa_features_destroy(f);
     if (code != CLI_EXIT_OK)
-        return lmmiqa__fail(code == CLI_EXIT_INTERNAL ? LMMIQA_ERR_NOMEM : LMMIQA_ERR_IO,
+        return lmmiqa_error_set(code == CLI_EXIT_INTERNAL ? LMMIQA_ERR_NOMEM : LMMIQA_ERR_IO,
                             "rank augmentation of %s failed (see above)", spec);
     rank->x = p->data.x;
     rank->n = p->data.n;

@@ -19,11 +19,6 @@
 #define CMD "dataset"
 #define SHOW_MISSING 5
 
-#ifdef LMMIQA_SOURCE_DIR
-#define FALLBACK_SHARED LMMIQA_SOURCE_DIR "/../shared"
-#else
-#define FALLBACK_SHARED NULL
-#endif
 
 static void usage(FILE *out)
 {
@@ -33,8 +28,8 @@ static void usage(FILE *out)
             "                             [--test F] [--val F] [--grouped K | --official]\n"
             "                             [--images-root DIR] [--koniq-zscore]\n"
             "\n"
-            "NAME is livec, koniq10k, spaq or cid2013, found in $LMMIQA_DATA_DIR/NAME, then\n"
-            "$LMMIQA_SHARED_DIR/data[/labels]/NAME, then ../shared/data[/labels]/NAME; PATH is a\n"
+            "NAME is livec, koniq10k, spaq or cid2013, found in $LMMIQA_DATA_DIR/NAME or\n"
+            "$LMMIQA_DATA_DIR/data[/labels]/NAME (likewise $LMMIQA_SHARED_DIR); PATH is a\n"
             "label file or a dataset folder (format detected by content). See docs/datasets.md.\n"
             "\n"
             "info      print name, format, size, MOS range (observed) and nominal scale, std\n"
@@ -86,7 +81,6 @@ static int load(const dataset_args *a, lmmiqa_dataset **ds)
     lmmiqa_dataset_options_init(&opt);
     opt.image_root = a->images_root;
     opt.koniq_mos = a->koniq_zscore ? LMMIQA_KONIQ_MOS_ZSCORE : LMMIQA_KONIQ_MOS_1TO5;
-    opt.fallback_shared_dir = FALLBACK_SHARED;
     int rc = lmmiqa_dataset_load_ex(a->what, &opt, ds);
     return rc ? cli_fail_status(CMD, rc) : CLI_EXIT_OK;
 }

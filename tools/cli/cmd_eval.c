@@ -7,7 +7,6 @@
 #include "cli_features.h"
 #include "cli_rank.h"
 
-#include "core/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,7 +257,7 @@ int cmd_eval(int argc, char **argv)
         goto done_ds;
     }
     char store[4096];
-    cli_store_dir(ds, store_opt, store, sizeof store);
+    code = cli_store_dir(cmd, ds, store_opt, quiet, store, sizeof store);
     /* Every extractor once, even when several specs share it. */
     for (size_t c = 0; c < n_specs && code == CLI_EXIT_OK; c++) {
         lmmiqa_feature_spec sp;
@@ -304,12 +303,7 @@ int cmd_eval(int argc, char **argv)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/results.md", out);
-    unsigned char *text = NULL;
-    size_t len = 0;
-    if (lmmiqa__file_read_all(path, 1 << 24, &text, &len) == LMMIQA_OK) {
-        fwrite(text, 1, len, stdout);
-        free(text);
-    }
+    cli_print_file(path);
     if (!quiet)
         fprintf(stderr, "lmmiqa eval: results in %s/\n", out);
 done_splits:

@@ -10,8 +10,7 @@
 #include "cli.h"
 #include "cli_features.h"
 
-#include "core/internal.h"
-#include "io/npy.h"
+#include "lmmiqa/advanced/npy.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -127,7 +126,7 @@ static int write_npy(const char *cmd, const char *output, size_t n, size_t dim,
         return CLI_EXIT_INTERNAL;
     for (size_t k = 0; k < n * dim; k++)
         m[k] = (float)feat[k];
-    int rc = lmmiqa__npy_write_f32(output, m, n, dim);
+    int rc = lmmiqa_npy_write_f32(output, m, n, dim);
     free(m);
     if (rc != LMMIQA_OK)
         return cli_fail_status(cmd, rc);
@@ -227,8 +226,9 @@ int cmd_extract(int argc, char **argv)
         if (code != CLI_EXIT_OK)
             return code;
         char store[4096];
-        cli_store_dir(ds, output, store, sizeof store);
-        code = cli_store_ensure(cmd, store, ds, extractor, &eo, quiet);
+        code = cli_store_dir(cmd, ds, output, quiet, store, sizeof store);
+        if (code == CLI_EXIT_OK)
+            code = cli_store_ensure(cmd, store, ds, extractor, &eo, quiet);
         lmmiqa_dataset_destroy(ds);
         return code;
     }

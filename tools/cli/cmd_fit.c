@@ -7,8 +7,8 @@
 #include "cli.h"
 #include "cli_features.h"
 
-#include "lmmiqa/cnniqa.h"
-#include "lmmiqa/metaiqa.h"
+#include "lmmiqa/advanced/cnniqa.h"
+#include "lmmiqa/advanced/metaiqa.h"
 #include "lmmiqa/splits.h"
 
 #include <stdio.h>

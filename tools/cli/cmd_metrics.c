@@ -10,7 +10,7 @@
  */
 #include "cli.h"
 
-#include "io/csv.h"
+#include "lmmiqa/advanced/csv.h"
 #include "lmmiqa/metrics.h"
 
 #include <cjson/cJSON.h>
@@ -65,39 +65,39 @@ static void set_result(result *r, int rc, double v)
 static int read_columns(const char *path, const char *pred_col, const char *mos_col,
                         double **pred, double **mos, size_t *n)
 {
-    lmmiqa__csv *csv = NULL;
-    int rc = lmmiqa__csv_load(path, &csv);
+    lmmiqa_csv *csv = NULL;
+    int rc = lmmiqa_csv_load(path, &csv);
     if (rc)
         return cli_fail_status(CMD, rc);
-    int cp = lmmiqa__csv_column(csv, pred_col), cm = lmmiqa__csv_column(csv, mos_col);
+    int cp = lmmiqa_csv_column(csv, pred_col), cm = lmmiqa_csv_column(csv, mos_col);
     if (cp < 0 || cm < 0) {
         char have[512] = "";
         size_t len = 0;
-        for (size_t c = 0; c < lmmiqa__csv_cols(csv) && len < sizeof have - 1; c++)
+        for (size_t c = 0; c < lmmiqa_csv_cols(csv) && len < sizeof have - 1; c++)
             len += (size_t)snprintf(have + len, sizeof have - len, "%s'%s'", c ? ", " : "",
-                                    lmmiqa__csv_header(csv, c));
+                                    lmmiqa_csv_header(csv, c));
         cli_error(CMD, "%s: no column '%s' (columns: %s)", path, cp < 0 ? pred_col : mos_col, have);
-        lmmiqa__csv_destroy(csv);
+        lmmiqa_csv_destroy(csv);
         return CLI_EXIT_FAILURE;
     }
-    *n = lmmiqa__csv_rows(csv);
+    *n = lmmiqa_csv_rows(csv);
     *pred = malloc((*n ? *n : 1) * sizeof(double));
     *mos = malloc((*n ? *n : 1) * sizeof(double));
     if (!*pred || !*mos) {
         cli_error(CMD, "out of memory for %zu rows", *n);
-        lmmiqa__csv_destroy(csv);
+        lmmiqa_csv_destroy(csv);
         return CLI_EXIT_INTERNAL;
     }
     for (size_t r = 0; r < *n; r++) {
-        rc = lmmiqa__csv_cell_double(csv, r, (size_t)cp, &(*pred)[r]);
+        rc = lmmiqa_csv_cell_double(csv, r, (size_t)cp, &(*pred)[r]);
         if (!rc)
-            rc = lmmiqa__csv_cell_double(csv, r, (size_t)cm, &(*mos)[r]);
+            rc = lmmiqa_csv_cell_double(csv, r, (size_t)cm, &(*mos)[r]);
         if (rc) {
-            lmmiqa__csv_destroy(csv);
+            lmmiqa_csv_destroy(csv);
             return cli_fail_status(CMD, rc);
         }
     }
-    lmmiqa__csv_destroy(csv);
+    lmmiqa_csv_destroy(csv);
     return CLI_EXIT_OK;
 }
 

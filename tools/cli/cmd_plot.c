@@ -15,7 +15,7 @@
  */
 #include "cli.h"
 
-#include "io/csv.h"
+#include "lmmiqa/advanced/csv.h"
 #include "lmmiqa/metrics.h"
 #include "lmmiqa/plot.h"
 #include "lmmiqa/store.h"
@@ -228,22 +228,22 @@ static const char *label_of(const common_opts *o, const char *key)
 }
 
 /* Column index of `name`, or an error listing the columns (returns -1). */
-static int need_column(const lmmiqa__csv *csv, const char *what, const char *name)
+static int need_column(const lmmiqa_csv *csv, const char *what, const char *name)
 {
-    int c = lmmiqa__csv_column(csv, name);
+    int c = lmmiqa_csv_column(csv, name);
     if (c >= 0)
         return c;
     char cols[1024] = "";
-    for (size_t k = 0; k < lmmiqa__csv_cols(csv); k++) {
+    for (size_t k = 0; k < lmmiqa_csv_cols(csv); k++) {
         size_t len = strlen(cols);
-        snprintf(cols + len, sizeof cols - len, "%s%s", k ? ", " : "", lmmiqa__csv_header(csv, k));
+        snprintf(cols + len, sizeof cols - len, "%s%s", k ? ", " : "", lmmiqa_csv_header(csv, k));
     }
-    cli_error(CMD, "%s: no %s column '%s' (columns: %s)", lmmiqa__csv_name(csv), what, name,
+    cli_error(CMD, "%s: no %s column '%s' (columns: %s)", lmmiqa_csv_name(csv), what, name,
               cols);
     return -1;
 }
 
-static int resolve_filters(const lmmiqa__csv *csv, common_opts *o)
+static int resolve_filters(const lmmiqa_csv *csv, common_opts *o)
 {
     for (size_t k = 0; k < o->n_filters; k++)
         if ((o->filters[k].idx = need_column(csv, "filter", o->filters[k].col)) < 0)
@@ -274,10 +274,10 @@ static int cell_matches(const char *cell, const char *want)
     return parse_number(cell, &a) && parse_number(want, &b) && a == b;
 }
 
-static int row_selected(const lmmiqa__csv *csv, size_t r, const common_opts *o)
+static int row_selected(const lmmiqa_csv *csv, size_t r, const common_opts *o)
 {
     for (size_t k = 0; k < o->n_filters; k++)
-        if (!cell_matches(lmmiqa__csv_cell(csv, r, (size_t)o->filters[k].idx), o->filters[k].value))
+        if (!cell_matches(lmmiqa_csv_cell(csv, r, (size_t)o->filters[k].idx), o->filters[k].value))
             return 0;
     return 1;
 }
@@ -432,12 +432,12 @@ static int plot_scatter(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
 
-    lmmiqa__csv *csv = NULL;
+    lmmiqa_csv *csv = NULL;
     int code = CLI_EXIT_FAILURE;
     double *mos = NULL, *pred = NULL;
     int *row_group = NULL;
     size_t counts[MAX_GROUPS] = {0}, offsets[MAX_GROUPS] = {0};
-    int rc = lmmiqa__csv_load(input, &csv);
+    int rc = lmmiqa_csv_load(input, &csv);
     if (rc != LMMIQA_OK) {
         code = cli_fail_status(CMD, rc);
         goto done;
@@ -446,7 +446,7 @@ static int plot_scatter(int argc, char **argv)
     int sc = series_col ? need_column(csv, "series", series_col) : -2;
     if (mc < 0 || pc < 0 || sc == -1 || resolve_filters(csv, &o) != 0)
         goto done;
-    size_t rows = lmmiqa__csv_rows(csv), used = 0;
+    size_t rows = lmmiqa_csv_rows(csv), used = 0;
     row_group = calloc(rows ? rows : 1, sizeof *row_group);
     mos = malloc((rows ? rows : 1) * sizeof *mos);
     pred = malloc((rows ? rows : 1) * sizeof *pred);
@@ -461,7 +461,7 @@ static int plot_scatter(int argc, char **argv)
         row_group[r] = -1;
         if (!row_selected(csv, r, &o))
             continue;
-        int g = series_col ? group_index(&series, lmmiqa__csv_cell(csv, r, (size_t)sc), "series")
+        int g = series_col ? group_index(&series, lmmiqa_csv_cell(csv, r, (size_t)sc), "series")
                            : 0;
         if (g == -2)
             goto done;
@@ -483,8 +483,8 @@ static int plot_scatter(int argc, char **argv)
         if (row_group[r] < 0)
             continue;
         size_t g = (size_t)row_group[r], at = offsets[g] + fill[g]++;
-        if ((rc = lmmiqa__csv_cell_double(csv, r, (size_t)mc, &mos[at])) != LMMIQA_OK ||
-            (rc = lmmiqa__csv_cell_double(csv, r, (size_t)pc, &pred[at])) != LMMIQA_OK) {
+        if ((rc = lmmiqa_csv_cell_double(csv, r, (size_t)mc, &mos[at])) != LMMIQA_OK ||
+            (rc = lmmiqa_csv_cell_double(csv, r, (size_t)pc, &pred[at])) != LMMIQA_OK) {
             code = cli_fail_status(CMD, rc);
             goto done;
         }
@@ -519,7 +519,7 @@ done:
     free(mos);
     free(pred);
     group_set_free(&series);
-    lmmiqa__csv_destroy(csv);
+    lmmiqa_csv_destroy(csv);
     return code;
 }
 
@@ -605,14 +605,14 @@ static int plot_trend(int argc, char **argv)
         o.po.y_label = y_col;
 
     group_set cats = {0}, lines = {0};
-    lmmiqa__csv *csv = NULL;
+    lmmiqa_csv *csv = NULL;
     double *values = NULL;
     int code = CLI_EXIT_USAGE;
     if ((x_order && group_set_list(&cats, "--x-order", x_order) != 0) ||
         (line_order && group_set_list(&lines, "--line-order", line_order) != 0))
         goto done;
     code = CLI_EXIT_FAILURE;
-    int rc = lmmiqa__csv_load(input, &csv);
+    int rc = lmmiqa_csv_load(input, &csv);
     if (rc != LMMIQA_OK) {
         code = cli_fail_status(CMD, rc);
         goto done;
@@ -638,17 +638,17 @@ static int plot_trend(int argc, char **argv)
         free(line_of_row);
         goto done;
     }
-    for (size_t r = 0; r < lmmiqa__csv_rows(csv); r++) {
+    for (size_t r = 0; r < lmmiqa_csv_rows(csv); r++) {
         if (!row_selected(csv, r, &o))
             continue;
         char model[512], cat[512];
         const char *lname, *cname;
         if (spec_col) {
-            const char *spec = lmmiqa__csv_cell(csv, r, (size_t)xc);
+            const char *spec = lmmiqa_csv_cell(csv, r, (size_t)xc);
             int s = spec_split(spec, model, sizeof model, cat, sizeof cat);
             if (s < 0) {
                 cli_error(CMD, "%s, line %zu: '%s' is not a feature spec (%s)", input,
-                          lmmiqa__csv_line(csv, r), spec, lmmiqa_error_message());
+                          lmmiqa_csv_line(csv, r), spec, lmmiqa_error_message());
                 free(line_of_row);
                 goto done;
             }
@@ -659,8 +659,8 @@ static int plot_trend(int argc, char **argv)
             lname = model;
             cname = cat;
         } else {
-            lname = lmmiqa__csv_cell(csv, r, (size_t)lc);
-            cname = lmmiqa__csv_cell(csv, r, (size_t)xc);
+            lname = lmmiqa_csv_cell(csv, r, (size_t)lc);
+            cname = lmmiqa_csv_cell(csv, r, (size_t)xc);
         }
         int ci = group_index(&cats, cname, "categories");
         int li = ci >= 0 ? group_index(&lines, lname, "lines") : ci;
@@ -671,7 +671,7 @@ static int plot_trend(int argc, char **argv)
         if (ci < 0 || li < 0)
             continue;
         double v;
-        if ((rc = lmmiqa__csv_cell_double(csv, r, (size_t)yc, &v)) != LMMIQA_OK) {
+        if ((rc = lmmiqa_csv_cell_double(csv, r, (size_t)yc, &v)) != LMMIQA_OK) {
             free(line_of_row);
             code = cli_fail_status(CMD, rc);
             goto done;
@@ -679,12 +679,12 @@ static int plot_trend(int argc, char **argv)
         size_t at = (size_t)li * MAX_GROUPS + (size_t)ci;
         if (!isnan(values[at])) {
             cli_error(CMD, "%s: lines %zu and %zu both give %s at %s", input,
-                      line_of_row[at], lmmiqa__csv_line(csv, r), lname, cname);
+                      line_of_row[at], lmmiqa_csv_line(csv, r), lname, cname);
             free(line_of_row);
             goto done;
         }
         values[at] = v;
-        line_of_row[at] = lmmiqa__csv_line(csv, r);
+        line_of_row[at] = lmmiqa_csv_line(csv, r);
         used++;
     }
     free(line_of_row);
@@ -740,7 +740,7 @@ done:
     free(values);
     group_set_free(&cats);
     group_set_free(&lines);
-    lmmiqa__csv_destroy(csv);
+    lmmiqa_csv_destroy(csv);
     return code;
 }
 

@@ -1,296 +1,272 @@
 /*
  * tools/cli/cmd_score.c - `lmmiqa score`: quality scores of image files.
  *
- * Three models: a trained regressor (--model, written by `lmmiqa train`; its
- * metadata names the feature spec, and the features are computed on the fly
- * with those extractors), the classic BRISQUE SVR (--brisque-model +
- * --brisque-range, libsvm files), or, with neither, the default model built
- * into the binary (BRISQUE features + MLP trained on LIVE Challenge).
+ * A thin layer over the library's scorer (lmmiqa/scorer.h), which holds the
+ * model choice (built-in, --model from `lmmiqa train`, or the classic BRISQUE
+ * SVR), the extractors and the per-row head; so a C program or the Python
+ * package scores exactly as this command does. This file gathers the image
+ * list (files, folders, @list files), runs the scorer in parallel and writes
+ * CSV or JSON atomically.
  */
 #include "cli.h"
 #include "cli_features.h"
-#include "default_model.h"
 
+#include "lmmiqa/brisque.h"
+#include "lmmiqa/scorer.h"
 #include "lmmiqa/svr.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: lmmiqa score [--model M | --brisque-model MODEL --brisque-range RANGE]\n"
-            "                    [--output FILE|-] [--jobs N] [--weights E=FILE] IMAGE...\n"
+            "                    [--format csv|json] [-o|--output FILE|-] [-j|--jobs N]\n"
+            "                    [--weights E=FILE] IMAGE|FOLDER|@LIST...\n"
             "\n"
             "Predict the quality of each image; prints CSV 'image,score' (to stdout unless\n"
-            "--output FILE).\n"
+            "--output FILE), or with --format json the model (name, features, SHA-256,\n"
+            "scale and direction) and one entry per image.\n"
             "\n"
-            "  (no model option)      the built-in default model: BRISQUE features + MLP\n"
-            "                         trained on all of LIVE Challenge; score on its MOS\n"
-            "                         scale 0..100, higher = better (docs/protocol.md)\n"
+            "  (no model option)      the built-in model: BRISQUE features + MLP trained on\n"
+            "                         all of LIVE Challenge; score on its MOS scale 0..100,\n"
+            "                         higher = better (docs/protocol.md)\n"
             "  --model M              a model written by `lmmiqa train`: its features are\n"
             "                         computed with the extractors it names; score on the\n"
-            "                         training dataset's MOS scale\n"
+            "                         training dataset's MOS scale, higher = better\n"
             "  --brisque-model MODEL  the classic BRISQUE: a libsvm model (e.g.\n"
-            "  --brisque-range RANGE  ../shared/models/brisque-live/allmodel + allrange);\n"
+            "  --brisque-range RANGE  shared/models/brisque-live/allmodel + allrange);\n"
             "                         lower = better, about 0..100\n"
             "  --matlab-io            with --brisque-model: reproduce the MATLAB release's\n"
             "                         text round trips bit for bit\n"
-            "  --output FILE|-        where the CSV goes (default -, stdout)\n"
-            "  --jobs N               worker threads (default: all cores)\n"
+            "  --format csv|json      output format (default csv)\n"
+            "  -o, --output FILE|-    where the output goes (default -, stdout); a file is\n"
+            "                         replaced atomically, never left half written\n"
+            "  -j, --jobs N           worker threads (default: all cores)\n"
             "  --weights E=FILE       weight file of extractor E (repeatable)\n"
             "\n"
+            "IMAGE is a JPEG, PNG or BMP file; FOLDER scores the folder's .jpg, .jpeg, .png\n"
+            "and .bmp files (not subfolders) in name order; @LIST reads one path per line\n"
+            "(blank lines and lines starting with # are skipped).\n"
             "A bad image is reported on stderr and left out; the others are scored.\n"
             "Exit codes: 0 ok; 1 an image or the model failed (the others are still\n"
             "printed); 2 usage error; 3 out of memory or internal error.\n");
 }
 
-/* Features of every image for every part of `spec`, concatenated: x is
- * n x dim float32; ok[i] = 0 for an image that failed in any extractor. */
-static int compute_spec(const char *cmd, const char *spec, const cJSON *info,
-                        const cli_extractor_opts *eo, int n, char **images, size_t want_dim,
-                        float **x_out, int *ok)
+/* ---- the image list --------------------------------------------------- */
+
+typedef struct image_list {
+    char **path;
+    size_t n, cap;
+} image_list;
+
+static int list_add(image_list *l, const char *path)
 {
-    lmmiqa_feature_spec sp;
-    if (lmmiqa_feature_spec_parse(spec, &sp) != LMMIQA_OK) {
-        cli_error(cmd, "model metadata: %s", lmmiqa_error_message());
-        return CLI_EXIT_FAILURE;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        char **p = realloc(l->path, cap * sizeof *p);
+        if (!p)
+            return CLI_EXIT_INTERNAL;
+        l->path = p;
+        l->cap = cap;
     }
-    float *x = calloc((size_t)n * (want_dim ? want_dim : 1), sizeof *x);
-    if (!x)
+    if (!(l->path[l->n] = strdup(path)))
         return CLI_EXIT_INTERNAL;
-    for (int i = 0; i < n; i++)
-        ok[i] = 1;
-    size_t off = 0;
+    l->n++;
+    return CLI_EXIT_OK;
+}
+
+static void list_free(image_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->path[i]);
+    free(l->path);
+}
+
+static int has_image_ext(const char *name)
+{
+    static const char *const ext[] = {".jpg", ".jpeg", ".png", ".bmp"};
+    const char *dot = strrchr(name, '.');
+    if (!dot)
+        return 0;
+    for (size_t e = 0; e < sizeof ext / sizeof ext[0]; e++) {
+        size_t k = 0;
+        while (ext[e][k] && tolower((unsigned char)dot[k]) == ext[e][k])
+            k++;
+        if (!ext[e][k] && !dot[k])
+            return 1;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_folder(const char *cmd, image_list *l, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        cli_error(cmd, "%s: cannot open the folder: %s", dir, strerror(errno));
+        return CLI_EXIT_FAILURE;
+    }
+    size_t first = l->n;
     int code = CLI_EXIT_OK;
-    for (size_t k = 0; k < sp.count && code == CLI_EXIT_OK; k++) {
-        lmmiqa_extractor *ex = NULL;
-        code = cli_extractor_create(cmd, sp.names[k], eo, &ex);
-        if (code != CLI_EXIT_OK) {
-            if (code == CLI_EXIT_USAGE)
-                code = CLI_EXIT_FAILURE; /* the model names it, not the user */
-            break;
-        }
-        size_t dim = lmmiqa_extractor_dim(ex);
-        const cJSON *pi = cJSON_GetArrayItem(info, (int)k);
-        if (pi) {
-            const char *ver = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pi, "version"));
-            const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(pi, "config");
-            cJSON *now = cJSON_Parse(lmmiqa_extractor_config_json(ex));
-            if ((ver && strcmp(ver, lmmiqa_extractor_version(ex)) != 0) ||
-                (cfg && now && !cJSON_Compare(cfg, now, 1)))
-                cli_error(cmd,
-                          "warning: the model was trained on %s features of another version "
-                          "or configuration (%s); scores may be off",
-                          sp.names[k], ver ? ver : "?");
-            cJSON_Delete(now);
-        }
-        if (off + dim > want_dim) {
-            cli_error(cmd, "the model expects %zu features but %s adds up to %zu", want_dim, spec,
-                      off + dim);
-            lmmiqa_extractor_destroy(ex);
-            code = CLI_EXIT_FAILURE;
-            break;
-        }
-        double *f = malloc((size_t)n * dim * sizeof *f);
-        int *st = malloc((size_t)n * sizeof *st);
-        if (!f || !st) {
-            free(f);
-            free(st);
-            lmmiqa_extractor_destroy(ex);
-            code = CLI_EXIT_INTERNAL;
-            break;
-        }
-        /* Report each bad image once, from the first extractor. */
-        int rc = cli_store_compute(cmd, sp.names[k], ex, n, images, eo, k == 0, f, st, NULL);
-        if (rc == LMMIQA_ERR_NOMEM || rc == LMMIQA_ERR_INTERNAL)
-            code = cli_fail_status(cmd, rc);
-        for (int i = 0; i < n; i++) {
-            if (st[i] != LMMIQA_OK) {
-                if (ok[i] && k > 0)
-                    cli_error(cmd, "%s: extractor %s failed", images[i], sp.names[k]);
-                ok[i] = 0;
-                continue;
-            }
-            for (size_t d = 0; d < dim; d++)
-                x[(size_t)i * want_dim + off + d] = (float)f[(size_t)i * dim + d];
-        }
-        off += dim;
-        free(f);
-        free(st);
-        lmmiqa_extractor_destroy(ex);
-    }
-    if (code == CLI_EXIT_OK && off != want_dim) {
-        cli_error(cmd, "the model expects %zu features, %s gives %zu", want_dim, spec, off);
-        code = CLI_EXIT_FAILURE;
-    }
-    if (code != CLI_EXIT_OK) {
-        free(x);
-        return code;
-    }
-    *x_out = x;
-    return CLI_EXIT_OK;
-}
-
-static FILE *open_output(const char *cmd, const char *output)
-{
-    if (strcmp(output, "-") == 0)
-        return stdout;
-    FILE *f = fopen(output, "w");
-    if (!f)
-        cli_error(cmd, "%s: cannot create", output);
-    return f;
-}
-
-static int close_output(const char *cmd, const char *output, FILE *f)
-{
-    int bad = fflush(f) != 0 || ferror(f);
-    if (f != stdout)
-        bad |= fclose(f) != 0;
-    if (bad) {
-        cli_error(cmd, "%s: write failed", output);
-        return CLI_EXIT_FAILURE;
-    }
-    return CLI_EXIT_OK;
-}
-
-static int score_regressor(const char *cmd, const lmmiqa_regressor *reg, const char *model_name,
-                           const cli_extractor_opts *eo, const char *output, int n, char **images)
-{
-    cJSON *meta = cJSON_Parse(lmmiqa_regressor_metadata(reg));
-    const char *spec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "features"));
-    if (!spec) {
-        cli_error(cmd,
-                  "%s: the model's metadata does not name its features (was it written by "
-                  "`lmmiqa train`?)",
-                  model_name);
-        cJSON_Delete(meta);
-        return CLI_EXIT_FAILURE;
-    }
-    const cJSON *info = cJSON_GetObjectItemCaseSensitive(meta, "extractors");
-    int *ok = malloc((size_t)n * sizeof *ok);
-    double *pred = malloc((size_t)n * sizeof *pred);
-    float *x = NULL;
-    int code = ok && pred ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
-    if (code == CLI_EXIT_OK)
-        code = compute_spec(cmd, spec, info, eo, n, images, lmmiqa_regressor_dim(reg), &x, ok);
-    /* One row at a time: BLAS kernels may round differently for different
-     * batch sizes, and an image's score must not depend on what else is
-     * scored with it. */
-    size_t dim = lmmiqa_regressor_dim(reg);
-    for (int i = 0; i < n && code == CLI_EXIT_OK; i++) {
-        if (!ok[i])
+    struct dirent *e;
+    while (code == CLI_EXIT_OK && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || !has_image_ext(e->d_name))
             continue;
-        int rc = lmmiqa_regressor_predict(reg, x + (size_t)i * dim, 1, &pred[i]);
-        if (rc != LMMIQA_OK)
-            code = cli_fail_status(cmd, rc);
+        char path[4096];
+        struct stat st;
+        int n = snprintf(path, sizeof path, "%s%s%s", dir,
+                         dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
+        if (n < 0 || (size_t)n >= sizeof path || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        code = list_add(l, path);
     }
-    int failed = 0;
-    if (code == CLI_EXIT_OK) {
-        FILE *f = open_output(cmd, output);
-        if (!f) {
-            code = CLI_EXIT_FAILURE;
-        } else {
-            fprintf(f, "image,score\n");
-            for (int i = 0; i < n; i++) {
-                if (!ok[i]) {
-                    failed++;
-                    continue;
-                }
-                cli_csv_field(f, images[i]);
-                fprintf(f, ",%.6f\n", pred[i]);
-            }
-            code = close_output(cmd, output, f);
-        }
-    }
-    if (code == CLI_EXIT_OK && failed) {
-        cli_error(cmd, "%d of %d images failed (listed above)", failed, n);
-        code = CLI_EXIT_FAILURE;
-    }
-    free(ok);
-    free(pred);
-    free(x);
-    cJSON_Delete(meta);
+    closedir(d);
+    if (code == CLI_EXIT_OK && l->n == first)
+        cli_error(cmd, "warning: %s holds no .jpg, .jpeg, .png or .bmp file", dir);
+    qsort(l->path + first, l->n - first, sizeof *l->path, cmp_str);
     return code;
 }
 
-static int score_brisque_svr(const char *cmd, const char *model, const char *range, int flags,
-                             const cli_extractor_opts *eo, const char *output, int n,
-                             char **images)
+static int add_list_file(const char *cmd, image_list *l, const char *file)
 {
-    lmmiqa_svr *svr = NULL;
-    int rc = lmmiqa_svr_load(model, range, &svr);
-    if (rc != LMMIQA_OK)
-        return cli_fail_status(cmd, rc);
-    if (lmmiqa_svr_dim(svr) != LMMIQA_BRISQUE_SCORE_DIM) {
-        cli_error(cmd, "%s: a BRISQUE model has %d features, this one %zu", model,
-                  LMMIQA_BRISQUE_SCORE_DIM, lmmiqa_svr_dim(svr));
-        lmmiqa_svr_destroy(svr);
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        cli_error(cmd, "%s: cannot open the list: %s", file, strerror(errno));
         return CLI_EXIT_FAILURE;
     }
-    lmmiqa_extractor *ex = NULL;
-    int code = cli_extractor_create(cmd, "brisque", eo, &ex);
-    double *f = malloc((size_t)n * LMMIQA_BRISQUE_SCORE_DIM * sizeof *f);
-    int *st = malloc((size_t)n * sizeof *st);
-    if (code == CLI_EXIT_OK && (!f || !st))
-        code = CLI_EXIT_INTERNAL;
-    if (code == CLI_EXIT_OK) {
-        rc = cli_store_compute(cmd, "brisque", ex, n, images, eo, 1, f, st, NULL);
-        if (rc == LMMIQA_ERR_NOMEM || rc == LMMIQA_ERR_INTERNAL)
-            code = cli_fail_status(cmd, rc);
-    }
-    int failed = 0;
-    if (code == CLI_EXIT_OK) {
-        FILE *out = open_output(cmd, output);
-        if (!out) {
+    char line[4096];
+    int code = CLI_EXIT_OK;
+    size_t lineno = 0;
+    while (code == CLI_EXIT_OK && fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            cli_error(cmd, "%s:%zu: line too long", file, lineno);
             code = CLI_EXIT_FAILURE;
-        } else {
-            fprintf(out, "image,score\n");
-            for (int i = 0; i < n; i++) {
-                double s;
-                if (st[i] == LMMIQA_OK) {
-                    rc = lmmiqa_brisque_score(svr, f + (size_t)i * LMMIQA_BRISQUE_SCORE_DIM, flags,
-                                              &s);
-                    if (rc != LMMIQA_OK) {
-                        cli_error(cmd, "%s: %s", images[i], lmmiqa_error_message());
-                        st[i] = rc;
-                    }
-                }
-                if (st[i] != LMMIQA_OK) {
-                    failed++;
-                    continue;
-                }
-                cli_csv_field(out, images[i]);
-                fprintf(out, ",%.6f\n", s);
-            }
-            code = close_output(cmd, output, out);
+            break;
         }
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (len == 0 || line[0] == '#')
+            continue;
+        code = list_add(l, line);
     }
-    if (code == CLI_EXIT_OK && failed) {
-        cli_error(cmd, "%d of %d images failed (listed above)", failed, n);
+    if (ferror(f)) {
+        cli_error(cmd, "%s: read error", file);
         code = CLI_EXIT_FAILURE;
     }
-    free(f);
-    free(st);
-    lmmiqa_extractor_destroy(ex);
-    lmmiqa_svr_destroy(svr);
+    fclose(f);
     return code;
+}
+
+/* An argument: @LIST, a folder, or an image file (checked when scored). */
+static int add_argument(const char *cmd, image_list *l, const char *arg)
+{
+    struct stat st;
+    if (arg[0] == '@' && arg[1])
+        return add_list_file(cmd, l, arg + 1);
+    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+        return add_folder(cmd, l, arg);
+    return list_add(l, arg);
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void write_csv(FILE *f, const image_list *l, const double *score, const int *status)
+{
+    fprintf(f, "image,score\n");
+    for (size_t i = 0; i < l->n; i++) {
+        if (status[i] != LMMIQA_OK)
+            continue;
+        cli_csv_field(f, l->path[i]);
+        fprintf(f, ",%.6f\n", score[i]);
+    }
+}
+
+static int write_json(FILE *f, const lmmiqa_scorer *sc, const image_list *l,
+                      const double *score, const int *status, char *const *errors)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *model = cJSON_Parse(lmmiqa_scorer_info_json(sc));
+    cJSON *arr = cJSON_CreateArray();
+    if (!root || !model || !arr) {
+        cJSON_Delete(root);
+        cJSON_Delete(model);
+        cJSON_Delete(arr);
+        return CLI_EXIT_INTERNAL;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(model, "metadata"); /* `lmmiqa train` details */
+    cJSON_AddItemToObject(root, "model", model);
+    for (size_t i = 0; i < l->n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "image", l->path[i]);
+        if (status[i] == LMMIQA_OK) {
+            cJSON_AddNumberToObject(e, "score", score[i]);
+        } else {
+            cJSON_AddNullToObject(e, "score");
+            cJSON_AddStringToObject(e, "error", errors[i] ? errors[i] : lmmiqa_status_name(status[i]));
+        }
+        cJSON_AddItemToArray(arr, e);
+    }
+    cJSON_AddItemToObject(root, "images", arr);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return CLI_EXIT_INTERNAL;
+    fputs(text, f);
+    fputc('\n', f);
+    free(text);
+    return CLI_EXIT_OK;
+}
+
+/* Error callback: print like the other commands and keep the message for
+ * the JSON output. */
+typedef struct score_errors {
+    cli_progress *prog;
+    char **msg; /* n */
+} score_errors;
+
+static void score_error_cb(void *user, size_t row, const char *image, int status,
+                           const char *message)
+{
+    score_errors *e = user;
+    if (!e->msg[row])
+        e->msg[row] = strdup(message && *message ? message : lmmiqa_status_name(status));
+    cli_store_error_cb(e->prog, row, image, status, message);
+}
+
+static void score_progress_cb(void *user, const lmmiqa_store_progress *p)
+{
+    score_errors *e = user;
+    cli_progress_cb(e->prog, p);
 }
 
 int cmd_score(int argc, char **argv)
 {
     const char *cmd = "score";
-    const char *model = NULL, *bmodel = NULL, *brange = NULL, *output = "-";
+    const char *model = NULL, *bmodel = NULL, *brange = NULL, *output = "-", *format = "csv";
     cli_extractor_opts eo = {0};
-    int flags = 0, n = 0;
-    char **images = argv + 1; /* positionals, compacted in place (never ahead of i) */
-    for (int i = 1; i < argc; i++) {
+    int flags = 0;
+    image_list images = {0};
+    int code = CLI_EXIT_OK;
+    for (int i = 1; i < argc && code == CLI_EXIT_OK; i++) {
         int m;
         if (cli_is_help(argv[i])) {
             usage(stdout);
+            list_free(&images);
             return CLI_EXIT_OK;
         }
         if (strcmp(argv[i], "--matlab-io") == 0) {
@@ -298,55 +274,118 @@ int cmd_score(int argc, char **argv)
             continue;
         }
         if (strcmp(argv[i], "--") == 0) {
-            while (++i < argc)
-                images[n++] = argv[i];
+            while (++i < argc && code == CLI_EXIT_OK)
+                code = add_argument(cmd, &images, argv[i]);
             break;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--model", &model)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--brisque-model", &bmodel)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--brisque-range", &brange)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--output", &output)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "-o", &output)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--format", &format)) != 0 ||
             (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0) {
             if (m < 0)
-                return CLI_EXIT_USAGE;
+                code = CLI_EXIT_USAGE;
             continue;
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0') {
             cli_error(cmd, "unknown option '%s' (see lmmiqa score --help)", argv[i]);
-            return CLI_EXIT_USAGE;
+            code = CLI_EXIT_USAGE;
+            break;
         }
-        images[n++] = argv[i]; /* options and images may be mixed */
+        code = add_argument(cmd, &images, argv[i]); /* options and images may be mixed */
     }
-    if (n <= 0) {
+    if (code == CLI_EXIT_OK && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0) {
+        cli_error(cmd, "--format: '%s' is not csv or json", format);
+        code = CLI_EXIT_USAGE;
+    }
+    if (code == CLI_EXIT_OK && images.n == 0) {
         cli_error(cmd, "no images given (see lmmiqa score --help)");
-        return CLI_EXIT_USAGE;
+        code = CLI_EXIT_USAGE;
     }
-    if (model && (bmodel || brange)) {
+    if (code == CLI_EXIT_OK && model && (bmodel || brange)) {
         cli_error(cmd, "give --model or --brisque-model/--brisque-range, not both");
-        return CLI_EXIT_USAGE;
+        code = CLI_EXIT_USAGE;
     }
-    if ((bmodel != NULL) != (brange != NULL)) {
+    if (code == CLI_EXIT_OK && (bmodel != NULL) != (brange != NULL)) {
         cli_error(cmd, "--brisque-model and --brisque-range go together");
-        return CLI_EXIT_USAGE;
+        code = CLI_EXIT_USAGE;
     }
-    if (flags && !bmodel) {
+    if (code == CLI_EXIT_OK && flags && !bmodel) {
         cli_error(cmd, "--matlab-io applies to --brisque-model only");
-        return CLI_EXIT_USAGE;
+        code = CLI_EXIT_USAGE;
     }
-    if (bmodel)
-        return score_brisque_svr(cmd, bmodel, brange, flags, &eo, output, n, images);
-    lmmiqa_regressor *reg = NULL;
-    int rc;
-    const char *name = model;
-    if (model) {
-        rc = lmmiqa_regressor_load(model, &reg);
-    } else {
-        name = "the default model";
-        rc = cli_default_model_load(&reg);
+    if (code != CLI_EXIT_OK) {
+        list_free(&images);
+        return code;
     }
-    if (rc != LMMIQA_OK)
+
+    lmmiqa_scorer_options so;
+    lmmiqa_scorer_options_init(&so);
+    so.model = model;
+    so.svr_model = bmodel;
+    so.svr_range = brange;
+    so.svr_flags = flags;
+    so.n_weights = (size_t)eo.n_weights;
+    so.weights_names = eo.weights_name;
+    so.weights_files = eo.weights_file;
+    lmmiqa_scorer *sc = NULL;
+    int rc = lmmiqa_scorer_create(&so, &sc);
+    if (rc != LMMIQA_OK) {
+        list_free(&images);
         return cli_fail_status(cmd, rc);
-    int code = score_regressor(cmd, reg, name, &eo, output, n, images);
-    lmmiqa_regressor_destroy(reg);
+    }
+    const char *warn = lmmiqa_scorer_warnings(sc);
+    if (*warn)
+        cli_error(cmd, "warning: %s", warn);
+
+    size_t n = images.n;
+    double *score = calloc(n, sizeof *score);
+    int *status = calloc(n, sizeof *status);
+    char **errors = calloc(n, sizeof *errors);
+    if (!score || !status || !errors)
+        code = CLI_EXIT_INTERNAL;
+    if (code == CLI_EXIT_OK) {
+        cli_progress prog;
+        cli_progress_init(&prog, cmd, "scoring");
+        prog.tty = prog.tty && n >= 20; /* a bar is noise for a handful of images */
+        score_errors se = {&prog, errors};
+        lmmiqa_store_options o;
+        lmmiqa_store_options_init(&o);
+        o.jobs = eo.jobs;
+        o.progress = score_progress_cb;
+        o.on_error = score_error_cb;
+        o.user = &se;
+        rc = lmmiqa_scorer_run_files(sc, n, (const char *const *)images.path, &o, score, status);
+        cli_progress_done(&prog);
+        if (rc == LMMIQA_ERR_NOMEM || rc == LMMIQA_ERR_INTERNAL)
+            code = cli_fail_status(cmd, rc);
+    }
+    size_t failed = 0;
+    for (size_t i = 0; code == CLI_EXIT_OK && i < n; i++)
+        failed += status[i] != LMMIQA_OK;
+    if (code == CLI_EXIT_OK) {
+        cli_output out;
+        code = cli_output_open(cmd, output, &out);
+        if (code == CLI_EXIT_OK) {
+            if (strcmp(format, "json") == 0)
+                code = write_json(out.f, sc, &images, score, status, errors);
+            else
+                write_csv(out.f, &images, score, status);
+            code = cli_output_close(&out, code);
+        }
+    }
+    if (code == CLI_EXIT_OK && failed) {
+        cli_error(cmd, "%zu of %zu images failed (listed above)", failed, n);
+        code = CLI_EXIT_FAILURE;
+    }
+    for (size_t i = 0; errors && i < n; i++)
+        free(errors[i]);
+    free(errors);
+    free(score);
+    free(status);
+    lmmiqa_scorer_destroy(sc);
+    list_free(&images);
     return code;
 }

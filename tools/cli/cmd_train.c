@@ -81,7 +81,7 @@ int cmd_train(int argc, char **argv)
     long split_k = 0;
     cli_extractor_opts eo = {0};
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_default(&cfg);
+    lmmiqa_regressor_config_init(&cfg);
     cfg.threads = 1; /* as lmmiqa_protocol_options_init: fast, machine-independent */
     lmmiqa_mos_range range = LMMIQA_MOS_RANGE_NOMINAL;
     int head_set = 0, quiet = 0;
@@ -183,8 +183,9 @@ int cmd_train(int argc, char **argv)
     if (code != CLI_EXIT_OK)
         return code;
     char store[4096];
-    cli_store_dir(ds, store_opt, store, sizeof store);
-    code = cli_store_ensure(cmd, store, ds, spec, &eo, quiet);
+    code = cli_store_dir(cmd, ds, store_opt, quiet, store, sizeof store);
+    if (code == CLI_EXIT_OK)
+        code = cli_store_ensure(cmd, store, ds, spec, &eo, quiet);
     if (code != CLI_EXIT_OK)
         goto done;
     int rc = lmmiqa_features_load(store, spec, &f);

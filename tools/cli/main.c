@@ -6,6 +6,8 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,4 +151,88 @@ int cli_print_json(const char *cmd, cJSON *o)
     printf("%s\n", text);
     cJSON_free(text);
     return CLI_EXIT_OK;
+}
+
+void cli_print_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    char buf[8192];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, got, stdout);
+    fclose(f);
+}
+
+int cli_output_open(const char *cmd, const char *path, cli_output *out)
+{
+    memset(out, 0, sizeof *out);
+    out->cmd = cmd;
+    out->path = path;
+    if (strcmp(path, "-") == 0) {
+        out->f = stdout;
+        return CLI_EXIT_OK;
+    }
+    int n = snprintf(out->tmp, sizeof out->tmp, "%s.tmp.XXXXXX", path);
+    if (n < 0 || (size_t)n >= sizeof out->tmp) {
+        cli_error(cmd, "%s: path too long", path);
+        return CLI_EXIT_FAILURE;
+    }
+    int fd = mkstemp(out->tmp);
+    if (fd < 0) {
+        cli_error(cmd, "%s: cannot create: %s", path, strerror(errno));
+        out->tmp[0] = '\0';
+        return CLI_EXIT_FAILURE;
+    }
+    fchmod(fd, 0666 & ~cli_umask());
+    out->f = fdopen(fd, "w");
+    if (!out->f) {
+        cli_error(cmd, "%s: cannot create: %s", path, strerror(errno));
+        close(fd);
+        unlink(out->tmp);
+        out->tmp[0] = '\0';
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_output_close(cli_output *out, int code)
+{
+    if (!out->f)
+        return code;
+    if (out->f == stdout) {
+        if (code == CLI_EXIT_OK && (fflush(stdout) != 0 || ferror(stdout))) {
+            cli_error(out->cmd, "writing to standard output failed: %s", strerror(errno));
+            code = CLI_EXIT_FAILURE;
+        }
+        out->f = NULL;
+        return code;
+    }
+    int err = 0;
+    if (code == CLI_EXIT_OK) {
+        if (fflush(out->f) != 0 || ferror(out->f) || fsync(fileno(out->f)) != 0)
+            err = errno ? errno : EIO;
+    }
+    if (fclose(out->f) != 0 && code == CLI_EXIT_OK && !err)
+        err = errno ? errno : EIO;
+    out->f = NULL;
+    if (code == CLI_EXIT_OK && !err && rename(out->tmp, out->path) != 0)
+        err = errno;
+    if (code != CLI_EXIT_OK || err) {
+        unlink(out->tmp);
+        if (err) {
+            cli_error(out->cmd, "%s: write failed: %s (the previous file, if any, is kept)",
+                      out->path, strerror(err));
+            code = CLI_EXIT_FAILURE;
+        }
+    }
+    return code;
+}
+
+mode_t cli_umask(void)
+{
+    mode_t m = umask(0);
+    umask(m);
+    return m;
 }

@@ -23,7 +23,7 @@
 #define LMMIQA_TORCHZIP_H
 
 #include "lmmiqa/core.h"
-#include "lmmiqa/safetensors.h"
+#include "io/safetensors.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,23 +42,23 @@ typedef struct lmmiqa_torchzip lmmiqa_torchzip;
  * no tensors but a "state_dict" entry does, that entry; "" = everything;
  * else only tensors under that dict key (name prefix "<prefix>." stripped),
  * LMMIQA_ERR_MISMATCH if none. */
-LMMIQA_API int lmmiqa_torchzip_open(const char *path, const char *prefix,
+int lmmiqa_torchzip_open(const char *path, const char *prefix,
                                     lmmiqa_torchzip **out);
 /* Same over a caller-owned buffer that must outlive the handle (fuzzing). */
-LMMIQA_API int lmmiqa_torchzip_open_memory(const void *data, size_t size, const char *prefix,
+int lmmiqa_torchzip_open_memory(const void *data, size_t size, const char *prefix,
                                            lmmiqa_torchzip **out);
-LMMIQA_API void lmmiqa_torchzip_close(lmmiqa_torchzip *tz);
+void lmmiqa_torchzip_close(lmmiqa_torchzip *tz);
 
-LMMIQA_API size_t lmmiqa_torchzip_count(const lmmiqa_torchzip *tz);
-LMMIQA_API int lmmiqa_torchzip_get(const lmmiqa_torchzip *tz, size_t index,
+size_t lmmiqa_torchzip_count(const lmmiqa_torchzip *tz);
+int lmmiqa_torchzip_get(const lmmiqa_torchzip *tz, size_t index,
                                    lmmiqa_torch_tensor_info *info);
 /* LMMIQA_ERR_MISMATCH naming the tensor when absent. */
-LMMIQA_API int lmmiqa_torchzip_find(const lmmiqa_torchzip *tz, const char *name,
+int lmmiqa_torchzip_find(const lmmiqa_torchzip *tz, const char *name,
                                     lmmiqa_torch_tensor_info *info);
 /* Contiguous float32 copy of a tensor into out[count]; count must equal numel.
  * Fails cleanly (LMMIQA_ERR_CORRUPT) when the strides reach outside the
  * storage or the storage entry is missing or of the wrong size. */
-LMMIQA_API int lmmiqa_torchzip_read_f32(lmmiqa_torchzip *tz, const char *name, float *out,
+int lmmiqa_torchzip_read_f32(lmmiqa_torchzip *tz, const char *name, float *out,
                                         size_t count);
 
 #ifdef __cplusplus

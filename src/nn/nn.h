@@ -44,27 +44,27 @@ typedef struct lmmiqa_nn_conv2d {
 } lmmiqa_nn_conv2d;
 
 /* Output height / width for input height / width. */
-LMMIQA_API int lmmiqa_nn_conv2d_out_h(const lmmiqa_nn_conv2d *c, int h);
-LMMIQA_API int lmmiqa_nn_conv2d_out_w(const lmmiqa_nn_conv2d *c, int w);
+int lmmiqa_nn_conv2d_out_h(const lmmiqa_nn_conv2d *c, int h);
+int lmmiqa_nn_conv2d_out_w(const lmmiqa_nn_conv2d *c, int w);
 
 /* Floats of scratch the forward and backward passes need for a batch of n
  * images of h x w (im2col columns plus a gathered output block). */
-LMMIQA_API size_t lmmiqa_nn_conv2d_scratch(const lmmiqa_nn_conv2d *c, int n, int h, int w);
+size_t lmmiqa_nn_conv2d_scratch(const lmmiqa_nn_conv2d *c, int n, int h, int w);
 
 /* y[n, out_ch, oh, ow] = conv(x[n, in_ch, h, w], weight) + bias (bias may be NULL). */
-LMMIQA_API void lmmiqa_nn_conv2d_forward(const lmmiqa_nn_conv2d *c, int n, int h, int w,
+void lmmiqa_nn_conv2d_forward(const lmmiqa_nn_conv2d *c, int n, int h, int w,
                                          const float *x, const float *weight, const float *bias,
                                          float *y, float *scratch);
 
 /* Given dy[n, out_ch, oh, ow]: dx[n, in_ch, h, w] = dL/dx (overwritten; NULL
  * to skip), dweight += dL/dweight, dbias += dL/dbias (NULL to skip). */
-LMMIQA_API void lmmiqa_nn_conv2d_backward(const lmmiqa_nn_conv2d *c, int n, int h, int w,
+void lmmiqa_nn_conv2d_backward(const lmmiqa_nn_conv2d *c, int n, int h, int w,
                                           const float *x, const float *weight, const float *dy,
                                           float *dx, float *dweight, float *dbias,
                                           float *scratch);
 
 /* Plain reference convolution (six nested loops) the fast path is tested against. */
-LMMIQA_API void lmmiqa_nn_conv2d_forward_ref(const lmmiqa_nn_conv2d *c, int n, int h, int w,
+void lmmiqa_nn_conv2d_forward_ref(const lmmiqa_nn_conv2d *c, int n, int h, int w,
                                              const float *x, const float *weight,
                                              const float *bias, float *y);
 
@@ -75,51 +75,51 @@ LMMIQA_API void lmmiqa_nn_conv2d_forward_ref(const lmmiqa_nn_conv2d *c, int n, i
  * with has_bias). A plan holds oneDNN primitives, layout-converted copies
  * and a stream: one thread at a time. Creation costs milliseconds. */
 typedef struct lmmiqa_nn_conv2d_plan lmmiqa_nn_conv2d_plan;
-LMMIQA_API int lmmiqa_nn_conv2d_plan_create(const lmmiqa_nn_conv2d *c, int n, int h, int w,
+int lmmiqa_nn_conv2d_plan_create(const lmmiqa_nn_conv2d *c, int n, int h, int w,
                                             int has_bias, lmmiqa_nn_conv2d_plan **out);
-LMMIQA_API void lmmiqa_nn_conv2d_plan_destroy(lmmiqa_nn_conv2d_plan *p);
-LMMIQA_API int lmmiqa_nn_conv2d_plan_forward(lmmiqa_nn_conv2d_plan *p, const float *x,
+void lmmiqa_nn_conv2d_plan_destroy(lmmiqa_nn_conv2d_plan *p);
+int lmmiqa_nn_conv2d_plan_forward(lmmiqa_nn_conv2d_plan *p, const float *x,
                                              const float *weight, const float *bias, float *y);
-LMMIQA_API int lmmiqa_nn_conv2d_plan_backward(lmmiqa_nn_conv2d_plan *p, const float *x,
+int lmmiqa_nn_conv2d_plan_backward(lmmiqa_nn_conv2d_plan *p, const float *x,
                                               const float *weight, const float *dy, float *dx,
                                               float *dweight, float *dbias);
 
 /* ---------------------------------------------------------------- linear */
 
 /* y[n, out] = x[n, in] * weight[out, in]^T + bias[out] (bias may be NULL). */
-LMMIQA_API void lmmiqa_nn_linear_forward(int n, int in, int out, const float *x,
+void lmmiqa_nn_linear_forward(int n, int in, int out, const float *x,
                                          const float *weight, const float *bias, float *y);
 /* dx[n, in] (overwritten, NULL to skip), dweight[out, in] +=, dbias[out] += (NULL to skip). */
-LMMIQA_API void lmmiqa_nn_linear_backward(int n, int in, int out, const float *x,
+void lmmiqa_nn_linear_backward(int n, int in, int out, const float *x,
                                           const float *weight, const float *dy, float *dx,
                                           float *dweight, float *dbias);
 
 /* ----------------------------------------------------------- activations */
 
 /* y[count] = max(x, 0); in place allowed. */
-LMMIQA_API void lmmiqa_nn_relu_forward(size_t count, const float *x, float *y);
+void lmmiqa_nn_relu_forward(size_t count, const float *x, float *y);
 /* dx = dy where y > 0 else 0 (y is the forward output); dx may alias dy. */
-LMMIQA_API void lmmiqa_nn_relu_backward(size_t count, const float *y, const float *dy, float *dx);
+void lmmiqa_nn_relu_backward(size_t count, const float *y, const float *dy, float *dx);
 
 /* PReLU on x[n, ch, hw]: y = x if x > 0 else a[c] * x, where a has `na`
  * entries: 1 (shared, torch's default) or ch. */
-LMMIQA_API void lmmiqa_nn_prelu_forward(int n, int ch, size_t hw, const float *x, const float *a,
+void lmmiqa_nn_prelu_forward(int n, int ch, size_t hw, const float *x, const float *a,
                                         int na, float *y);
 /* dx overwritten (may alias dy), da += dL/da. */
-LMMIQA_API void lmmiqa_nn_prelu_backward(int n, int ch, size_t hw, const float *x, const float *a,
+void lmmiqa_nn_prelu_backward(int n, int ch, size_t hw, const float *x, const float *a,
                                          int na, const float *dy, float *dx, float *da);
 
 /* y = 1 / (1 + exp(-x)); backward dx = dy * y * (1 - y) (dx may alias dy). */
-LMMIQA_API void lmmiqa_nn_sigmoid_forward(size_t count, const float *x, float *y);
-LMMIQA_API void lmmiqa_nn_sigmoid_backward(size_t count, const float *y, const float *dy,
+void lmmiqa_nn_sigmoid_forward(size_t count, const float *x, float *y);
+void lmmiqa_nn_sigmoid_backward(size_t count, const float *y, const float *dy,
                                            float *dx);
 
 /* Inverted dropout: with probability p an element is zeroed, the rest are
  * scaled by 1/(1-p). mask[count] receives the per-element factor (0 or
  * 1/(1-p)) for backward; dx = dy * mask. p = 0 copies. */
-LMMIQA_API void lmmiqa_nn_dropout_forward(size_t count, float p, lmmiqa_rng *rng, const float *x,
+void lmmiqa_nn_dropout_forward(size_t count, float p, lmmiqa_rng *rng, const float *x,
                                           float *mask, float *y);
-LMMIQA_API void lmmiqa_nn_dropout_backward(size_t count, const float *mask, const float *dy,
+void lmmiqa_nn_dropout_backward(size_t count, const float *mask, const float *dy,
                                            float *dx);
 
 /* --------------------------------------------------------------- pooling */
@@ -142,18 +142,18 @@ typedef struct lmmiqa_nn_pool2d {
     int kh, kw, stride_h, stride_w, pad_h, pad_w;
 } lmmiqa_nn_pool2d;
 
-LMMIQA_API int lmmiqa_nn_pool2d_out_h(const lmmiqa_nn_pool2d *p, int h);
-LMMIQA_API int lmmiqa_nn_pool2d_out_w(const lmmiqa_nn_pool2d *p, int w);
-LMMIQA_API void lmmiqa_nn_pool2d_forward(const lmmiqa_nn_pool2d *p, int n, int ch, int h, int w,
+int lmmiqa_nn_pool2d_out_h(const lmmiqa_nn_pool2d *p, int h);
+int lmmiqa_nn_pool2d_out_w(const lmmiqa_nn_pool2d *p, int w);
+void lmmiqa_nn_pool2d_forward(const lmmiqa_nn_pool2d *p, int n, int ch, int h, int w,
                                          const float *x, float *y, int32_t *index);
 /* dx[n, ch, h, w] overwritten. */
-LMMIQA_API void lmmiqa_nn_pool2d_backward(const lmmiqa_nn_pool2d *p, int n, int ch, int h, int w,
+void lmmiqa_nn_pool2d_backward(const lmmiqa_nn_pool2d *p, int n, int ch, int h, int w,
                                           const int32_t *index, const float *dy, float *dx);
 
 /* Global pooling of x[n, ch, hw] -> y[n, ch]; index as above (NULL for avg). */
-LMMIQA_API void lmmiqa_nn_global_pool_forward(lmmiqa_nn_pool_kind kind, int n, int ch, size_t hw,
+void lmmiqa_nn_global_pool_forward(lmmiqa_nn_pool_kind kind, int n, int ch, size_t hw,
                                               const float *x, float *y, int32_t *index);
-LMMIQA_API void lmmiqa_nn_global_pool_backward(lmmiqa_nn_pool_kind kind, int n, int ch,
+void lmmiqa_nn_global_pool_backward(lmmiqa_nn_pool_kind kind, int n, int ch,
                                                size_t hw, const int32_t *index, const float *dy,
                                                float *dx);
 
@@ -165,14 +165,14 @@ LMMIQA_API void lmmiqa_nn_global_pool_backward(lmmiqa_nn_pool_kind kind, int n, 
  * the unbiased variance); eval mode uses the running statistics. save_mean
  * and save_invstd [ch] receive what backward needs. gamma/beta may be NULL
  * (affine=False). Training needs n*hw > 1. */
-LMMIQA_API void lmmiqa_nn_batchnorm_forward(int n, int ch, size_t hw, const float *x,
+void lmmiqa_nn_batchnorm_forward(int n, int ch, size_t hw, const float *x,
                                             const float *gamma, const float *beta,
                                             float *running_mean, float *running_var,
                                             int training, float momentum, float eps, float *y,
                                             float *save_mean, float *save_invstd);
 /* Backward of the mode forward ran in. dx overwritten, dgamma/dbeta +=
  * (NULL to skip). */
-LMMIQA_API void lmmiqa_nn_batchnorm_backward(int n, int ch, size_t hw, const float *x,
+void lmmiqa_nn_batchnorm_backward(int n, int ch, size_t hw, const float *x,
                                              const float *gamma, const float *save_mean,
                                              const float *save_invstd, int training,
                                              const float *dy, float *dx, float *dgamma,
@@ -181,10 +181,10 @@ LMMIQA_API void lmmiqa_nn_batchnorm_backward(int n, int ch, size_t hw, const flo
 /* ---------------------------------------------------------------- losses */
 
 /* Mean losses over count elements; dpred (may be NULL) receives dLoss/dpred. */
-LMMIQA_API double lmmiqa_nn_mse_loss(size_t count, const float *pred, const float *target,
+double lmmiqa_nn_mse_loss(size_t count, const float *pred, const float *target,
                                      float *dpred);
 /* L1 gradient at pred == target is 0 (as torch). */
-LMMIQA_API double lmmiqa_nn_l1_loss(size_t count, const float *pred, const float *target,
+double lmmiqa_nn_l1_loss(size_t count, const float *pred, const float *target,
                                     float *dpred);
 
 /* ------------------------------------------------------------ parameters */
@@ -215,25 +215,25 @@ typedef struct lmmiqa_nn_params {
     float *opt_m, *opt_v;      /* optimizer state, allocated by lmmiqa_nn_optim_init */
 } lmmiqa_nn_params;
 
-LMMIQA_API void lmmiqa_nn_params_init(lmmiqa_nn_params *p);
-LMMIQA_API void lmmiqa_nn_params_free(lmmiqa_nn_params *p);
+void lmmiqa_nn_params_init(lmmiqa_nn_params *p);
+void lmmiqa_nn_params_free(lmmiqa_nn_params *p);
 /* Declare a tensor; returns its index (or -1 with LMMIQA_ERR_NOMEM set). */
-LMMIQA_API int lmmiqa_nn_params_add(lmmiqa_nn_params *p, const char *name,
+int lmmiqa_nn_params_add(lmmiqa_nn_params *p, const char *name,
                                     lmmiqa_nn_tensor_kind kind, int ndim, const int64_t *shape);
 /* Allocate the zeroed blocks. */
-LMMIQA_API int lmmiqa_nn_params_alloc(lmmiqa_nn_params *p);
+int lmmiqa_nn_params_alloc(lmmiqa_nn_params *p);
 /* Data / gradient pointer of tensor `index`. */
-LMMIQA_API float *lmmiqa_nn_params_data(const lmmiqa_nn_params *p, int index);
-LMMIQA_API float *lmmiqa_nn_params_grad(const lmmiqa_nn_params *p, int index);
+float *lmmiqa_nn_params_data(const lmmiqa_nn_params *p, int index);
+float *lmmiqa_nn_params_grad(const lmmiqa_nn_params *p, int index);
 /* Index by name, -1 when absent. */
-LMMIQA_API int lmmiqa_nn_params_find(const lmmiqa_nn_params *p, const char *name);
-LMMIQA_API void lmmiqa_nn_params_zero_grad(lmmiqa_nn_params *p);
+int lmmiqa_nn_params_find(const lmmiqa_nn_params *p, const char *name);
+void lmmiqa_nn_params_zero_grad(lmmiqa_nn_params *p);
 
 /* torch's default initialisations, drawn from rng: kaiming_uniform(a=sqrt(5))
  * for weights, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), same bound for biases. */
-LMMIQA_API void lmmiqa_nn_init_uniform(float *x, size_t count, float bound, lmmiqa_rng *rng);
+void lmmiqa_nn_init_uniform(float *x, size_t count, float bound, lmmiqa_rng *rng);
 /* Kaiming normal (fan_out, ReLU), torchvision's ResNet conv init. */
-LMMIQA_API void lmmiqa_nn_init_kaiming_normal(float *x, size_t count, size_t fan_out,
+void lmmiqa_nn_init_kaiming_normal(float *x, size_t count, size_t fan_out,
                                               lmmiqa_rng *rng);
 
 /* ------------------------------------------------------------- optimizer */
@@ -253,15 +253,15 @@ typedef struct lmmiqa_nn_optim {
 } lmmiqa_nn_optim;
 
 /* Defaults for a kind (Adam: 0.9/0.999/1e-8; SGD: momentum 0) with lr. */
-LMMIQA_API void lmmiqa_nn_optim_defaults(lmmiqa_nn_optim *o, lmmiqa_nn_optim_kind kind,
+void lmmiqa_nn_optim_defaults(lmmiqa_nn_optim *o, lmmiqa_nn_optim_kind kind,
                                          double lr);
 /* Allocate (zeroed) optimizer state in p. */
-LMMIQA_API int lmmiqa_nn_optim_init(const lmmiqa_nn_optim *o, lmmiqa_nn_params *p);
+int lmmiqa_nn_optim_init(const lmmiqa_nn_optim *o, lmmiqa_nn_params *p);
 /* The StepLR learning rate of an epoch (0-based). */
-LMMIQA_API double lmmiqa_nn_optim_lr(const lmmiqa_nn_optim *o, int epoch);
+double lmmiqa_nn_optim_lr(const lmmiqa_nn_optim *o, int epoch);
 /* One update of every parameter from p->grad at the epoch's learning rate;
  * `frozen` (may be NULL) marks tensors, by index, to leave unchanged. */
-LMMIQA_API void lmmiqa_nn_optim_step(lmmiqa_nn_optim *o, lmmiqa_nn_params *p, int epoch,
+void lmmiqa_nn_optim_step(lmmiqa_nn_optim *o, lmmiqa_nn_params *p, int epoch,
                                      const unsigned char *frozen);
 
 /* ------------------------------------------------------------ checkpoints */
@@ -270,7 +270,7 @@ LMMIQA_API void lmmiqa_nn_optim_step(lmmiqa_nn_optim *o, lmmiqa_nn_params *p, in
  * with_optim also the optimizer state ("optim.m.<name>", "optim.v.<name>")
  * and metadata: optimizer step, and caller key/value pairs (keys[i] ->
  * values[i], n_meta of them, e.g. the model configuration and epoch). */
-LMMIQA_API int lmmiqa_nn_params_save(const lmmiqa_nn_params *p, const lmmiqa_nn_optim *o,
+int lmmiqa_nn_params_save(const lmmiqa_nn_params *p, const lmmiqa_nn_optim *o,
                                      int with_optim, const char *const *keys,
                                      const char *const *values, size_t n_meta,
                                      const char *path);
@@ -279,11 +279,11 @@ LMMIQA_API int lmmiqa_nn_params_save(const lmmiqa_nn_params *p, const lmmiqa_nn_
  * or extra tensors (extra only counted when strict) fail with
  * LMMIQA_ERR_MISMATCH listing them. With o non-NULL the optimizer state and
  * step are restored too (they must be present). */
-LMMIQA_API int lmmiqa_nn_params_load(lmmiqa_nn_params *p, lmmiqa_nn_optim *o, const char *path,
+int lmmiqa_nn_params_load(lmmiqa_nn_params *p, lmmiqa_nn_optim *o, const char *path,
                                      const char *prefix, int strict);
 
 /* OpenBLAS threads for the engine's matrix products (0 = leave as is). */
-LMMIQA_API void lmmiqa_nn_set_threads(int threads);
+void lmmiqa_nn_set_threads(int threads);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /*
- * src/io/npy.h - NumPy .npy files of 2-D float32 matrices (internal).
+ * lmmiqa/advanced/npy.h - NumPy .npy files of 2-D float32 matrices (advanced tier:
+ * may change between minor versions).
  *
  * Why: the feature store keeps one matrix per extractor (rows = images in
  * manifest order, columns = features) in the format every Python user can
@@ -18,29 +19,38 @@
  * column) and () (one value). Anything else, a short file or trailing bytes
  * fail with a message naming the file.
  */
-#ifndef LMMIQA_IO_NPY_H
-#define LMMIQA_IO_NPY_H
+#ifndef LMMIQA_ADVANCED_NPY_H
+#define LMMIQA_ADVANCED_NPY_H
+
+#include "lmmiqa/core.h"
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Largest header (bytes, including magic and length field) we write or read. */
-#define LMMIQA__NPY_MAX_HEADER 65536u
+#define LMMIQA_NPY_MAX_HEADER 65536u
 
 /* Encode a rows x cols float32 matrix (row-major) as .npy bytes into a fresh
  * buffer (caller frees). rows or cols may be 0. */
-int lmmiqa__npy_encode_f32(const float *data, size_t rows, size_t cols, unsigned char **out,
+LMMIQA_API int lmmiqa_npy_encode_f32(const float *data, size_t rows, size_t cols, unsigned char **out,
                            size_t *size);
 
 /* Write a rows x cols float32 matrix to `path` atomically (temporary file,
  * fsync, rename). */
-int lmmiqa__npy_write_f32(const char *path, const float *data, size_t rows, size_t cols);
+LMMIQA_API int lmmiqa_npy_write_f32(const char *path, const float *data, size_t rows, size_t cols);
 
 /* Parse .npy bytes; `name` is used in messages. On success *data is a fresh
  * rows x cols row-major float32 buffer (caller frees; NULL when empty). */
-int lmmiqa__npy_parse_f32(const void *bytes, size_t size, const char *name, float **data,
+LMMIQA_API int lmmiqa_npy_parse_f32(const void *bytes, size_t size, const char *name, float **data,
                           size_t *rows, size_t *cols);
 
-/* Read a .npy file (see lmmiqa__npy_parse_f32). */
-int lmmiqa__npy_read_f32(const char *path, float **data, size_t *rows, size_t *cols);
+/* Read a .npy file (see lmmiqa_npy_parse_f32). */
+LMMIQA_API int lmmiqa_npy_read_f32(const char *path, float **data, size_t *rows, size_t *cols);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

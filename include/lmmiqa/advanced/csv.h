@@ -1,5 +1,7 @@
 /*
- * src/io/csv.h - the internal CSV reader (label files, score tables).
+ * lmmiqa/advanced/csv.h - the CSV reader lmmiqa uses for label files and score
+ * tables, for programs that read the same files the same way (advanced tier:
+ * may change between minor versions).
  *
  * A table is read whole into memory and kept as NUL-terminated cells. The
  * dialect is RFC 4180: fields separated by commas, optionally quoted with
@@ -12,54 +14,63 @@
  * is kept literally (lenient, as most writers produce such files).
  *
  * Refused with a clear error: data with NUL bytes or other binary control
- * characters, files over LMMIQA__CSV_MAX_BYTES, more than LMMIQA__CSV_MAX_COLS
+ * characters, files over LMMIQA_CSV_MAX_BYTES, more than LMMIQA_CSV_MAX_COLS
  * fields in a row, rows with more fields than the header, an unterminated
  * quoted field, text after a closing quote, and an empty file (no header).
  * Rows with fewer fields than the header read as "" in the missing cells.
  */
-#ifndef LMMIQA_IO_CSV_H
-#define LMMIQA_IO_CSV_H
+#ifndef LMMIQA_ADVANCED_CSV_H
+#define LMMIQA_ADVANCED_CSV_H
+
+#include "lmmiqa/core.h"
 
 #include <stddef.h>
 
-#define LMMIQA__CSV_MAX_BYTES ((size_t)1 << 30) /* 1 GiB */
-#define LMMIQA__CSV_MAX_COLS ((size_t)1 << 16)
+#ifdef __cplusplus
+extern "C" {
+#endif
 
-typedef struct lmmiqa__csv lmmiqa__csv;
+#define LMMIQA_CSV_MAX_BYTES ((size_t)1 << 30) /* 1 GiB */
+#define LMMIQA_CSV_MAX_COLS ((size_t)1 << 16)
+
+typedef struct lmmiqa_csv lmmiqa_csv;
 
 /* Read and parse the file at `path`; errors name the path. */
-int lmmiqa__csv_load(const char *path, lmmiqa__csv **out);
+LMMIQA_API int lmmiqa_csv_load(const char *path, lmmiqa_csv **out);
 
 /* Parse `len` bytes of `text` (need not be NUL-terminated); `name` is used in
  * error messages (a file name, or e.g. "<labels>"). The text is copied. */
-int lmmiqa__csv_parse(const char *text, size_t len, const char *name, lmmiqa__csv **out);
+LMMIQA_API int lmmiqa_csv_parse(const char *text, size_t len, const char *name, lmmiqa_csv **out);
 
-void lmmiqa__csv_destroy(lmmiqa__csv *csv); /* NULL is a no-op */
+LMMIQA_API void lmmiqa_csv_destroy(lmmiqa_csv *csv); /* NULL is a no-op */
 
 /* The name given at parse time (the path for _load). */
-const char *lmmiqa__csv_name(const lmmiqa__csv *csv);
+LMMIQA_API const char *lmmiqa_csv_name(const lmmiqa_csv *csv);
 
 /* Number of data rows (the header excluded) and of header columns. */
-size_t lmmiqa__csv_rows(const lmmiqa__csv *csv);
-size_t lmmiqa__csv_cols(const lmmiqa__csv *csv);
+LMMIQA_API size_t lmmiqa_csv_rows(const lmmiqa_csv *csv);
+LMMIQA_API size_t lmmiqa_csv_cols(const lmmiqa_csv *csv);
 
 /* The header text of column `col` (< cols). */
-const char *lmmiqa__csv_header(const lmmiqa__csv *csv, size_t col);
+LMMIQA_API const char *lmmiqa_csv_header(const lmmiqa_csv *csv, size_t col);
 
 /* Index of the first column whose header equals `name` (exactly, or else
  * after trimming surrounding spaces/tabs of the header), or -1. */
-int lmmiqa__csv_column(const lmmiqa__csv *csv, const char *name);
+LMMIQA_API int lmmiqa_csv_column(const lmmiqa_csv *csv, const char *name);
 
 /* Cell text (row < rows, col < cols); "" where the row is short. */
-const char *lmmiqa__csv_cell(const lmmiqa__csv *csv, size_t row, size_t col);
+LMMIQA_API const char *lmmiqa_csv_cell(const lmmiqa_csv *csv, size_t row, size_t col);
 
 /* 1-based line of the file where data row `row` starts. */
-size_t lmmiqa__csv_line(const lmmiqa__csv *csv, size_t row);
+LMMIQA_API size_t lmmiqa_csv_line(const lmmiqa_csv *csv, size_t row);
 
 /* Strict number parse of a cell: the whole cell (surrounding spaces/tabs
  * allowed) must be a finite decimal number ([+-]digits[.digits][e[+-]digits];
  * no hex, inf, nan). On failure returns LMMIQA_ERR_CORRUPT with a message
  * naming the file, the line and the column header. */
-int lmmiqa__csv_cell_double(const lmmiqa__csv *csv, size_t row, size_t col, double *out);
+LMMIQA_API int lmmiqa_csv_cell_double(const lmmiqa_csv *csv, size_t row, size_t col, double *out);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

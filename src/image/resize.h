@@ -45,30 +45,30 @@ extern "C" {
  * ceil(scale * width) x ceil(scale * height). LMMIQA_ERR_INVALID_ARG for a
  * side < 1 or a scale that is not finite and > 0; LMMIQA_ERR_TOO_LARGE when
  * a side exceeds LMMIQA_RESIZE_MAX_SIDE. */
-LMMIQA_API int lmmiqa_resize_dims(int width, int height, double scale, int *out_width,
+int lmmiqa_resize_dims(int width, int height, double scale, int *out_width,
                                   int *out_height);
 
 /* Bytes of scratch lmmiqa_resize_scale needs for this input and scale
  * (weight/index tables plus the intermediate image). Same errors as
  * lmmiqa_resize_dims, and LMMIQA_ERR_TOO_LARGE when the tables would exceed
  * 2^28 entries (absurdly small scales). */
-LMMIQA_API int lmmiqa_resize_scratch_bytes(int width, int height, double scale, size_t *bytes);
+int lmmiqa_resize_scratch_bytes(int width, int height, double scale, size_t *bytes);
 
 /* The same for lmmiqa_resize_to. */
-LMMIQA_API int lmmiqa_resize_to_scratch_bytes(int width, int height, int out_width,
+int lmmiqa_resize_to_scratch_bytes(int width, int height, int out_width,
                                               int out_height, size_t *bytes);
 
 /* MATLAB imresize(in, scale), bicubic, antialiased: `in` is width x height,
  * `out` receives the lmmiqa_resize_dims() size. `scratch`: NULL, or at
  * least lmmiqa_resize_scratch_bytes() bytes aligned for double. Errors as
  * lmmiqa_resize_scratch_bytes, LMMIQA_ERR_NOMEM when allocating. */
-LMMIQA_API int lmmiqa_resize_scale(const double *in, int width, int height, double scale,
+int lmmiqa_resize_scale(const double *in, int width, int height, double scale,
                                    double *out, void *scratch);
 
 /* MATLAB imresize(in, [out_height out_width]): the scale of each dimension is
  * out / in, then as lmmiqa_resize_scale; scratch: NULL or
  * lmmiqa_resize_to_scratch_bytes() bytes. */
-LMMIQA_API int lmmiqa_resize_to(const double *in, int width, int height, int out_width,
+int lmmiqa_resize_to(const double *in, int width, int height, int out_width,
                                 int out_height, double *out, void *scratch);
 
 #ifdef __cplusplus

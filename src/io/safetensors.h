@@ -45,38 +45,38 @@ typedef struct lmmiqa_tensor_info {
 typedef struct lmmiqa_safetensors lmmiqa_safetensors;
 
 /* Open and validate; the file stays mapped until close. */
-LMMIQA_API int lmmiqa_safetensors_open(const char *path, lmmiqa_safetensors **out);
+int lmmiqa_safetensors_open(const char *path, lmmiqa_safetensors **out);
 /* Same, over a caller-owned buffer that must outlive the handle (used by fuzzing). */
-LMMIQA_API int lmmiqa_safetensors_open_memory(const void *data, size_t size,
+int lmmiqa_safetensors_open_memory(const void *data, size_t size,
                                               lmmiqa_safetensors **out);
-LMMIQA_API void lmmiqa_safetensors_close(lmmiqa_safetensors *st);
+void lmmiqa_safetensors_close(lmmiqa_safetensors *st);
 
-LMMIQA_API size_t lmmiqa_safetensors_count(const lmmiqa_safetensors *st);
-LMMIQA_API int lmmiqa_safetensors_get(const lmmiqa_safetensors *st, size_t index,
+size_t lmmiqa_safetensors_count(const lmmiqa_safetensors *st);
+int lmmiqa_safetensors_get(const lmmiqa_safetensors *st, size_t index,
                                       lmmiqa_tensor_info *info);
 /* LMMIQA_ERR_MISMATCH naming the tensor when absent. */
-LMMIQA_API int lmmiqa_safetensors_find(const lmmiqa_safetensors *st, const char *name,
+int lmmiqa_safetensors_find(const lmmiqa_safetensors *st, const char *name,
                                        lmmiqa_tensor_info *info);
 /* Convert a tensor to float32 into out[count]; count must equal numel. */
-LMMIQA_API int lmmiqa_safetensors_read_f32(const lmmiqa_safetensors *st, const char *name,
+int lmmiqa_safetensors_read_f32(const lmmiqa_safetensors *st, const char *name,
                                            float *out, size_t count);
 /* A "__metadata__" string value, or NULL. */
-LMMIQA_API const char *lmmiqa_safetensors_metadata(const lmmiqa_safetensors *st,
+const char *lmmiqa_safetensors_metadata(const lmmiqa_safetensors *st,
                                                    const char *key);
 
 typedef struct lmmiqa_safetensors_writer lmmiqa_safetensors_writer;
 
-LMMIQA_API int lmmiqa_safetensors_writer_create(lmmiqa_safetensors_writer **out);
-LMMIQA_API void lmmiqa_safetensors_writer_destroy(lmmiqa_safetensors_writer *w);
+int lmmiqa_safetensors_writer_create(lmmiqa_safetensors_writer **out);
+void lmmiqa_safetensors_writer_destroy(lmmiqa_safetensors_writer *w);
 /* Add a tensor (the data are copied). dtype F32, F16 (data given as float,
  * rounded to nearest even) or BF16 likewise. */
-LMMIQA_API int lmmiqa_safetensors_writer_add(lmmiqa_safetensors_writer *w, const char *name,
+int lmmiqa_safetensors_writer_add(lmmiqa_safetensors_writer *w, const char *name,
                                              lmmiqa_dtype dtype, const float *data, int ndim,
                                              const int64_t *shape);
-LMMIQA_API int lmmiqa_safetensors_writer_set_metadata(lmmiqa_safetensors_writer *w,
+int lmmiqa_safetensors_writer_set_metadata(lmmiqa_safetensors_writer *w,
                                                       const char *key, const char *value);
 /* Write atomically (temporary file, fsync, rename). */
-LMMIQA_API int lmmiqa_safetensors_writer_save(lmmiqa_safetensors_writer *w, const char *path);
+int lmmiqa_safetensors_writer_save(lmmiqa_safetensors_writer *w, const char *path);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,29 @@
+/*
+ * src/learn/builtin_model.h - the quality models compiled into the library.
+ *
+ * CMake turns every models/<name>.safetensors into a C array at configure
+ * time (<build>/generated/embedded_models.c), so the built-in model scores
+ * with no file to find at run time, from any directory, in the CLI and in
+ * every program linked to the library.
+ */
+#ifndef LMMIQA_LEARN_BUILTIN_MODEL_H
+#define LMMIQA_LEARN_BUILTIN_MODEL_H
+
+#include <stddef.h>
+
+/* Name (file name without .safetensors) of the built-in scoring model. */
+#define LMMIQA__BUILTIN_MODEL "default-brisque-livec"
+
+/* One embedded file; the generated table ends with a NULL name. */
+typedef struct lmmiqa__embedded_model {
+    const char *name;
+    const unsigned char *data;
+    size_t size;
+} lmmiqa__embedded_model;
+
+extern const lmmiqa__embedded_model lmmiqa__embedded_models[];
+
+/* The built-in model's entry, or NULL when the library was built without it. */
+const lmmiqa__embedded_model *lmmiqa__builtin_model(void);
+
+#endif
