@@ -849,6 +849,53 @@ static void test_svr_fits_sine(void)
     lmmiqa_regressor_destroy(r);
 }
 
+/* A row's prediction is bit-identical alone, in a full batch, and in a
+ * batch of other rows in another order, for every head. Wide inputs and a
+ * wide hidden layer so that BLAS would take different blocking paths for
+ * different batch sizes. */
+static void test_batch_invariant_predict(void)
+{
+    const size_t dim = 64, n = 97;
+    float *x = malloc(n * dim * sizeof *x);
+    double *mos = malloc(n * sizeof *mos), *all = malloc(n * sizeof *all);
+    synth(5, n, dim, x, mos);
+    lmmiqa_head heads[3] = {LMMIQA_HEAD_MLP, LMMIQA_HEAD_LINEAR, LMMIQA_HEAD_SVR};
+    for (int h = 0; h < 3; h++) {
+        lmmiqa_regressor_config cfg;
+        lmmiqa_regressor_config_init(&cfg);
+        cfg.head = heads[h];
+        cfg.hidden = 256;
+        cfg.epochs = 2;
+        cfg.threads = 1;
+        lmmiqa_regressor *reg = NULL;
+        CHECK_OK(lmmiqa_regressor_train(&cfg, x, mos, n, dim, 0.0, 100.0, NULL, NULL, 0, &reg));
+        if (!reg)
+            continue;
+        CHECK_OK(lmmiqa_regressor_predict(reg, x, n, all));
+        int same = 1;
+        for (size_t i = 0; i < n; i++) {
+            double one;
+            CHECK_OK(lmmiqa_regressor_predict(reg, x + i * dim, 1, &one));
+            same &= memcmp(&one, &all[i], sizeof one) == 0;
+        }
+        CHECK_MSG(same, "head %d: a row alone differs from the same row in a batch", h);
+        /* rows 90..96 then 0..2, as one batch of 10 */
+        float xb[10 * 64];
+        double pb[10];
+        for (size_t r = 0; r < 10; r++)
+            memcpy(xb + r * dim, x + (r < 7 ? 90 + r : r - 7) * dim, dim * sizeof *xb);
+        CHECK_OK(lmmiqa_regressor_predict(reg, xb, 10, pb));
+        same = 1;
+        for (size_t r = 0; r < 10; r++)
+            same &= memcmp(&pb[r], &all[r < 7 ? 90 + r : r - 7], sizeof pb[r]) == 0;
+        CHECK_MSG(same, "head %d: a row in another batch differs", h);
+        lmmiqa_regressor_destroy(reg);
+    }
+    free(x);
+    free(mos);
+    free(all);
+}
+
 int main(void)
 {
     RUN(test_gradient_finite_differences);
@@ -861,5 +908,6 @@ int main(void)
     RUN(test_bad_arguments);
     RUN(test_svr_solver_kkt);
     RUN(test_svr_fits_sine);
+    RUN(test_batch_invariant_predict);
     return test_finish();
 }

@@ -46,6 +46,42 @@ check "default model header" test "$(head -1 "$TMP/d.csv")" = "image,score"
 check "default model 2 rows" test "$(wc -l <"$TMP/d.csv")" -eq 3
 check "default model on the 0..100 MOS scale" in_range "$TMP/d.csv" 0 100
 
+# Folders, @list files and JSON give the same scores as the files themselves.
+mkdir -p "$TMP/dir"
+cp "$A" "$TMP/dir/a.png"
+cp "$B" "$TMP/dir/b.JPG"
+echo "not an image" >"$TMP/dir/notes.txt"
+"$CLI" score "$TMP/dir/a.png" "$TMP/dir/b.JPG" >"$TMP/f.csv" 2>/dev/null
+"$CLI" score "$TMP/dir" >"$TMP/dir.csv" 2>"$TMP/err"
+check "folder exit 0" test $? -eq 0
+check "folder: its images in name order, same scores" cmp -s "$TMP/f.csv" "$TMP/dir.csv"
+printf '# two images\n%s\n\n%s\n' "$TMP/dir/a.png" "$TMP/dir/b.JPG" >"$TMP/list.txt"
+"$CLI" score @"$TMP/list.txt" >"$TMP/list.csv" 2>"$TMP/err"
+check "@list exit 0" test $? -eq 0
+check "@list: same scores" cmp -s "$TMP/f.csv" "$TMP/list.csv"
+"$CLI" score @"$TMP/nolist.txt" >/dev/null 2>"$TMP/err"
+check "missing @list exit 1" test $? -eq 1
+check "missing @list named" grep -q nolist.txt "$TMP/err"
+"$CLI" score --format json "$TMP/dir/a.png" "$TMP/dir/b.JPG" >"$TMP/s.json" 2>"$TMP/err"
+check "json exit 0" test $? -eq 0
+check "json: model, scale and direction" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = d["model"]
+assert m["name"] == "default-brisque-livec" and m["features"] == "brisque", m
+assert m["scale"] == {"min": 0, "max": 100, "higher_is_better": True}, m["scale"]
+assert len(m["sha256"]) == 64
+rows = [l.split(",") for l in open(sys.argv[2]).read().split("\n")[1:] if l]
+assert [r[0] for r in rows] == [e["image"] for e in d["images"]]
+for r, e in zip(rows, d["images"]):
+    assert abs(float(r[1]) - e["score"]) <= 5e-7, (r, e)
+' "$TMP/s.json" "$TMP/f.csv"
+"$CLI" score --format xml "$A" >/dev/null 2>&1
+check "bad --format exit 2" test $? -eq 2
+"$CLI" score -o "$TMP/o.csv" "$TMP/dir/a.png" "$TMP/dir/b.JPG" 2>/dev/null
+check "-o writes the file" cmp -s "$TMP/f.csv" "$TMP/o.csv"
+check "-o leaves no temporary file" test -z "$(ls "$TMP" | grep 'o.csv.tmp')"
+
 # A bad image among good ones: reported, the others scored, exit 1.
 printf 'GIF89a nonsense' >"$TMP/bad.gif"
 "$CLI" score "$A" "$TMP/bad.gif" "$B" >"$TMP/d2.csv" 2>"$TMP/err"
