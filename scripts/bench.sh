@@ -7,13 +7,17 @@
 set -uo pipefail
 build=${1:-build}
 shift || true
-all=(brisque regressor train vit align)
+all=(brisque regressor train vit align python)
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=("${all[@]}")
 status=0
 for b in "${want[@]}"; do
   exe="$build/bench/bench_$b"
   echo "==================== bench_$b"
+  if [ "$b" = python ]; then
+    /usr/bin/python3 "$(dirname "$0")/../bench/bench_python.py" "$build" || status=1
+    continue
+  fi
   if [ ! -x "$exe" ]; then
     echo "bench_$b was not built (bench_brisque needs OpenCV: scripts/setup.sh --bench)"
     continue

@@ -81,6 +81,11 @@ int cli_output_close(cli_output *out, int code);
 /* The process's umask (for files created with mkstemp). */
 mode_t cli_umask(void);
 
+/* A JSON number that reads back as exactly `v` (the shortest of %.15g,
+ * %.16g, %.17g that round-trips; cJSON's own printing may lose the last
+ * bit); null for NaN or infinity. */
+struct cJSON *cli_json_number(double v);
+
 /* Copy a text file to stdout (nothing when it cannot be read). */
 void cli_print_file(const char *path);
 

@@ -214,7 +214,7 @@ static int write_json(FILE *f, const lmmiqa_scorer *sc, const image_list *l,
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "image", l->path[i]);
         if (status[i] == LMMIQA_OK) {
-            cJSON_AddNumberToObject(e, "score", score[i]);
+            cJSON_AddItemToObject(e, "score", cli_json_number(score[i]));
         } else {
             cJSON_AddNullToObject(e, "score");
             cJSON_AddStringToObject(e, "error", errors[i] ? errors[i] : lmmiqa_status_name(status[i]));
