@@ -252,7 +252,7 @@ static void test_mutations(void)
             snprintf(name, sizeof name, "mutant-%d-%d", s, r);
             img = (lmmiqa_image *)1;
             unsigned flags = (r & 1) ? LMMIQA_IMAGE_IGNORE_EXIF : 0;
-            int rc = lmmiqa__image_decode_limited(buf, n, name, flags, MAX_PIXELS, &img);
+            int rc = lmmiqa_image_decode_limited(buf, n, name, flags, MAX_PIXELS, &img);
             if (rc == LMMIQA_OK) {
                 decoded++;
                 int ok = img && img->width > 0 && img->height > 0 && img->channels == 3 &&

@@ -83,6 +83,15 @@ LMMIQA_API int lmmiqa_image_decode(const void *data, size_t size, const char *na
 LMMIQA_API int lmmiqa_image_decode_ex(const void *data, size_t size, const char *name,
                                       unsigned flags, lmmiqa_image **out);
 
+/* lmmiqa_image_decode_ex with a lower pixel limit: an image whose header
+ * claims more than max_pixels (width x height; capped at
+ * LMMIQA_IMAGE_MAX_PIXELS) fails with LMMIQA_ERR_TOO_LARGE before anything
+ * proportional to its size is allocated, e.g. a decompression bomb sent to a
+ * server. */
+LMMIQA_API int lmmiqa_image_decode_limited(const void *data, size_t size, const char *name,
+                                           unsigned flags, uint64_t max_pixels,
+                                           lmmiqa_image **out);
+
 /* The format the first bytes of `data` announce: "jpeg", "png", "bmp", or the
  * name of a recognised but unsupported format ("gif", "webp", "tiff", ...), or
  * NULL when unrecognised. Never fails. */

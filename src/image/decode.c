@@ -139,7 +139,7 @@ static const char *truncated_magic(const unsigned char *p, size_t size)
     return NULL;
 }
 
-int lmmiqa__image_decode_limited(const void *data, size_t size, const char *name,
+int lmmiqa_image_decode_limited(const void *data, size_t size, const char *name,
                                  unsigned flags, uint64_t max_pixels, lmmiqa_image **out)
 {
     assert(out);
@@ -178,7 +178,7 @@ int lmmiqa__image_decode_limited(const void *data, size_t size, const char *name
 int lmmiqa_image_decode_ex(const void *data, size_t size, const char *name, unsigned flags,
                            lmmiqa_image **out)
 {
-    return lmmiqa__image_decode_limited(data, size, name, flags, LMMIQA_IMAGE_MAX_PIXELS, out);
+    return lmmiqa_image_decode_limited(data, size, name, flags, LMMIQA_IMAGE_MAX_PIXELS, out);
 }
 
 int lmmiqa_image_decode(const void *data, size_t size, const char *name, lmmiqa_image **out)

@@ -51,9 +51,6 @@ int lmmiqa__exif_orientation(const uint8_t *app1, size_t size);
  * no-ops). */
 int lmmiqa__image_orient(const lmmiqa__image_ctx *ctx, lmmiqa_image **img, int orientation);
 
-/* lmmiqa_image_decode_ex with a lower pixel limit (fuzz targets use it to keep
- * memory small). */
-int lmmiqa__image_decode_limited(const void *data, size_t size, const char *name,
-                                 unsigned flags, uint64_t max_pixels, lmmiqa_image **out);
+
 
 #endif

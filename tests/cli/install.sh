@@ -54,20 +54,23 @@ used=$(ldd "$P/bin/lmmiqa" | awk '/liblmmiqa/ { print $3 }')
 check "installed CLI uses the installed library" test "$(readlink -f "$used")" = "$(readlink -f "$LIBDIR/liblmmiqa.so")"
 
 export PKG_CONFIG_PATH=$LIBDIR/pkgconfig
-cc -std=c11 -Wall -Wextra -Werror "$S/docs/examples/score_image.c" \
+# A sanitized library needs its runtime linked first into the program too.
+SAN=
+[ -n "${LMMIQA_SANITIZED:-}" ] && SAN="-fsanitize=address,undefined"
+cc -std=c11 -Wall -Wextra -Werror $SAN "$S/docs/examples/score_image.c" \
     $(pkg-config --cflags --libs lmmiqa) -Wl,-rpath,"$LIBDIR" -o "$TMP/ex_pc" 2>"$TMP/cc.log"
 check "example builds with pkg-config" test $? -eq 0
 "$TMP/ex_pc" "${IMGS[@]}" >"$TMP/pc.csv" 2>/dev/null
 check "pkg-config build scores exactly as the CLI" cmp -s "$TMP/cli.csv" "$TMP/pc.csv"
 
-cc -std=c11 -Wall -Wextra -Werror "$S/docs/examples/score_image.c" \
+cc -std=c11 -Wall -Wextra -Werror $SAN "$S/docs/examples/score_image.c" \
     $(pkg-config --static --cflags --libs lmmiqa | sed "s|-llmmiqa|$LIBDIR/liblmmiqa.a|") \
     -o "$TMP/ex_static" 2>"$TMP/ccs.log"
 check "example links the static library (pkg-config --static)" test $? -eq 0
 "$TMP/ex_static" "${IMGS[@]}" >"$TMP/st.csv" 2>/dev/null
 check "static build scores exactly as the CLI" cmp -s "$TMP/cli.csv" "$TMP/st.csv"
 
-cmake -S "$S/docs/examples" -B "$TMP/exb" -DCMAKE_PREFIX_PATH="$P" >"$TMP/cm.log" 2>&1 &&
+cmake -S "$S/docs/examples" -B "$TMP/exb" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_FLAGS="$SAN" >"$TMP/cm.log" 2>&1 &&
     cmake --build "$TMP/exb" >>"$TMP/cm.log" 2>&1
 check "example builds with find_package(lmmiqa)" test $? -eq 0
 "$TMP/exb/score_image" "${IMGS[@]}" >"$TMP/cm.csv" 2>/dev/null

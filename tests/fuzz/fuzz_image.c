@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char name[] = "fuzz-input";
     unsigned flags = size > 0 && (data[size - 1] & 1u) ? LMMIQA_IMAGE_IGNORE_EXIF : 0;
     lmmiqa_image *img = NULL;
-    int rc = lmmiqa__image_decode_limited(data, size, name, flags, 1u << 22, &img);
+    int rc = lmmiqa_image_decode_limited(data, size, name, flags, 1u << 22, &img);
     if (rc == LMMIQA_OK) {
         if (!img || img->width < 1 || img->height < 1 || img->channels != 3 ||
             (uint64_t)img->width * (uint64_t)img->height > (1u << 22))
