@@ -474,7 +474,7 @@ static int write_all(int fd, const void *data, size_t n, const char *path)
 {
     const unsigned char *p = data;
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = lmmiqa__io_fault() ? -1 : write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -498,13 +498,13 @@ static int journal_open_append(journal *jn)
         if (jn->fd >= 0)
             close(jn->fd);
     }
-    jn->fd = open(jn->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    jn->fd = lmmiqa__io_fault() ? -1 : open(jn->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (jn->fd < 0)
         return lmmiqa__fail(LMMIQA_ERR_IO, "%s: cannot create: %s", jn->path, strerror(errno));
     unsigned char h[JOURNAL_HEADER];
     journal_header(jn, h);
     int rc = write_all(jn->fd, h, sizeof h, jn->path);
-    if (rc == LMMIQA_OK && fsync(jn->fd) != 0)
+    if (rc == LMMIQA_OK && (lmmiqa__io_fault() || fsync(jn->fd) != 0))
         rc = lmmiqa__fail(LMMIQA_ERR_IO, "%s: fsync failed: %s", jn->path, strerror(errno));
     jn->valid_len = JOURNAL_HEADER;
     return rc;
@@ -592,7 +592,7 @@ static int pool_journal(pool *p, size_t i, const float *row, unsigned char *rec)
     p->unsynced++;
     double t = now_s();
     if (p->unsynced >= p->opt->sync_rows || t - p->last_sync >= p->opt->sync_seconds) {
-        if (fdatasync(jn->fd) != 0)
+        if (lmmiqa__io_fault() || fdatasync(jn->fd) != 0)
             return lmmiqa__fail(LMMIQA_ERR_IO, "%s: fsync failed: %s", jn->path, strerror(errno));
         p->unsynced = 0;
         p->last_sync = t;
@@ -888,7 +888,7 @@ static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
     rc = pool_run(&p);
     if (result)
         *result = p.prog;
-    if (jn.fd >= 0 && fsync(jn.fd) != 0 && rc == LMMIQA_OK)
+    if (jn.fd >= 0 && rc == LMMIQA_OK && (lmmiqa__io_fault() || fsync(jn.fd) != 0))
         rc = lmmiqa__fail(LMMIQA_ERR_IO, "%s: fsync failed: %s", jn.path, strerror(errno));
     if (rc != LMMIQA_OK)
         goto done;

@@ -135,28 +135,6 @@ static int compute_spec(const char *cmd, const char *spec, const cJSON *info,
     return CLI_EXIT_OK;
 }
 
-static FILE *open_output(const char *cmd, const char *output)
-{
-    if (strcmp(output, "-") == 0)
-        return stdout;
-    FILE *f = fopen(output, "w");
-    if (!f)
-        cli_error(cmd, "%s: cannot create", output);
-    return f;
-}
-
-static int close_output(const char *cmd, const char *output, FILE *f)
-{
-    int bad = fflush(f) != 0 || ferror(f);
-    if (f != stdout)
-        bad |= fclose(f) != 0;
-    if (bad) {
-        cli_error(cmd, "%s: write failed", output);
-        return CLI_EXIT_FAILURE;
-    }
-    return CLI_EXIT_OK;
-}
-
 static int score_regressor(const char *cmd, const lmmiqa_regressor *reg, const char *model_name,
                            const cli_extractor_opts *eo, const char *output, int n, char **images)
 {
@@ -190,10 +168,10 @@ static int score_regressor(const char *cmd, const lmmiqa_regressor *reg, const c
     }
     int failed = 0;
     if (code == CLI_EXIT_OK) {
-        FILE *f = open_output(cmd, output);
-        if (!f) {
-            code = CLI_EXIT_FAILURE;
-        } else {
+        cli_output o;
+        code = cli_output_open(cmd, output, &o);
+        if (code == CLI_EXIT_OK) {
+            FILE *f = o.f;
             fprintf(f, "image,score\n");
             for (int i = 0; i < n; i++) {
                 if (!ok[i]) {
@@ -203,7 +181,7 @@ static int score_regressor(const char *cmd, const lmmiqa_regressor *reg, const c
                 cli_csv_field(f, images[i]);
                 fprintf(f, ",%.6f\n", pred[i]);
             }
-            code = close_output(cmd, output, f);
+            code = cli_output_commit(cmd, &o);
         }
     }
     if (code == CLI_EXIT_OK && failed) {
@@ -244,10 +222,10 @@ static int score_brisque_svr(const char *cmd, const char *model, const char *ran
     }
     int failed = 0;
     if (code == CLI_EXIT_OK) {
-        FILE *out = open_output(cmd, output);
-        if (!out) {
-            code = CLI_EXIT_FAILURE;
-        } else {
+        cli_output o;
+        code = cli_output_open(cmd, output, &o);
+        if (code == CLI_EXIT_OK) {
+            FILE *out = o.f;
             fprintf(out, "image,score\n");
             for (int i = 0; i < n; i++) {
                 double s;
@@ -266,7 +244,7 @@ static int score_brisque_svr(const char *cmd, const char *model, const char *ran
                 cli_csv_field(out, images[i]);
                 fprintf(out, ",%.6f\n", s);
             }
-            code = close_output(cmd, output, out);
+            code = cli_output_commit(cmd, &o);
         }
     }
     if (code == CLI_EXIT_OK && failed) {
