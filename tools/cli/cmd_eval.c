@@ -9,6 +9,7 @@
 
 #include "core/internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,12 +137,14 @@ int cmd_eval(int argc, char **argv)
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-lambda", &v)) != 0) {
-            if (m < 0 || cli_parse_double(cmd, "--rank-lambda", v, &po.reg.rank_lambda) != 0)
+            if (m < 0 || cli_parse_range(cmd, "--rank-lambda", v,
+                                         0, 0, HUGE_VAL, 1, &po.reg.rank_lambda) != 0)
                 goto usage_error;
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-margin", &v)) != 0) {
-            if (m < 0 || cli_parse_double(cmd, "--rank-margin", v, &po.reg.rank_margin) != 0)
+            if (m < 0 || cli_parse_range(cmd, "--rank-margin", v,
+                                         0, 0, 1, 0, &po.reg.rank_margin) != 0)
                 goto usage_error;
             continue;
         }
@@ -192,12 +195,12 @@ int cmd_eval(int argc, char **argv)
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--test-frac", &v)) != 0) {
-            if (m < 0 || cli_parse_double(cmd, "--test-frac", v, &test_frac) != 0)
+            if (m < 0 || cli_parse_range(cmd, "--test-frac", v, 0, 1, 1, 1, &test_frac) != 0)
                 goto usage_error;
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--val", &v)) != 0) {
-            if (m < 0 || cli_parse_double(cmd, "--val", v, &val_frac) != 0)
+            if (m < 0 || cli_parse_range(cmd, "--val", v, 0, 0, 1, 1, &val_frac) != 0)
                 goto usage_error;
             continue;
         }
