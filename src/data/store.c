@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,8 +420,24 @@ static void journal_header(const journal *jn, unsigned char h[JOURNAL_HEADER])
     memcpy(h + 56, &sum, 8);
 }
 
-/* Read an existing journal's valid records; a missing file is fine. */
-static int journal_read(journal *jn, reuse_table *table)
+static void store_warn(const lmmiqa_store_options *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void store_warn(const lmmiqa_store_options *o, const char *fmt, ...)
+{
+    if (!o->on_warning)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    o->on_warning(o->user, line);
+}
+
+/* Read an existing journal's valid records; a missing file is fine. A header
+ * or record that fails its check is reported through o->on_warning. */
+static int journal_read(journal *jn, reuse_table *table, const lmmiqa_store_options *o)
 {
     unsigned char *buf = NULL;
     size_t size = 0;
@@ -434,6 +451,14 @@ static int journal_read(journal *jn, reuse_table *table)
     journal_header(jn, want);
     if (size < JOURNAL_HEADER || memcmp(buf, want, JOURNAL_HEADER) != 0) {
         /* Another extractor configuration, or garbage: start afresh. */
+        uint64_t sum = 0;
+        if (size >= JOURNAL_HEADER)
+            memcpy(&sum, buf + 56, 8);
+        int other = size >= JOURNAL_HEADER && memcmp(buf, want, 16) == 0 &&
+                    sum == fnv1a64(buf, 56);
+        store_warn(o, "%s: %s; its rows are recomputed", jn->path,
+                   other ? "a journal of another extractor version or configuration"
+                         : "corrupt journal header");
         free(buf);
         return LMMIQA_OK;
     }
@@ -457,6 +482,13 @@ static int journal_read(journal *jn, reuse_table *table)
             break;
         memcpy(jn->loaded + k * jn->dim, r + 48, jn->dim * sizeof(float));
     }
+    /* A short last record is the normal trace of an interrupted run; a
+     * whole record failing its checksum is damage worth saying. */
+    if (k < count)
+        store_warn(o,
+                   "%s: record %zu of %zu fails its checksum (corrupt); it and the %zu after it "
+                   "are recomputed",
+                   jn->path, k + 1, count, count - k - 1);
     jn->n_loaded = k;
     jn->valid_len = (off_t)(JOURNAL_HEADER + k * jn->rec_size);
     jn->torn_bytes = size - (size_t)jn->valid_len;
@@ -859,14 +891,18 @@ static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
                     rc = reuse_add(&table, h, old.matrix + i * old.dim);
                 }
             } else {
+                store_warn(&o, "%s: made by another version or configuration of %s; its rows "
+                               "are recomputed", jpath, name);
                 part_free(&old);
             }
+        } else {
+            store_warn(&o, "%s; its rows are recomputed", lmmiqa_error_message());
         }
         lmmiqa_error_clear();
         if (rc != LMMIQA_OK)
             goto done;
     }
-    rc = journal_read(&jn, &table);
+    rc = journal_read(&jn, &table, &o);
     if (rc != LMMIQA_OK)
         goto done;
     if (table.n)

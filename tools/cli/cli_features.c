@@ -215,6 +215,16 @@ void cli_store_error_cb(void *user, size_t row, const char *image, int status,
     p->errors++;
 }
 
+void cli_store_warning_cb(void *user, const char *message)
+{
+    cli_progress *p = user;
+    if (p->drawn) {
+        fputc('\n', stderr);
+        p->drawn = 0;
+    }
+    cli_error(p->cmd, "warning: %s", message);
+}
+
 int cli_store_ensure(const char *cmd, const char *store_dir, const lmmiqa_dataset *ds,
                      const char *spec, const cli_extractor_opts *eo, int quiet)
 {
@@ -236,6 +246,7 @@ int cli_store_ensure(const char *cmd, const char *store_dir, const lmmiqa_datase
         o.jobs = eo->jobs;
         o.progress = cli_progress_cb;
         o.on_error = cli_store_error_cb;
+        o.on_warning = cli_store_warning_cb;
         o.user = &prog;
         lmmiqa_store_progress res;
         rc = lmmiqa_store_build_dataset(store_dir, ex, ds, &o, &res);

@@ -87,6 +87,13 @@ static void on_fit_log(void *user, const char *line)
     fprintf(stderr, "lmmiqa eval: %s\n", line);
 }
 
+/* --quiet: warnings only. */
+static void on_warning(void *user, const char *line)
+{
+    if (strncmp(line, "warning: ", 9) == 0)
+        on_fit_log(user, line);
+}
+
 int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval";
@@ -283,8 +290,7 @@ int cmd_eval(int argc, char **argv)
     po.store_dir = store;
     po.out_dir = out;
     po.jobs = eo.jobs;
-    if (!quiet)
-        po.log = on_fit_log;
+    po.log = quiet ? on_warning : on_fit_log;
     for (int w = 0; w < eo.n_weights; w++)
         if (strcmp(eo.weights_name[w], "metaiqa") == 0)
             po.metaiqa_init = eo.weights_file[w];
