@@ -19,7 +19,9 @@
  *     it is a private, transient file, never shipped.
  *   - The .npy and .json are written with lmmiqa__file_write_atomic, .npy
  *     first; the sidecar records the .npy's SHA-256, so a crash between the
- *     two renames is detected by readers and by the next build.
+ *     two renames is detected by readers and by the next build. The old .npy
+ *     stays hard-linked as <ex>.npy.prev until the sidecar is in place, so a
+ *     failed sidecar write (full disk) puts the previous pair back.
  */
 #include "lmmiqa/store.h"
 
@@ -949,13 +951,29 @@ static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
             goto done;
         char sha[65];
         lmmiqa__sha256_hex(enc, enc_size, sha);
-        rc = lmmiqa__file_write_atomic(npath, enc, enc_size);
-        if (rc != LMMIQA_OK)
+        /* Keep the previous matrix under a second name until the new
+         * sidecar is in place: should writing the sidecar fail (a full
+         * disk), the old pair is put back, and readers keep the previous
+         * complete store rather than a detected mismatch. */
+        char *prev = path_join(dir, name, ".npy.prev");
+        if (!prev) {
+            rc = LMMIQA_ERR_NOMEM;
             goto done;
-        char mfile[LMMIQA_SPEC_MAX_NAME + 8];
-        snprintf(mfile, sizeof mfile, "%s.npy", name);
-        rc = sidecar_write(jpath, ex, n, names, (const unsigned char(*)[32])hashes, mfile, sha,
-                           o.dataset);
+        }
+        unlink(prev);
+        int have_prev = link(npath, prev) == 0;
+        rc = lmmiqa__file_write_atomic(npath, enc, enc_size);
+        if (rc == LMMIQA_OK) {
+            char mfile[LMMIQA_SPEC_MAX_NAME + 8];
+            snprintf(mfile, sizeof mfile, "%s.npy", name);
+            rc = sidecar_write(jpath, ex, n, names, (const unsigned char(*)[32])hashes, mfile,
+                               sha, o.dataset);
+            if (rc != LMMIQA_OK && have_prev && rename(prev, npath) == 0)
+                have_prev = 0;
+        }
+        if (have_prev)
+            unlink(prev);
+        free(prev);
         if (rc != LMMIQA_OK)
             goto done;
     }
