@@ -162,4 +162,7 @@ check "results.md unchanged by the edit" cmp -s "$TMP/first.md" "$TMP/second.md"
 check "no 0.999 in results" test -z "$(grep -l '0\.999' "$TMP/ev/results.md" "$TMP/ev/results.csv")"
 ev --quiet >/dev/null 2>"$TMP/err"
 check "clean resume: no warning" test ! -s "$TMP/err"
+ev --quiet >/dev/full 2>"$TMP/err"
+check "eval > /dev/full exit 1" test $? -eq 1
+check "eval > /dev/full says why" grep -q "stdout: write failed: No space left" "$TMP/err"
 exit $fail
