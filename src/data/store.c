@@ -456,7 +456,7 @@ static int journal_read(journal *jn, reuse_table *table, const lmmiqa_store_opti
         uint64_t sum = 0;
         if (size >= JOURNAL_HEADER)
             memcpy(&sum, buf + 56, 8);
-        int other = size >= JOURNAL_HEADER && memcmp(buf, want, 16) == 0 &&
+        int other = size >= JOURNAL_HEADER && memcmp(buf, want, 8) == 0 &&
                     sum == fnv1a64(buf, 56);
         store_warn(o, "%s: %s; its rows are recomputed", jn->path,
                    other ? "a journal of another extractor version or configuration"
