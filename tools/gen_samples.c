@@ -222,8 +222,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen_samples: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/manifest.csv", dir);
+    char path[4096], manifest_path[4096];
+    snprintf(manifest_path, sizeof manifest_path, "%s/manifest.csv", dir);
     /* Gathered in memory, written atomically at the end (as every output). */
     char *mtext = NULL;
     size_t mlen = 0;
@@ -293,8 +293,9 @@ int main(int argc, char **argv)
         }
         lmmiqa_image_destroy(img);
     }
-    if (fclose(manifest) != 0 || lmmiqa__file_write_atomic(path, mtext, mlen) != 0) {
-        fprintf(stderr, "gen_samples: cannot write %s: %s\n", path, lmmiqa_error_message());
+    if (fclose(manifest) != 0 || lmmiqa__file_write_atomic(manifest_path, mtext, mlen) != 0) {
+        fprintf(stderr, "gen_samples: cannot write %s: %s\n", manifest_path,
+                lmmiqa_error_message());
         free(mtext);
         return 1;
     }
