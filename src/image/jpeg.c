@@ -4,16 +4,16 @@
  * Design: libjpeg reports fatal errors through error_exit, which must not
  * return; ours longjmps back to the decoder, which frees everything and
  * returns LMMIQA_ERR_CORRUPT with libjpeg's own message. Warnings that mean
- * the pixels are wrong are fatal here: the entropy-coded data ran out
- * ("premature end of JPEG file / data segment": libjpeg pads with grey) or
- * cannot be decoded (a bad Huffman code, a lost restart
- * marker, an impossible progression) - a silently wrong picture is worse than
- * an error; so are extraneous bytes before a restart marker or the end of
- * the image, the usual sign of scrambled entropy data. Harmless ones (bytes
- * between header segments, a JFIF version we do not know) stay silent. Arithmetic-coded files (SOF9-SOF11) are
- * refused outright: they are almost never made on purpose, and SOF9 patched
- * over Huffman data decodes without a single warning into noise. The decoder
- * keeps libjpeg's defaults (islow IDCT, fancy upsampling),
+ * the pixels are wrong are fatal here - a silently wrong picture is worse
+ * than an error: the entropy-coded data ran out ("premature end of JPEG
+ * file / data segment": libjpeg pads with grey), cannot be decoded (a bad
+ * Huffman code, a lost restart marker, an impossible progression), or left
+ * bytes over before a restart marker or the end of the image (the usual sign
+ * of scrambled entropy data). Harmless ones (bytes between header segments,
+ * an unknown JFIF revision) stay silent. Arithmetic-coded files (SOF9-SOF11)
+ * are refused outright: they are almost never made on purpose, and SOF9
+ * patched over Huffman data decodes into noise without a single warning.
+ * The decoder keeps libjpeg's defaults (islow IDCT, fancy upsampling),
  * which are what Pillow and MATLAB use, so pixels match Pillow bit for bit.
  * A progress monitor caps the number of progressive scans, a known way for
  * a tiny crafted file to burn minutes of CPU.

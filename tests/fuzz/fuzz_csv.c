@@ -19,9 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == LMMIQA_OK) {
         if (!ds)
             abort();
-        for (size_t i = 0; i < lmmiqa_dataset_size(ds); i++)
-            if (!lmmiqa_dataset_image(ds, i) || lmmiqa_dataset_mos(ds, i) != lmmiqa_dataset_mos(ds, i))
+        for (size_t i = 0; i < lmmiqa_dataset_size(ds); i++) {
+            double mos = lmmiqa_dataset_mos(ds, i);
+            if (!lmmiqa_dataset_image(ds, i) || mos != mos) /* a NaN MOS is refused */
                 abort();
+        }
     } else if (ds) {
         abort();
     }
