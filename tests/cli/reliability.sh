@@ -30,17 +30,26 @@ check "score --help > /dev/full exit 1" test $? -eq 1
 
 # ---- usage errors: out-of-range values exit 2 like --epochs 0 ----------------
 check "version extra argument exit 2" exit_is 2 "$CLI" version extra
+# Each with what the command needs otherwise, so that only the value is wrong
+# (these used to run and fail with exit 1, or train with it).
 for opt in "eval --test-frac 0" "eval --test-frac 1" "eval --val 1" "eval --val -0.1" \
-    "train --dropout 2" "train --dropout 1" "train --svr-c -1" "train --svr-c 0" \
-    "train --lr inf" "train --lr 0" "train --lr nan" "train --weight-decay -1" \
-    "train --svr-epsilon -1" "train --svr-gamma inf" "train --epochs 0" \
-    "train --rank-lambda -1" "train --rank-margin 2" "eval --rank-margin -1" \
-    "fit --lr inf" "dataset splits --test 0" "dataset splits --val 1"; do
-    # shellcheck disable=SC2086
-    check "$opt exit 2" exit_is 2 "$CLI" $opt "$TMP/two.csv"
+    "eval --rank-margin -1" "train --dropout 2" "train --dropout 1" "train --svr-c -1" \
+    "train --svr-c 0" "train --lr inf" "train --lr 0" "train --lr nan" "train --weight-decay -1" \
+    "train --svr-epsilon -1" "train --svr-gamma inf" "train --epochs 0" "train --rank-lambda -1" \
+    "train --rank-margin 2" "fit --lr inf" "fit --lr 0" "dataset splits --test 0" \
+    "dataset splits --val 1"; do
+    read -r -a words <<<"$opt"
+    case ${words[0]} in
+    eval) rest=(--dataset "$TMP/two.csv" --features brisque --store "$TMP/st0" --out "$TMP/o") ;;
+    train) rest=(--dataset "$TMP/two.csv" --features brisque --store "$TMP/st0" --out "$TMP/m0") ;;
+    fit) rest=(--extractor cnniqa --dataset "$TMP/two.csv" --out "$TMP/f0") ;;
+    dataset) rest=("$TMP/two.csv" --out "$TMP/s0.json") ;;
+    esac
+    check "$opt exit 2" exit_is 2 "$CLI" "${words[@]}" "${rest[@]}"
     name=$(grep -o -- '--[a-z-]*' <<<"$opt")
     check "$opt names the option" grep -q -- "$name" "$TMP/err"
 done
+check "nothing was trained or written" test ! -e "$TMP/m0" -a ! -e "$TMP/f0" -a ! -e "$TMP/s0.json"
 
 # ---- metrics precision -------------------------------------------------------
 out=$("$CLI" metrics "$SRC/tests/data/metrics/n3.csv" --json)
