@@ -5,12 +5,15 @@
 #   make test     build and run the whole test suite (ctest)
 #   make asan     the same suite under AddressSanitizer + UBSan
 #   make bench    build and run the benchmarks against their peers
-#   make fuzz     build the libFuzzer targets (clang) and run each briefly
+#   make fuzz     build the libFuzzer targets (clang) and run each from its
+#                 seeds (FUZZ_SECONDS each, default 60)
+#   make fuzz-build   only build them (CI: compile check, clang installed by
+#                 scripts/setup.sh --fuzz)
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all setup build test asan demo bench fuzz clean
+.PHONY: all setup build test asan demo bench fuzz fuzz-build clean
 
 all: build
 
@@ -38,10 +41,12 @@ bench:
 	@cmake --build $(BUILD) -j $(JOBS)
 	@scripts/bench.sh $(BUILD)
 
-fuzz:
-	@scripts/setup.sh --dev
+fuzz-build:
+	@scripts/setup.sh --fuzz
 	@CC=clang cmake -S . -B build-fuzz -DLMMIQA_FUZZ=ON -DLMMIQA_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DLMMIQA_WERROR=ON >/dev/null
-	@cmake --build build-fuzz -j $(JOBS)
+	@cmake --build build-fuzz -j $(JOBS) --target fuzzers
+
+fuzz: fuzz-build
 	@scripts/fuzz.sh build-fuzz
 
 clean:

@@ -8,6 +8,8 @@
 #                               (OpenCV 4.6 contrib, PyTorch 1.13)
 #   scripts/setup.sh --dev      also the reference tools (PyTorch, NumPy,
 #                               SciPy, Pillow) and clang for fuzzing
+#   scripts/setup.sh --fuzz     only clang and its fuzzer runtime (CI's
+#                               `make fuzz-build`)
 set -euo pipefail
 
 core=(build-essential cmake pkg-config
@@ -17,14 +19,16 @@ core=(build-essential cmake pkg-config
       fonts-dejavu-core help2man
       python3 python3-numpy python3-pytest python3-setuptools python3-venv python3-pip)
 bench=(libopencv-contrib-dev libopencv-dev python3-torch python3-numpy)
-dev=(python3-torch python3-numpy python3-scipy python3-pil clang libclang-rt-14-dev)
+fuzz=(clang libclang-rt-14-dev)
+dev=(python3-torch python3-numpy python3-scipy python3-pil "${fuzz[@]}")
 
 want=("${core[@]}")
 for arg in "$@"; do
   case "$arg" in
     --bench) want+=("${bench[@]}") ;;
     --dev) want+=("${dev[@]}") ;;
-    *) echo "setup.sh: unknown option '$arg' (use --bench or --dev)" >&2; exit 2 ;;
+    --fuzz) want+=("${fuzz[@]}") ;;
+    *) echo "setup.sh: unknown option '$arg' (use --bench, --dev or --fuzz)" >&2; exit 2 ;;
   esac
 done
 

@@ -125,15 +125,30 @@ static void test_tabs(void)
     lmmiqa_csv_destroy(csv);
 }
 
+/* Blank data lines (empty, or spaces/tabs only) are skipped; a quoted
+ * empty cell is a row. */
+static void test_blank_lines_skipped(void)
+{
+    lmmiqa_csv *csv = parse("image,mos\na.png,1\n\n  \t\r\nb.png,2\n\"\"\n");
+    if (!csv)
+        return;
+    CHECK(lmmiqa_csv_rows(csv) == 3);
+    CHECK(strcmp(lmmiqa_csv_cell(csv, 1, 0), "b.png") == 0);
+    CHECK(lmmiqa_csv_line(csv, 1) == 5);
+    CHECK(strcmp(lmmiqa_csv_cell(csv, 2, 0), "") == 0);
+    lmmiqa_csv_destroy(csv);
+}
+
 static void test_short_and_long_rows(void)
 {
     lmmiqa_csv *csv = parse("a,b,c\n1\n\n4,5,6\n");
     if (!csv)
         return;
-    CHECK(lmmiqa_csv_rows(csv) == 3);
+    CHECK(lmmiqa_csv_rows(csv) == 2); /* the blank line is skipped (issue 15) */
     CHECK(strcmp(lmmiqa_csv_cell(csv, 0, 0), "1") == 0);
     CHECK(strcmp(lmmiqa_csv_cell(csv, 0, 2), "") == 0);
-    CHECK(strcmp(lmmiqa_csv_cell(csv, 1, 0), "") == 0); /* inner empty line = a row */
+    CHECK(strcmp(lmmiqa_csv_cell(csv, 1, 0), "4") == 0);
+    CHECK(lmmiqa_csv_line(csv, 1) == 4); /* line numbers still count it */
     double v = 0;
     int rc = lmmiqa_csv_cell_double(csv, 0, 2, &v);
     CHECK(rc == LMMIQA_ERR_CORRUPT);
@@ -255,6 +270,7 @@ int main(void)
     RUN(test_bom_crlf_trailing);
     RUN(test_tabs);
     RUN(test_short_and_long_rows);
+    RUN(test_blank_lines_skipped);
     RUN(test_bad_numbers);
     RUN(test_malformed);
     RUN(test_load);

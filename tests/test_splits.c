@@ -376,6 +376,11 @@ static void test_bad_json(void)
     expect_bad("ours_ver.json", "{\"format\": \"lmmiqa-splits\", \"version\": 2}", 0,
                LMMIQA_ERR_FORMAT, "version");
     expect_bad("other.json", "{\"format\": \"something\"}", 0, LMMIQA_ERR_FORMAT, "format");
+    /* Found by fuzz_splits: a huge test_groups was converted to size_t (UB). */
+    expect_bad("groups.json",
+               "{\"format\": \"lmmiqa-splits\", \"version\": 1, \"n\": 5, \"test_groups\": 3e107, "
+               "\"splits\": [{\"train\": [0], \"val\": [], \"test\": [1]}]}",
+               0, LMMIQA_ERR_CORRUPT, "'test_groups' is not a count");
     lmmiqa_splits *s = NULL;
     CHECK(lmmiqa_splits_load_json(tmp_path("missing.json"), 10, &s) == LMMIQA_ERR_IO);
     CHECK(strstr(lmmiqa_error_message(), "missing.json") != NULL);

@@ -13,6 +13,7 @@
  */
 #include "eval_common.h"
 
+#include "core/internal.h"
 #include "lmmiqa/brisque.h"
 #include "lmmiqa/advanced/cnniqa.h"
 #include "lmmiqa/splits.h"
@@ -125,11 +126,8 @@ int main(int argc, char **argv)
         if (outdir) {
             char path[4096];
             snprintf(path, sizeof path, "%s/cnniqa_split%zu_%zux%d.f32", outdir, k + 1, n, fc);
-            FILE *f = fopen(path, "wb");
-            if (f) {
-                fwrite(feat, sizeof *feat, n * fc, f);
-                fclose(f);
-            }
+            if (lmmiqa__file_write_atomic(path, feat, n * (size_t)fc * sizeof *feat) != 0)
+                return fail("write features");
         }
         eval_score_corr(score, ds, sp->test, sp->n_test, &res[0][k], &res[1][k]);
         if (eval_regress(feat, fc, ds, sp->train, sp->n_train, sp->test, sp->n_test, lo, hi,

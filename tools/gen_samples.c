@@ -14,6 +14,7 @@
  * with level 0 = pristine, 1..3 = mild..strong, plus a manifest.csv listing
  * image,scene,distortion,level.
  */
+#include "core/internal.h"
 #include "lmmiqa/distort.h"
 #include "lmmiqa/image.h"
 #include "lmmiqa/rng.h"
@@ -221,11 +222,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen_samples: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/manifest.csv", dir);
-    FILE *manifest = fopen(path, "w");
+    char path[4096], manifest_path[4096];
+    snprintf(manifest_path, sizeof manifest_path, "%s/manifest.csv", dir);
+    /* Gathered in memory, written atomically at the end (as every output). */
+    char *mtext = NULL;
+    size_t mlen = 0;
+    FILE *manifest = open_memstream(&mtext, &mlen);
     if (!manifest) {
-        fprintf(stderr, "gen_samples: cannot write %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "gen_samples: out of memory\n");
         return 1;
     }
     fprintf(manifest, "image,scene,distortion,level\n");
@@ -289,6 +293,12 @@ int main(int argc, char **argv)
         }
         lmmiqa_image_destroy(img);
     }
-    fclose(manifest);
+    if (fclose(manifest) != 0 || lmmiqa__file_write_atomic(manifest_path, mtext, mlen) != 0) {
+        fprintf(stderr, "gen_samples: cannot write %s: %s\n", manifest_path,
+                lmmiqa_error_message());
+        free(mtext);
+        return 1;
+    }
+    free(mtext);
     return 0;
 }

@@ -119,8 +119,10 @@ typedef struct lmmiqa_protocol_options {
     int fit_patches;          /* CNNIQA random patches per image per epoch, 0 = all (default 32) */
     const char *metaiqa_init; /* MetaIQA starting weights; NULL = random initialisation */
     int jobs;                 /* threads building the per-split stores; 0 = all cores */
-    /* Progress lines of the fits (start, reuse, each epoch), with `user`.
-     * May be NULL. */
+    /* Progress lines of the fits (start, reuse, each epoch), with `user`,
+     * and warnings, which start with "warning: " (a split result file that
+     * exists but is not reused - other inputs, no or a wrong content digest,
+     * not JSON - is named with the reason and recomputed). May be NULL. */
     void (*log)(void *user, const char *line);
 } lmmiqa_protocol_options;
 

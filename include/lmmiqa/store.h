@@ -64,8 +64,14 @@ typedef struct lmmiqa_store_options {
      * `message` the library's message. May be NULL. */
     void (*on_error)(void *user, size_t row, const char *image, int status,
                      const char *message);
-    void *user;          /* passed to both callbacks */
+    void *user;          /* passed to the callbacks */
     const char *dataset; /* dataset name recorded in the sidecar; NULL for none */
+    /* Called once for each piece of an existing store that a build cannot
+     * reuse and recomputes instead (a .npy or sidecar that is corrupt or
+     * made by another extractor version or configuration, a journal whose
+     * header or records fail their checksums), with a one-line message
+     * naming the file and what was wrong. May be NULL. */
+    void (*on_warning)(void *user, const char *message);
 } lmmiqa_store_options;
 
 /* Defaults: all cores, sync every 16 rows or 2 s, no callbacks. */

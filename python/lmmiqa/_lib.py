@@ -72,6 +72,7 @@ class StoreOptions(ctypes.Structure):
         ("on_error", c_void_p),
         ("user", c_void_p),
         ("dataset", c_char_p),
+        ("on_warning", c_void_p),
     ]
 
 

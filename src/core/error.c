@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,30 @@ int lmmiqa__file_read_all(const char *path, size_t max_bytes, unsigned char **da
     return LMMIQA_OK;
 }
 
+/* Fault injection (tests only; see internal.h). Atomics: store workers
+ * append to the journal from several threads. */
+static _Atomic long io_fault_at;
+static _Atomic long io_fault_steps;
+
+void lmmiqa__io_fault_arm(long n)
+{
+    atomic_store(&io_fault_steps, 0);
+    atomic_store(&io_fault_at, n);
+}
+
+long lmmiqa__io_fault_steps(void) { return atomic_load(&io_fault_steps); }
+
+int lmmiqa__io_fault(void)
+{
+    long at = atomic_load(&io_fault_at);
+    if (at <= 0)
+        return 0;
+    if (atomic_fetch_add(&io_fault_steps, 1) + 1 != at)
+        return 0;
+    errno = ENOSPC;
+    return -1;
+}
+
 int lmmiqa__file_write_atomic(const char *path, const void *data, size_t size)
 {
     size_t len = strlen(path);
@@ -150,7 +175,7 @@ int lmmiqa__file_write_atomic(const char *path, const void *data, size_t size)
     if (!tmp)
         return LMMIQA_ERR_NOMEM;
     snprintf(tmp, len + 32, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = lmmiqa__io_fault() ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         int rc = lmmiqa__fail(LMMIQA_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
         free(tmp);
@@ -159,7 +184,7 @@ int lmmiqa__file_write_atomic(const char *path, const void *data, size_t size)
     const unsigned char *p = data;
     size_t left = size;
     while (left > 0) {
-        ssize_t w = write(fd, p, left);
+        ssize_t w = lmmiqa__io_fault() ? -1 : write(fd, p, left);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -172,13 +197,20 @@ int lmmiqa__file_write_atomic(const char *path, const void *data, size_t size)
         p += w;
         left -= (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
+    if (lmmiqa__io_fault() || fsync(fd) != 0) {
         int rc = lmmiqa__fail(LMMIQA_ERR_IO, "%s: fsync failed: %s", tmp, strerror(errno));
+        close(fd);
         unlink(tmp);
         free(tmp);
         return rc;
     }
-    if (rename(tmp, path) != 0) {
+    if (close(fd) != 0) {
+        int rc = lmmiqa__fail(LMMIQA_ERR_IO, "%s: close failed: %s", tmp, strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return rc;
+    }
+    if (lmmiqa__io_fault() || rename(tmp, path) != 0) {
         int rc = lmmiqa__fail(LMMIQA_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
         unlink(tmp);
         free(tmp);

@@ -40,6 +40,16 @@ int lmmiqa__file_read_all(const char *path, size_t max_bytes, unsigned char **da
  * content, never a torn file. */
 int lmmiqa__file_write_atomic(const char *path, const void *data, size_t size);
 
+/* Fault injection, for tests only (tests/test_fault.c): after
+ * lmmiqa__io_fault_arm(n), the n-th step that reaches lmmiqa__io_fault()
+ * (each create, write, fsync and rename of lmmiqa__file_write_atomic and of
+ * the store's journal) fails as on a full disk (ENOSPC); n = 0 disarms.
+ * lmmiqa__io_fault_steps() counts the steps since arming. Deliberately no
+ * environment variable: nothing outside a test program can arm it. */
+void lmmiqa__io_fault_arm(long n);
+long lmmiqa__io_fault_steps(void);
+int lmmiqa__io_fault(void);
+
 
 
 /* SHA-256 of a byte buffer / of a whole file (streamed), as 64 lowercase hex

@@ -253,14 +253,42 @@ static int cmp_named(const void *a, const void *b)
     return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
+/* The spelling-independent form of an image path, for the duplicate check:
+ * "./" segments and repeated slashes dropped ("./Images//a.png" and
+ * "Images/a.png" are one image). Written to out (at least strlen(s) + 1). */
+static void normalize_path(const char *s, char *out)
+{
+    char *o = out;
+    while (*s) {
+        if (s[0] == '/' && (o > out && o[-1] == '/')) {
+            s++;
+        } else if (s[0] == '.' && s[1] == '/' && (o == out || o[-1] == '/')) {
+            s += 2;
+        } else {
+            *o++ = *s++;
+        }
+    }
+    *o = '\0';
+}
+
 static int check_duplicates(lmmiqa_dataset *ds)
 {
     named_row *rows = lmmiqa__calloc(ds->n, sizeof *rows);
-    if (!rows)
+    size_t total = 0;
+    for (size_t i = 0; i < ds->n; i++)
+        total += strlen(ds->image[i]) + 1;
+    char *norm = lmmiqa__malloc(total);
+    if (!rows || !norm) {
+        free(rows);
+        free(norm);
         return LMMIQA_ERR_NOMEM;
+    }
+    char *p = norm;
     for (size_t i = 0; i < ds->n; i++) {
-        rows[i].name = ds->image[i];
+        normalize_path(ds->image[i], p);
+        rows[i].name = p;
         rows[i].idx = i;
+        p += strlen(ds->image[i]) + 1;
     }
     qsort(rows, ds->n, sizeof *rows, cmp_named);
     size_t dups = 0, first_a = 0, first_b = 0;
@@ -274,6 +302,13 @@ static int check_duplicates(lmmiqa_dataset *ds)
         }
     }
     free(rows);
+    free(norm);
+    if (dups && strcmp(ds->image[first_a], ds->image[first_b]) != 0)
+        return lmmiqa__fail(LMMIQA_ERR_CORRUPT,
+                            "%s: duplicate image '%s' (line %zu) and '%s' (line %zu) name the "
+                            "same file (%zu duplicate row%s in all)",
+                            ds->label_path, ds->image[first_a], ds->line[first_a],
+                            ds->image[first_b], ds->line[first_b], dups, dups == 1 ? "" : "s");
     if (dups)
         return lmmiqa__fail(LMMIQA_ERR_CORRUPT,
                             "%s: duplicate image '%s' at lines %zu and %zu (%zu duplicate "
@@ -481,19 +516,14 @@ static int set_str(lmmiqa_dataset *ds, char **field, const char *s)
 
 /* First column whose header matches one of `names` (case-insensitive,
  * surrounding spaces ignored), or -1. */
+static int header_is(const lmmiqa_csv *csv, size_t c, const char *name);
+
 static int find_col(const lmmiqa_csv *csv, const char *const *names)
 {
     for (size_t k = 0; names[k]; k++)
-        for (size_t c = 0; c < lmmiqa_csv_cols(csv); c++) {
-            const char *h = lmmiqa_csv_header(csv, c);
-            while (*h == ' ' || *h == '\t')
-                h++;
-            size_t len = strlen(h);
-            while (len && (h[len - 1] == ' ' || h[len - 1] == '\t'))
-                len--;
-            if (len == strlen(names[k]) && strncasecmp(h, names[k], len) == 0)
+        for (size_t c = 0; c < lmmiqa_csv_cols(csv); c++)
+            if (header_is(csv, c, names[k]))
                 return (int)c;
-        }
     return -1;
 }
 
@@ -504,6 +534,48 @@ static const char *const MOS_COLS[] = {"mos", "score", NULL};
 static const char *const STD_COLS[] = {"std", "sd", "stddev", "std_dev", NULL};
 static const char *const GROUP_COLS[] = {"group", NULL};
 static const char *const SUBSET_COLS[] = {"set", "subset", NULL};
+
+static int header_is(const lmmiqa_csv *csv, size_t c, const char *name)
+{
+    const char *h = lmmiqa_csv_header(csv, c);
+    while (*h == ' ' || *h == '\t')
+        h++;
+    size_t len = strlen(h);
+    while (len && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+        len--;
+    return len == strlen(name) && strncasecmp(h, name, len) == 0;
+}
+
+/* A column a reader uses must appear once: with "mos,...,mos" which one is
+ * meant is a guess. Repeats of columns no reader looks at (pyiqa's SPAQ
+ * table has two "Brightness") are left alone. */
+static int check_repeated_columns(const lmmiqa_csv *csv)
+{
+    static const char *const *const lists[] = {IMAGE_COLS, MOS_COLS, STD_COLS, GROUP_COLS,
+                                               SUBSET_COLS};
+    static const char *const koniq[] = {"c1",       "c2",         "c3",
+                                        "c4",       "c5",         "mos_1to5",
+                                        "sd_1to5",  "MOS_zscore", "mos_zscore_0to100",
+                                        NULL};
+    size_t cols = lmmiqa_csv_cols(csv);
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0] + 1; l++) {
+        const char *const *names = l < sizeof lists / sizeof lists[0] ? lists[l] : koniq;
+        for (size_t k = 0; names[k]; k++) {
+            size_t first = cols;
+            for (size_t c = 0; c < cols; c++) {
+                if (!header_is(csv, c, names[k]))
+                    continue;
+                if (first < cols)
+                    return lmmiqa__fail(LMMIQA_ERR_FORMAT,
+                                        "%s:1: column '%s' appears twice in the header "
+                                        "(columns %zu and %zu)",
+                                        lmmiqa_csv_name(csv), names[k], first + 1, c + 1);
+                first = c;
+            }
+        }
+    }
+    return LMMIQA_OK;
+}
 
 static int need_col(const lmmiqa_csv *csv, const char *const *names, const char *what, int *col)
 {
@@ -746,6 +818,10 @@ static int load_csv_file(lmmiqa_dataset *ds, const char *path)
     int rc = lmmiqa_csv_load(path, &csv);
     if (rc)
         return rc;
+    if ((rc = check_repeated_columns(csv)) != LMMIQA_OK) {
+        lmmiqa_csv_destroy(csv);
+        return rc;
+    }
     char dir[4096];
     dir_of(path, dir, sizeof dir);
     const char *base = base_of(path);
@@ -887,13 +963,21 @@ int lmmiqa_dataset_load_ex(const char *name_or_path, const lmmiqa_dataset_option
         unsigned char head[16] = {0};
         size_t got = 0;
         rc = sniff(file, head, sizeof head, &got);
+        size_t flen = strlen(file);
+        int xlsx_name = flen >= 5 && strcasecmp(file + flen - 5, ".xlsx") == 0;
         if (!rc && got >= 10 && memcmp(head, "MATLAB 5.0", 10) == 0) {
             char dir[4096];
             dir_of(file, dir, sizeof dir);
             rc = lmmiqa__livec_read_mat(ds, dir);
+            /* The reader names the .mat it failed on, a sibling of the file
+             * given; say which file that was. */
+            if (rc && strncmp(lmmiqa_error_message(), file, flen) != 0)
+                rc = lmmiqa__fail_context(rc, "%s: ", file);
             bmp_to_png = 1;
         } else if (!rc && got >= 4 && memcmp(head, "PK\3\4", 4) == 0) {
             rc = lmmiqa__spaq_read_xlsx(ds, file);
+        } else if (!rc && xlsx_name) {
+            rc = lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: not a zip (xlsx) file", file);
         } else if (!rc) {
             ds->label_path = (char *)lmmiqa__dataset_strdup(ds, file);
             rc = ds->label_path ? load_csv_file(ds, file) : LMMIQA_ERR_NOMEM;

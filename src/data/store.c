@@ -19,7 +19,9 @@
  *     it is a private, transient file, never shipped.
  *   - The .npy and .json are written with lmmiqa__file_write_atomic, .npy
  *     first; the sidecar records the .npy's SHA-256, so a crash between the
- *     two renames is detected by readers and by the next build.
+ *     two renames is detected by readers and by the next build. The old .npy
+ *     stays hard-linked as <ex>.npy.prev until the sidecar is in place, so a
+ *     failed sidecar write (full disk) puts the previous pair back.
  */
 #include "lmmiqa/store.h"
 
@@ -32,6 +34,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,8 +422,24 @@ static void journal_header(const journal *jn, unsigned char h[JOURNAL_HEADER])
     memcpy(h + 56, &sum, 8);
 }
 
-/* Read an existing journal's valid records; a missing file is fine. */
-static int journal_read(journal *jn, reuse_table *table)
+static void store_warn(const lmmiqa_store_options *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void store_warn(const lmmiqa_store_options *o, const char *fmt, ...)
+{
+    if (!o->on_warning)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    o->on_warning(o->user, line);
+}
+
+/* Read an existing journal's valid records; a missing file is fine. A header
+ * or record that fails its check is reported through o->on_warning. */
+static int journal_read(journal *jn, reuse_table *table, const lmmiqa_store_options *o)
 {
     unsigned char *buf = NULL;
     size_t size = 0;
@@ -434,6 +453,14 @@ static int journal_read(journal *jn, reuse_table *table)
     journal_header(jn, want);
     if (size < JOURNAL_HEADER || memcmp(buf, want, JOURNAL_HEADER) != 0) {
         /* Another extractor configuration, or garbage: start afresh. */
+        uint64_t sum = 0;
+        if (size >= JOURNAL_HEADER)
+            memcpy(&sum, buf + 56, 8);
+        int other = size >= JOURNAL_HEADER && memcmp(buf, want, 8) == 0 &&
+                    sum == fnv1a64(buf, 56);
+        store_warn(o, "%s: %s; its rows are recomputed", jn->path,
+                   other ? "a journal of another extractor version or configuration"
+                         : "corrupt journal header");
         free(buf);
         return LMMIQA_OK;
     }
@@ -457,6 +484,13 @@ static int journal_read(journal *jn, reuse_table *table)
             break;
         memcpy(jn->loaded + k * jn->dim, r + 48, jn->dim * sizeof(float));
     }
+    /* A short last record is the normal trace of an interrupted run; a
+     * whole record failing its checksum is damage worth saying. */
+    if (k < count)
+        store_warn(o,
+                   "%s: record %zu of %zu fails its checksum (corrupt); it and the %zu after it "
+                   "are recomputed",
+                   jn->path, k + 1, count, count - k - 1);
     jn->n_loaded = k;
     jn->valid_len = (off_t)(JOURNAL_HEADER + k * jn->rec_size);
     jn->torn_bytes = size - (size_t)jn->valid_len;
@@ -474,7 +508,7 @@ static int write_all(int fd, const void *data, size_t n, const char *path)
 {
     const unsigned char *p = data;
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = lmmiqa__io_fault() ? -1 : write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -498,13 +532,13 @@ static int journal_open_append(journal *jn)
         if (jn->fd >= 0)
             close(jn->fd);
     }
-    jn->fd = open(jn->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    jn->fd = lmmiqa__io_fault() ? -1 : open(jn->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (jn->fd < 0)
         return lmmiqa__fail(LMMIQA_ERR_IO, "%s: cannot create: %s", jn->path, strerror(errno));
     unsigned char h[JOURNAL_HEADER];
     journal_header(jn, h);
     int rc = write_all(jn->fd, h, sizeof h, jn->path);
-    if (rc == LMMIQA_OK && fsync(jn->fd) != 0)
+    if (rc == LMMIQA_OK && (lmmiqa__io_fault() || fsync(jn->fd) != 0))
         rc = lmmiqa__fail(LMMIQA_ERR_IO, "%s: fsync failed: %s", jn->path, strerror(errno));
     jn->valid_len = JOURNAL_HEADER;
     return rc;
@@ -592,7 +626,7 @@ static int pool_journal(pool *p, size_t i, const float *row, unsigned char *rec)
     p->unsynced++;
     double t = now_s();
     if (p->unsynced >= p->opt->sync_rows || t - p->last_sync >= p->opt->sync_seconds) {
-        if (fdatasync(jn->fd) != 0)
+        if (lmmiqa__io_fault() || fdatasync(jn->fd) != 0)
             return lmmiqa__fail(LMMIQA_ERR_IO, "%s: fsync failed: %s", jn->path, strerror(errno));
         p->unsynced = 0;
         p->last_sync = t;
@@ -859,14 +893,18 @@ static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
                     rc = reuse_add(&table, h, old.matrix + i * old.dim);
                 }
             } else {
+                store_warn(&o, "%s: made by another version or configuration of %s; its rows "
+                               "are recomputed", jpath, name);
                 part_free(&old);
             }
+        } else {
+            store_warn(&o, "%s; its rows are recomputed", lmmiqa_error_message());
         }
         lmmiqa_error_clear();
         if (rc != LMMIQA_OK)
             goto done;
     }
-    rc = journal_read(&jn, &table);
+    rc = journal_read(&jn, &table, &o);
     if (rc != LMMIQA_OK)
         goto done;
     if (table.n)
@@ -888,7 +926,7 @@ static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
     rc = pool_run(&p);
     if (result)
         *result = p.prog;
-    if (jn.fd >= 0 && fsync(jn.fd) != 0 && rc == LMMIQA_OK)
+    if (jn.fd >= 0 && rc == LMMIQA_OK && (lmmiqa__io_fault() || fsync(jn.fd) != 0))
         rc = lmmiqa__fail(LMMIQA_ERR_IO, "%s: fsync failed: %s", jn.path, strerror(errno));
     if (rc != LMMIQA_OK)
         goto done;
@@ -913,13 +951,29 @@ static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
             goto done;
         char sha[65];
         lmmiqa__sha256_hex(enc, enc_size, sha);
-        rc = lmmiqa__file_write_atomic(npath, enc, enc_size);
-        if (rc != LMMIQA_OK)
+        /* Keep the previous matrix under a second name until the new
+         * sidecar is in place: should writing the sidecar fail (a full
+         * disk), the old pair is put back, and readers keep the previous
+         * complete store rather than a detected mismatch. */
+        char *prev = path_join(dir, name, ".npy.prev");
+        if (!prev) {
+            rc = LMMIQA_ERR_NOMEM;
             goto done;
-        char mfile[LMMIQA_SPEC_MAX_NAME + 8];
-        snprintf(mfile, sizeof mfile, "%s.npy", name);
-        rc = sidecar_write(jpath, ex, n, names, (const unsigned char(*)[32])hashes, mfile, sha,
-                           o.dataset);
+        }
+        unlink(prev);
+        int have_prev = link(npath, prev) == 0;
+        rc = lmmiqa__file_write_atomic(npath, enc, enc_size);
+        if (rc == LMMIQA_OK) {
+            char mfile[LMMIQA_SPEC_MAX_NAME + 8];
+            snprintf(mfile, sizeof mfile, "%s.npy", name);
+            rc = sidecar_write(jpath, ex, n, names, (const unsigned char(*)[32])hashes, mfile,
+                               sha, o.dataset);
+            if (rc != LMMIQA_OK && have_prev && rename(prev, npath) == 0)
+                have_prev = 0;
+        }
+        if (have_prev)
+            unlink(prev);
+        free(prev);
         if (rc != LMMIQA_OK)
             goto done;
     }

@@ -174,6 +174,20 @@ typedef struct axis {
     int decimals;
 } axis;
 
+/* Data an automatic axis can show: finite, within +-MAX_VALUE (ticks and
+ * canvas coordinates stay exact). Otherwise an error naming the range,
+ * rather than an empty or garbled chart. */
+#define MAX_VALUE 1e12
+static int axis_drawable(const char *path, double dmin, double dmax)
+{
+    if (isfinite(dmin) && isfinite(dmax) && fabs(dmin) <= MAX_VALUE && fabs(dmax) <= MAX_VALUE)
+        return LMMIQA_OK;
+    return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                        "%s: values from %g to %g cannot be drawn (at most %g in magnitude; "
+                        "fix the data or give the axis range)",
+                        path, dmin, dmax, MAX_VALUE);
+}
+
 /* An axis over [dmin, dmax]: auto = extend to whole ticks, else keep the
  * range as given and place nice ticks inside it. */
 static void axis_make(axis *a, double dmin, double dmax, int extend)
@@ -814,8 +828,12 @@ int lmmiqa_plot_scatter(const lmmiqa_plot_scatter_series *series, size_t n_serie
     if (c.opt.lo < c.opt.hi) {
         axis_make(&c.ax, c.opt.lo, c.opt.hi, 0);
     } else {
-        /* No padding: MOS scales such as 0..100 stay 0..100, not -20..120. */
-        if (dmax > dmin) {
+        int rc = axis_drawable(path, dmin, dmax);
+        if (rc != LMMIQA_OK)
+            return rc;
+        /* No padding: MOS scales such as 0..100 stay 0..100, not -20..120.
+         * A span below the resolution of the values counts as none. */
+        if (dmax - dmin > 1e-9 * fmax(fabs(dmin), fabs(dmax))) {
             axis_make(&c.ax, dmin, dmax, 1);
         } else {
             double half = fabs(dmax) > 0 ? fabs(dmax) * 0.1 : 1.0;
@@ -981,6 +999,9 @@ int lmmiqa_plot_trend(const char *const *categories, size_t n_categories,
     if (c.opt.lo < c.opt.hi) {
         axis_make(&c.ay, c.opt.lo, c.opt.hi, 0);
     } else {
+        int rc = axis_drawable(path, dmin, dmax);
+        if (rc != LMMIQA_OK)
+            return rc;
         double span = dmax - dmin;
         if (span < 1e-6 * (fabs(dmax) > 1 ? fabs(dmax) : 1))
             span = fabs(dmax) > 0 ? fabs(dmax) * 0.02 : 0.02;

@@ -282,14 +282,38 @@ static void metrics_from_json(const cJSON *o, lmmiqa_metrics *m)
         m->logistic[k] = NAN;
 }
 
-/* Read back a finished result whose fingerprint matches. 1 = reused. */
+/* A result file's content digest: SHA-256 of the object's compact printing
+ * without the "content_sha256" member itself. cJSON prints every number so
+ * that it reads back exactly, so print(parse(text)) reproduces the digest of
+ * an untouched file, and any edit (a PLCC set to 0.999) changes it. */
+static int content_digest(cJSON *j, char hex[65])
+{
+    cJSON *old = cJSON_DetachItemFromObjectCaseSensitive(j, "content_sha256");
+    char *text = cJSON_PrintUnformatted(j);
+    if (old)
+        cJSON_AddItemToObject(j, "content_sha256", old);
+    if (!text)
+        return LMMIQA_ERR_NOMEM;
+    lmmiqa__sha256_hex(text, strlen(text), hex);
+    cJSON_free(text);
+    return LMMIQA_OK;
+}
+
+/* Read back a finished result whose fingerprint (the digest of its inputs)
+ * and content digest match. 1 = reused. 0 otherwise; when a file was there
+ * but could not be used, `why` says what was wrong with it (the caller warns
+ * and recomputes). */
 static int try_reuse(const char *path, const char *fp, const lmmiqa_split *sp,
-                     split_result *r)
+                     split_result *r, char *why, size_t why_cap)
 {
     unsigned char *text = NULL;
     size_t len = 0;
     struct stat st;
-    if (stat(path, &st) != 0 || lmmiqa__file_read_all(path, (size_t)1 << 28, &text, &len) != 0) {
+    why[0] = '\0';
+    if (stat(path, &st) != 0)
+        return 0;
+    if (lmmiqa__file_read_all(path, (size_t)1 << 28, &text, &len) != 0) {
+        snprintf(why, why_cap, "%s", lmmiqa_error_message());
         lmmiqa_error_clear();
         return 0;
     }
@@ -297,10 +321,22 @@ static int try_reuse(const char *path, const char *fp, const lmmiqa_split *sp,
     free(text);
     int ok = 0;
     const char *jfp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "fingerprint"));
+    const char *jsum = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "content_sha256"));
     const cJSON *preds = cJSON_GetObjectItemCaseSensitive(j, "predictions");
     const cJSON *met = cJSON_GetObjectItemCaseSensitive(j, "metrics");
-    if (jfp && strcmp(jfp, fp) == 0 && cJSON_IsArray(preds) && cJSON_IsObject(met) &&
-        (size_t)cJSON_GetArraySize(preds) == sp->n_test) {
+    char sum[65] = "";
+    if (!j)
+        snprintf(why, why_cap, "not valid JSON");
+    else if (!jfp || strcmp(jfp, fp) != 0)
+        snprintf(why, why_cap, "made from other inputs (fingerprint differs)");
+    else if (!jsum)
+        snprintf(why, why_cap, "no content digest (written by an older lmmiqa)");
+    else if (content_digest(j, sum) != LMMIQA_OK || strcmp(sum, jsum) != 0)
+        snprintf(why, why_cap, "content digest mismatch (edited or corrupt)");
+    else if (!cJSON_IsArray(preds) || !cJSON_IsObject(met) ||
+             (size_t)cJSON_GetArraySize(preds) != sp->n_test)
+        snprintf(why, why_cap, "predictions do not match the split");
+    if (!why[0]) {
         r->rows = malloc((sp->n_test ? sp->n_test : 1) * sizeof *r->rows);
         r->pred = malloc((sp->n_test ? sp->n_test : 1) * sizeof *r->pred);
         ok = r->rows && r->pred;
@@ -327,6 +363,7 @@ static int try_reuse(const char *path, const char *fp, const lmmiqa_split *sp,
             r->reused = 1;
         } else {
             split_result_free(r);
+            snprintf(why, why_cap, "predictions do not match the split");
         }
     }
     cJSON_Delete(j);
@@ -387,7 +424,12 @@ static int write_split_result(const char *path, const char *spec, size_t k,
         cJSON_AddNumberToObject(o, "pred", r->pred[i]);
         cJSON_AddItemToArray(preds, o);
     }
-    char *text = cJSON_Print(j);
+    char sum[65];
+    char *text = NULL;
+    if (content_digest(j, sum) == LMMIQA_OK) {
+        cJSON_AddStringToObject(j, "content_sha256", sum);
+        text = cJSON_Print(j);
+    }
     cJSON_Delete(j);
     if (!text)
         return lmmiqa__fail(LMMIQA_ERR_NOMEM, "%s: out of memory", path);
@@ -893,6 +935,17 @@ static int link_fixed(const char *store, const char *split_store, const char *na
 
 /* For every split: fit every trainable extractor of the specs, build its
  * per-split store, and link the specs' fixed extractors there. */
+/* A per-split store's warnings go out through opt->log as warnings. */
+static void store_warning(void *user, const char *message)
+{
+    const lmmiqa_protocol_options *opt = user;
+    if (!opt->log)
+        return;
+    char line[1200];
+    snprintf(line, sizeof line, "warning: %s", message);
+    opt->log(opt->user, line);
+}
+
 static int fit_all(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, size_t n_specs,
                    const char *const *specs, const lmmiqa_protocol_options *opt)
 {
@@ -952,6 +1005,8 @@ static int fit_all(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, size_t
                 lmmiqa_store_options so;
                 lmmiqa_store_options_init(&so);
                 so.jobs = opt->jobs;
+                so.on_warning = store_warning;
+                so.user = (void *)opt;
                 rc = lmmiqa_store_build_dataset(sdir, ex, ds, &so, NULL);
             }
             lmmiqa_extractor_destroy(ex);
@@ -1057,7 +1112,13 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
             snprintf(path, sizeof path, "%s/runs/%s/split-%zu.json", opt->out_dir, rows[c].spec,
                      k + 1);
             split_result *r = &res[c][k];
-            if (!(opt->resume && try_reuse(path, fp, sp, r))) {
+            char why[512] = "";
+            if (!(opt->resume && try_reuse(path, fp, sp, r, why, sizeof why))) {
+                if (why[0] && opt->log) {
+                    char line[4096 + 600];
+                    snprintf(line, sizeof line, "warning: %s: %s; recomputed", path, why);
+                    opt->log(opt->user, line);
+                }
                 int sel = 0;
                 rc = run_split(f, ds, sp, &kc, lo, hi, opt->rank_fn ? &rank : NULL, owner, r,
                                &sel);
@@ -1074,7 +1135,7 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
                  * ulp). */
                 double secs = r->seconds;
                 split_result_free(r);
-                if (!try_reuse(path, fp, sp, r)) {
+                if (!try_reuse(path, fp, sp, r, why, sizeof why)) {
                     rc = lmmiqa__fail(LMMIQA_ERR_IO, "%s: cannot read back the result just written",
                                       path);
                     break;

@@ -521,8 +521,15 @@ static int parse_ours(const cJSON *root, const char *name, size_t n, lmmiqa_spli
         s->test_frac = tf->valuedouble;
     if (cJSON_IsNumber(vf))
         s->val_frac = vf->valuedouble;
-    if (cJSON_IsNumber(tg) && tg->valuedouble >= 0)
-        s->test_groups = (size_t)tg->valuedouble;
+    if (cJSON_IsNumber(tg)) {
+        /* A count of groups: a whole number that fits (a huge double would be
+         * undefined behaviour to convert; found by fuzz_splits). */
+        if (!(tg->valuedouble >= 0 && tg->valuedouble <= 1e15) ||
+            tg->valuedouble != floor(tg->valuedouble))
+            rc = lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: 'test_groups' is not a count", name);
+        else
+            s->test_groups = (size_t)tg->valuedouble;
+    }
     size_t k = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, list)

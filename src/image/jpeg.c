@@ -3,12 +3,17 @@
  *
  * Design: libjpeg reports fatal errors through error_exit, which must not
  * return; ours longjmps back to the decoder, which frees everything and
- * returns LMMIQA_ERR_CORRUPT with libjpeg's own message. Warnings are silent,
- * except the two that mean the entropy-coded data ran out ("premature end of
- * JPEG file", "premature end of data segment"), which are fatal here: libjpeg
- * would pad a truncated image with grey, and a silently wrong picture is worse
- * than an error. Other corrupt-data warnings (a bad Huffman code, extraneous
- * bytes before a marker) are tolerated, as Pillow and MATLAB tolerate them. The decoder keeps libjpeg's defaults (islow IDCT, fancy upsampling),
+ * returns LMMIQA_ERR_CORRUPT with libjpeg's own message. Warnings that mean
+ * the pixels are wrong are fatal here - a silently wrong picture is worse
+ * than an error: the entropy-coded data ran out ("premature end of JPEG
+ * file / data segment": libjpeg pads with grey), cannot be decoded (a bad
+ * Huffman code, a lost restart marker, an impossible progression), or left
+ * bytes over before a restart marker or the end of the image (the usual sign
+ * of scrambled entropy data). Harmless ones (bytes between header segments,
+ * an unknown JFIF revision) stay silent. Arithmetic-coded files (SOF9-SOF11)
+ * are refused outright: they are almost never made on purpose, and SOF9
+ * patched over Huffman data decodes into noise without a single warning.
+ * The decoder keeps libjpeg's defaults (islow IDCT, fancy upsampling),
  * which are what Pillow and MATLAB use, so pixels match Pillow bit for bit.
  * A progress monitor caps the number of progressive scans, a known way for
  * a tiny crafted file to burn minutes of CPU.
@@ -52,8 +57,25 @@ static void guard_emit_message(j_common_ptr cinfo, int msg_level)
 {
     if (msg_level < 0) {
         cinfo->err->num_warnings++;
-        if (cinfo->err->msg_code == JWRN_JPEG_EOF || cinfo->err->msg_code == JWRN_HIT_MARKER)
+        switch (cinfo->err->msg_code) {
+        case JWRN_JPEG_EOF:
+        case JWRN_HIT_MARKER:
+        case JWRN_HUFF_BAD_CODE:
+        case JWRN_MUST_RESYNC:
+        case JWRN_BOGUS_PROGRESSION:
+        case JWRN_NOT_SEQUENTIAL:
             guard_error_exit(cinfo);
+            break;
+        case JWRN_EXTRANEOUS_DATA:
+            /* Left-over bytes before a restart marker or the end of the
+             * image: the entropy data did not decode as they were coded. */
+            if ((cinfo->err->msg_parm.i[1] >= 0xD0 && cinfo->err->msg_parm.i[1] <= 0xD7) ||
+                cinfo->err->msg_parm.i[1] == 0xD9)
+                guard_error_exit(cinfo);
+            break;
+        default:
+            break;
+        }
     }
 }
 
@@ -137,6 +159,12 @@ int lmmiqa__jpeg_decode(const lmmiqa__image_ctx *ctx, const uint8_t *data, size_
         jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&cinfo, TRUE);
 
+    if (cinfo.arith_code) {
+        status = lmmiqa__fail(LMMIQA_ERR_FORMAT,
+                              "%s: arithmetic-coded JPEG (SOF%d) is not supported", ctx->name,
+                              cinfo.progressive_mode ? 10 : 9);
+        goto fail;
+    }
     status = lmmiqa__image_check_size(ctx, "JPEG", cinfo.image_width, cinfo.image_height);
     if (status)
         goto fail;

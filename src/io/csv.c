@@ -94,6 +94,13 @@ static size_t trim_trailing_lines(const char *s, size_t len)
     }
 }
 
+static int is_blank(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return *s == '\0';
+}
+
 static void free_builder(builder *b)
 {
     free(b->cells);
@@ -169,7 +176,8 @@ int lmmiqa_csv_parse(const char *text, size_t len, const char *name, lmmiqa_csv 
     while (rc == LMMIQA_OK) {
         /* one field starting at s[r] */
         char *cell = s + w;
-        if (r < len && s[r] == '"') {
+        int quoted = r < len && s[r] == '"';
+        if (quoted) {
             size_t quote_line = line;
             r++;
             for (;;) {
@@ -224,6 +232,19 @@ int lmmiqa_csv_parse(const char *text, size_t len, const char *name, lmmiqa_csv 
         }
         /* end of a row */
         size_t nfields = b.ncells - b.row_first[b.nrows - 1];
+        if (b.nrows > 1 && nfields == 1 && !quoted && is_blank(cell)) {
+            /* A blank data line (spaces or tabs at most): skipped. */
+            b.ncells--;
+            b.nrows--;
+            if (term == '\0')
+                break;
+            if (term == '\r' && r + 1 < len && s[r + 1] == '\n')
+                r++;
+            r++;
+            line++;
+            rc = push_row(&b, line);
+            continue;
+        }
         if (b.nrows == 1) {
             csv->ncols = nfields;
         } else if (nfields > csv->ncols) {

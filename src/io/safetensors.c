@@ -15,6 +15,10 @@
  *     gap) and the last ends at the end of the file, as the reference Rust
  *     implementation requires.
  * Lookup by name goes through an index sorted by name (bsearch).
+ * Integrity: when the metadata holds LMMIQA__ST_SHA_KEY (every file lmmiqa
+ * writes does), it must be the SHA-256 of the data area, else open fails
+ * with LMMIQA_ERR_CORRUPT; files without it (other tools, lmmiqa < 0.2)
+ * are accepted unchecked.
  *
  * Writer: tensors are copied (converted to the target dtype) when added; save
  * emits a compact header padded with spaces to a multiple of 8 bytes, the
@@ -36,6 +40,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Metadata key holding the SHA-256 (64 lowercase hex digits) of the data
+ * area, i.e. of every tensor's bytes after the header. */
+#define LMMIQA__ST_SHA_KEY "lmmiqa.data_sha256"
 
 /* The reference implementation's limit (100 MB); real headers are < 1 MB. */
 #define LMMIQA__ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000)
@@ -326,6 +334,18 @@ static int parse(lmmiqa_safetensors *st)
                           "bytes",
                           (unsigned long long)pos, data_size);
         goto done;
+    }
+    const char *want = lmmiqa_safetensors_metadata(st, LMMIQA__ST_SHA_KEY);
+    if (want) {
+        char got[65];
+        lmmiqa__sha256_hex(data, data_size, got);
+        if (strcmp(got, want) != 0) {
+            rc = lmmiqa__fail(LMMIQA_ERR_CORRUPT,
+                              "safetensors: tensor data checksum mismatch (%s is %.12s..., the "
+                              "data hash to %.12s...): the file is corrupt or was modified",
+                              LMMIQA__ST_SHA_KEY, want, got);
+            goto done;
+        }
     }
     qsort(st->by_name, count, sizeof *st->by_name, cmp_names);
     for (size_t i = 1; i < count; i++)
@@ -685,25 +705,24 @@ int lmmiqa_safetensors_writer_save(lmmiqa_safetensors_writer *w, const char *pat
     sbuf h = {0};
     char num[64];
     sb_str(&h, "{");
-    int first = 1;
-    if (w->meta_count) {
-        sb_str(&h, "\"__metadata__\":{");
-        for (size_t i = 0; i < w->meta_count; i++) {
-            if (i)
-                sb_str(&h, ",");
-            sb_json_string(&h, w->meta[i].key);
-            sb_str(&h, ":");
-            sb_json_string(&h, w->meta[i].value);
-        }
-        sb_str(&h, "}");
-        first = 0;
+    /* The checksum goes first as 64 placeholder digits, filled in once the
+     * data are laid out. */
+    sb_str(&h, "\"__metadata__\":{\"" LMMIQA__ST_SHA_KEY "\":\"");
+    size_t sha_at = h.len;
+    sb_str(&h, "0000000000000000000000000000000000000000000000000000000000000000\"");
+    for (size_t i = 0; i < w->meta_count; i++) {
+        if (strcmp(w->meta[i].key, LMMIQA__ST_SHA_KEY) == 0)
+            continue;
+        sb_str(&h, ",");
+        sb_json_string(&h, w->meta[i].key);
+        sb_str(&h, ":");
+        sb_json_string(&h, w->meta[i].value);
     }
+    sb_str(&h, "}");
     size_t off = 0;
     for (size_t i = 0; i < w->count; i++) {
         const w_tensor *t = &w->t[i];
-        if (!first)
-            sb_str(&h, ",");
-        first = 0;
+        sb_str(&h, ",");
         sb_json_string(&h, t->name);
         sb_str(&h, ":{\"dtype\":\"");
         sb_str(&h, lmmiqa__dtype_name(t->dtype));
@@ -738,6 +757,9 @@ int lmmiqa_safetensors_writer_save(lmmiqa_safetensors_writer *w, const char *pat
         memcpy(dp, w->t[i].bytes, w->t[i].nbytes);
         dp += w->t[i].nbytes;
     }
+    char sha[65];
+    lmmiqa__sha256_hex(buf + 8 + h.len, off, sha);
+    memcpy(buf + 8 + sha_at, sha, 64);
     free(h.p);
     int rc = lmmiqa__file_write_atomic(path, buf, total);
     free(buf);

@@ -44,7 +44,9 @@ typedef struct lmmiqa_tensor_info {
 
 typedef struct lmmiqa_safetensors lmmiqa_safetensors;
 
-/* Open and validate; the file stays mapped until close. */
+/* Open and validate; the file stays mapped until close. A file whose
+ * metadata carries "lmmiqa.data_sha256" (all files lmmiqa writes) must match
+ * it, else LMMIQA_ERR_CORRUPT. */
 int lmmiqa_safetensors_open(const char *path, lmmiqa_safetensors **out);
 /* Same, over a caller-owned buffer that must outlive the handle (used by fuzzing). */
 int lmmiqa_safetensors_open_memory(const void *data, size_t size,
@@ -75,7 +77,8 @@ int lmmiqa_safetensors_writer_add(lmmiqa_safetensors_writer *w, const char *name
                                              const int64_t *shape);
 int lmmiqa_safetensors_writer_set_metadata(lmmiqa_safetensors_writer *w,
                                                       const char *key, const char *value);
-/* Write atomically (temporary file, fsync, rename). */
+/* Write atomically (temporary file, fsync, rename), with the SHA-256 of the
+ * tensor data in the metadata as "lmmiqa.data_sha256". */
 int lmmiqa_safetensors_writer_save(lmmiqa_safetensors_writer *w, const char *path);
 
 #ifdef __cplusplus

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define WEIGHT_DIVERGED 1e8f
 #define SEED_ORDER 0x6f72646572ULL   /* "order" */
 #define SEED_DROPOUT 0x64726f70ULL   /* "drop" */
 #define SEED_PAIRS 0x7061697273ULL   /* "pairs" */
@@ -453,6 +454,18 @@ static int train_net(const lmmiqa_regressor_config *cfg, lmmiqa_regressor *reg, 
             epoch_loss += mse * (double)rows;
             lmmiqa__adam_step(&adam, reg->params, grad, m, v, np);
         }
+        /* The sigmoid output keeps the loss finite when a linear head's
+         * weights run away (it saturates and its gradient vanishes), so look
+         * at the weights too: none is anywhere near WEIGHT_DIVERGED on
+         * standardized features. */
+        for (size_t j = 0; j < np; j++)
+            if (!isfinite(reg->params[j]) || fabsf(reg->params[j]) > WEIGHT_DIVERGED) {
+                rc = lmmiqa__fail(LMMIQA_ERR_UNDEFINED,
+                                  "regressor: training diverged (a weight reached %g) at epoch "
+                                  "%zu; lower the learning rate",
+                                  (double)reg->params[j], e + 1);
+                goto done;
+            }
         h_loss[e] = epoch_loss / (double)n;
         h_plcc[e] = h_srocc[e] = NAN;
         if (n_val) {

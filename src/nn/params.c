@@ -253,7 +253,15 @@ int lmmiqa__nn_read_tensor(const lmmiqa_safetensors *st, const char *name,
         return lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: tensor %s has shape [%s], want [%s]", path,
                             name, got, want);
     }
-    return lmmiqa_safetensors_read_f32(st, name, dst, ten->numel);
+    int rc = lmmiqa_safetensors_read_f32(st, name, dst, ten->numel);
+    if (rc != LMMIQA_OK)
+        return lmmiqa__fail_context(rc, "%s: ", path);
+    for (size_t i = 0; i < ten->numel; i++)
+        if (!isfinite(dst[i]))
+            return lmmiqa__fail(LMMIQA_ERR_CORRUPT,
+                                "%s: tensor %s holds a non-finite value (%g at index %zu)", path,
+                                name, (double)dst[i], i);
+    return LMMIQA_OK;
 }
 
 static int ends_with(const char *s, const char *suffix)

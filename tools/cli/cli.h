@@ -50,6 +50,13 @@ int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *na
 int cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out);
 
+/* Parse a number that must lie in [lo, hi] (and be finite): anything else
+ * is a usage error, printed naming the option and the range. Returns 0, or
+ * CLI_EXIT_USAGE (to return from the command as is). lo_open / hi_open
+ * make that bound exclusive. */
+int cli_parse_range(const char *cmd, const char *opt, const char *s, double lo, int lo_open,
+                    double hi, int hi_open, double *out);
+
 /* True when argv[i] is -h or --help. */
 int cli_is_help(const char *arg);
 

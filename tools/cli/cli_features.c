@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,16 @@ void cli_store_error_cb(void *user, size_t row, const char *image, int status,
     p->errors++;
 }
 
+void cli_store_warning_cb(void *user, const char *message)
+{
+    cli_progress *p = user;
+    if (p->drawn) {
+        fputc('\n', stderr);
+        p->drawn = 0;
+    }
+    cli_error(p->cmd, "warning: %s", message);
+}
+
 int cli_store_ensure(const char *cmd, const char *store_dir, const lmmiqa_dataset *ds,
                      const char *spec, const cli_extractor_opts *eo, int quiet)
 {
@@ -262,6 +273,7 @@ int cli_store_ensure(const char *cmd, const char *store_dir, const lmmiqa_datase
         o.jobs = eo->jobs;
         o.progress = cli_progress_cb;
         o.on_error = cli_store_error_cb;
+        o.on_warning = cli_store_warning_cb;
         o.user = &prog;
         lmmiqa_store_progress res;
         rc = lmmiqa_store_build_dataset(store_dir, ex, ds, &o, &res);
@@ -349,14 +361,24 @@ int cli_parse_regressor_opt(const char *cmd, int argc, char **argv, int *i,
         *head_set = 1;
         return 1;
     }
+    /* Ranges mirror the library's checks, so a bad value is a usage error
+     * (exit 2) here rather than a processing failure later. */
     static const struct {
         const char *name;
         int kind; /* 0 int, 1 double */
-        long lo, hi;
-    } opts[] = {{"--epochs", 0, 1, 100000},   {"--lr", 1, 0, 0},       {"--batch", 0, 1, 1 << 20},
-                {"--hidden", 0, 1, 1 << 16},  {"--dropout", 1, 0, 0},  {"--weight-decay", 1, 0, 0},
-                {"--standardize", 0, 0, 1},   {"--svr-c", 1, 0, 0},    {"--svr-epsilon", 1, 0, 0},
-                {"--svr-gamma", 1, 0, 0},     {"--threads", 0, 0, 1024}};
+        double lo, hi;
+        int lo_open, hi_open;
+    } opts[] = {{"--epochs", 0, 1, 100000, 0, 0},
+                {"--lr", 1, 0, HUGE_VAL, 1, 1},
+                {"--batch", 0, 1, 1 << 20, 0, 0},
+                {"--hidden", 0, 1, 1 << 16, 0, 0},
+                {"--dropout", 1, 0, 1, 0, 1},
+                {"--weight-decay", 1, 0, HUGE_VAL, 0, 1},
+                {"--standardize", 0, 0, 1, 0, 0},
+                {"--svr-c", 1, 0, HUGE_VAL, 1, 1},
+                {"--svr-epsilon", 1, 0, HUGE_VAL, 0, 1},
+                {"--svr-gamma", 1, 0, HUGE_VAL, 0, 1},
+                {"--threads", 0, 0, 1024, 0, 0}};
     for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
         m = cli_opt_value(cmd, argc, argv, i, opts[k].name, &v);
         if (m == 0)
@@ -364,9 +386,10 @@ int cli_parse_regressor_opt(const char *cmd, int argc, char **argv, int *i,
         if (m < 0)
             return -1;
         if (opts[k].kind == 0) {
-            if (cli_parse_long(cmd, opts[k].name, v, opts[k].lo, opts[k].hi, &l) != 0)
+            if (cli_parse_long(cmd, opts[k].name, v, (long)opts[k].lo, (long)opts[k].hi, &l) != 0)
                 return -1;
-        } else if (cli_parse_double(cmd, opts[k].name, v, &d) != 0) {
+        } else if (cli_parse_range(cmd, opts[k].name, v, opts[k].lo, opts[k].lo_open, opts[k].hi,
+                                   opts[k].hi_open, &d) != 0) {
             return -1;
         }
         switch (k) {

@@ -88,6 +88,9 @@ void cli_progress_done(cli_progress *p);
  * user = the cli_progress (also given to cli_progress_cb). */
 void cli_store_error_cb(void *user, size_t row, const char *image, int status,
                         const char *message);
+/* lmmiqa_store_options.on_warning for the same cli_progress: prints
+ * "lmmiqa <cmd>: warning: <message>". */
+void cli_store_warning_cb(void *user, const char *message);
 
 /* Features of n image files in parallel (lmmiqa_store_compute) with a
  * progress bar labelled `label` (drawn on a terminal for 20 images or more).

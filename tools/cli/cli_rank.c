@@ -172,6 +172,7 @@ int cli_rank_augment(const char *cmd, const char *store_dir, const lmmiqa_datase
         o.jobs = eo->jobs;
         o.progress = cli_progress_cb;
         o.on_error = cli_store_error_cb;
+        o.on_warning = cli_store_warning_cb;
         o.user = &prog;
         o.dataset = lmmiqa_dataset_name(ds);
         lmmiqa_store_progress res;

@@ -294,10 +294,10 @@ static int cmd_splits(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             }
         } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--test", &v))) {
-            if (r < 0 || cli_parse_double(CMD, "--test", v, &test))
+            if (r < 0 || cli_parse_range(CMD, "--test", v, 0, 1, 1, 1, &test))
                 return CLI_EXIT_USAGE;
         } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--val", &v))) {
-            if (r < 0 || cli_parse_double(CMD, "--val", v, &val))
+            if (r < 0 || cli_parse_range(CMD, "--val", v, 0, 0, 1, 1, &val))
                 return CLI_EXIT_USAGE;
         } else if (strcmp(argv[i], "--official") == 0) {
             official = 1;

@@ -8,6 +8,7 @@
 #include "cli_rank.h"
 
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,13 @@ static void on_fit_log(void *user, const char *line)
     fprintf(stderr, "lmmiqa eval: %s\n", line);
 }
 
+/* --quiet: warnings only. */
+static void on_warning(void *user, const char *line)
+{
+    if (strncmp(line, "warning: ", 9) == 0)
+        on_fit_log(user, line);
+}
+
 int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval";
@@ -135,12 +143,14 @@ int cmd_eval(int argc, char **argv)
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-lambda", &v)) != 0) {
-            if (m < 0 || cli_parse_double(cmd, "--rank-lambda", v, &po.reg.rank_lambda) != 0)
+            if (m < 0 || cli_parse_range(cmd, "--rank-lambda", v,
+                                         0, 0, HUGE_VAL, 1, &po.reg.rank_lambda) != 0)
                 goto usage_error;
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-margin", &v)) != 0) {
-            if (m < 0 || cli_parse_double(cmd, "--rank-margin", v, &po.reg.rank_margin) != 0)
+            if (m < 0 || cli_parse_range(cmd, "--rank-margin", v,
+                                         0, 0, 1, 0, &po.reg.rank_margin) != 0)
                 goto usage_error;
             continue;
         }
@@ -191,12 +201,12 @@ int cmd_eval(int argc, char **argv)
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--test-frac", &v)) != 0) {
-            if (m < 0 || cli_parse_double(cmd, "--test-frac", v, &test_frac) != 0)
+            if (m < 0 || cli_parse_range(cmd, "--test-frac", v, 0, 1, 1, 1, &test_frac) != 0)
                 goto usage_error;
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--val", &v)) != 0) {
-            if (m < 0 || cli_parse_double(cmd, "--val", v, &val_frac) != 0)
+            if (m < 0 || cli_parse_range(cmd, "--val", v, 0, 0, 1, 1, &val_frac) != 0)
                 goto usage_error;
             continue;
         }
@@ -279,8 +289,7 @@ int cmd_eval(int argc, char **argv)
     po.store_dir = store;
     po.out_dir = out;
     po.jobs = eo.jobs;
-    if (!quiet)
-        po.log = on_fit_log;
+    po.log = quiet ? on_warning : on_fit_log;
     for (int w = 0; w < eo.n_weights; w++)
         if (strcmp(eo.weights_name[w], "metaiqa") == 0)
             po.metaiqa_init = eo.weights_file[w];

@@ -71,22 +71,11 @@ static int write_csv(const char *cmd, const char *output, const lmmiqa_extractor
                      char **images, const double *feat, const int *status)
 {
     size_t dim = lmmiqa_extractor_dim(ex);
-    int to_stdout = strcmp(output, "-") == 0;
-    char *tmp = NULL;
-    FILE *f = stdout;
-    if (!to_stdout) {
-        size_t len = strlen(output) + 16;
-        tmp = malloc(len);
-        if (!tmp)
-            return CLI_EXIT_INTERNAL;
-        snprintf(tmp, len, "%s.tmp", output);
-        f = fopen(tmp, "w");
-        if (!f) {
-            cli_error(cmd, "%s: cannot create", tmp);
-            free(tmp);
-            return CLI_EXIT_FAILURE;
-        }
-    }
+    cli_output o;
+    int code = cli_output_open(cmd, output, &o);
+    if (code != CLI_EXIT_OK)
+        return code;
+    FILE *f = o.f;
     fputs("image", f);
     for (size_t k = 0; k < dim; k++)
         fprintf(f, ",%s", lmmiqa_extractor_feature_name(ex, k));
@@ -102,20 +91,7 @@ static int write_csv(const char *cmd, const char *output, const lmmiqa_extractor
         }
         fputc('\n', f);
     }
-    int bad = fflush(f) != 0 || ferror(f);
-    if (!to_stdout) {
-        bad |= fclose(f) != 0;
-        if (!bad && rename(tmp, output) != 0)
-            bad = 1;
-        if (bad)
-            remove(tmp);
-    }
-    free(tmp);
-    if (bad) {
-        cli_error(cmd, "%s: write failed", to_stdout ? "stdout" : output);
-        return CLI_EXIT_FAILURE;
-    }
-    return CLI_EXIT_OK;
+    return cli_output_close(&o, CLI_EXIT_OK);
 }
 
 static int write_npy(const char *cmd, const char *output, size_t n, size_t dim,

@@ -11,6 +11,7 @@
 #include "lmmiqa/advanced/metaiqa.h"
 #include "lmmiqa/splits.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,12 +111,8 @@ int cmd_fit(int argc, char **argv)
             if (r < 0 || cli_parse_long(CMD, "--fc", v, 1, 65536, &fc))
                 return CLI_EXIT_USAGE;
         } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--lr", &v))) {
-            if (r < 0 || cli_parse_double(CMD, "--lr", v, &lr))
+            if (r < 0 || cli_parse_range(CMD, "--lr", v, 0, 1, HUGE_VAL, 1, &lr))
                 return CLI_EXIT_USAGE;
-            if (!(lr > 0.0)) {
-                cli_error(CMD, "--lr must be positive, got %s", v);
-                return CLI_EXIT_USAGE;
-            }
         } else if (strcmp(argv[i], "--quiet") == 0) {
             quiet = 1;
         } else {

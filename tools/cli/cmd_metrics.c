@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,27 @@ static int read_columns(const char *path, const char *pred_col, const char *mos_
     return CLI_EXIT_OK;
 }
 
+/* 15 significant digits: what the metrics are good for, and what cJSON
+ * prints without falling back to 17 digits of binary noise
+ * (0.33333333333333331). */
+static double sig15(double v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.15g", v);
+    return strtod(buf, NULL);
+}
+
+/* Table cell: 6 decimals in the usual range, 6 significant digits outside
+ * it (an RMSE of 3e-9 is not 0.000000). */
+static void print_value(const char *label, double v)
+{
+    double a = fabs(v);
+    if (a == 0.0 || (a >= 1e-3 && a < 1e9))
+        printf("%-16s %.6f\n", label, v);
+    else
+        printf("%-16s %.6g\n", label, v);
+}
+
 static int print_json(const char *path, const char *pred_col, const char *mos_col, size_t n,
                       const result *res, int nres, const double *beta)
 {
@@ -117,14 +139,18 @@ static int print_json(const char *path, const char *pred_col, const char *mos_co
     cJSON_AddNumberToObject(o, "n", (double)n);
     for (int k = 0; k < nres; k++) {
         if (res[k].defined) {
-            cJSON_AddNumberToObject(o, res[k].key, res[k].value);
+            cJSON_AddNumberToObject(o, res[k].key, sig15(res[k].value));
         } else {
             cJSON_AddNullToObject(o, res[k].key);
             cJSON_AddStringToObject(und, res[k].key, res[k].reason);
         }
     }
-    if (beta)
-        cJSON_AddItemToObject(o, "logistic", cJSON_CreateDoubleArray(beta, 4));
+    if (beta) {
+        double b[4];
+        for (int k = 0; k < 4; k++)
+            b[k] = sig15(beta[k]);
+        cJSON_AddItemToObject(o, "logistic", cJSON_CreateDoubleArray(b, 4));
+    }
     else
         cJSON_AddNullToObject(o, "logistic");
     cJSON_AddItemToObject(o, "undefined", und);
@@ -204,7 +230,7 @@ int cmd_metrics(int argc, char **argv)
     printf("%-16s %zu\n", "n", n);
     for (int k = 0; k < 6; k++) {
         if (res[k].defined)
-            printf("%-16s %.6f\n", res[k].label, res[k].value);
+            print_value(res[k].label, res[k].value);
         else
             printf("%-16s undefined (%s)\n", res[k].label, res[k].reason);
     }

@@ -213,9 +213,11 @@ static int parse_common(int argc, char **argv, int *i, common_opts *o)
         return 1;
     }
     if ((m = cli_opt_value(CMD, argc, argv, i, "--scale", &v)) != 0)
-        return m < 0 || cli_parse_double(CMD, "--scale", v, &o->po.scale) != 0 ? -1 : 1;
+        return m < 0 || cli_parse_range(CMD, "--scale", v,
+                                        0, 1, HUGE_VAL, 1, &o->po.scale) != 0 ? -1 : 1;
     if ((m = cli_opt_value(CMD, argc, argv, i, "--font-size", &v)) != 0)
-        return m < 0 || cli_parse_double(CMD, "--font-size", v, &o->po.font_size) != 0 ? -1 : 1;
+        return m < 0 || cli_parse_range(CMD, "--font-size", v,
+                                        0, 1, HUGE_VAL, 1, &o->po.font_size) != 0 ? -1 : 1;
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "cli_rank.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,21 +133,15 @@ int cmd_train(int argc, char **argv)
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-lambda", &v)) != 0) {
-            if (m < 0 || cli_parse_double(cmd, "--rank-lambda", v, &cfg.rank_lambda) != 0)
+            if (m < 0 || cli_parse_range(cmd, "--rank-lambda", v,
+                                         0, 0, HUGE_VAL, 1, &cfg.rank_lambda) != 0)
                 return CLI_EXIT_USAGE;
-            if (!(cfg.rank_lambda >= 0)) {
-                cli_error(cmd, "--rank-lambda must be >= 0");
-                return CLI_EXIT_USAGE;
-            }
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-margin", &v)) != 0) {
-            if (m < 0 || cli_parse_double(cmd, "--rank-margin", v, &cfg.rank_margin) != 0)
+            if (m < 0 || cli_parse_range(cmd, "--rank-margin", v,
+                                         0, 0, 1, 0, &cfg.rank_margin) != 0)
                 return CLI_EXIT_USAGE;
-            if (!(cfg.rank_margin >= 0 && cfg.rank_margin <= 1)) {
-                cli_error(cmd, "--rank-margin must be in [0, 1]");
-                return CLI_EXIT_USAGE;
-            }
             continue;
         }
         cli_error(cmd, "unexpected argument '%s' (see lmmiqa train --help)", argv[i]);

@@ -36,6 +36,27 @@ static void usage(FILE *out)
                  "input or processing failure, 2 usage error, 3 resource or internal error.\n");
 }
 
+/* Every command's output reaches stdout through stdio: a full disk or a
+ * closed pipe only shows at flush or close, so check both once the command
+ * is done, and fail (exit 1) naming the reason rather than exit 0. */
+static int finish_stdout(const char *cmd, int code)
+{
+    errno = 0;
+    int bad = fflush(stdout) != 0;
+    int err = errno;
+    bad |= ferror(stdout) != 0;
+    errno = 0;
+    if (fclose(stdout) != 0) {
+        bad = 1;
+        if (!err)
+            err = errno;
+    }
+    if (!bad)
+        return code;
+    cli_error(cmd, "stdout: write failed: %s", err ? strerror(err) : "I/O error");
+    return code == CLI_EXIT_OK ? CLI_EXIT_FAILURE : code;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -44,13 +65,13 @@ int main(int argc, char **argv)
     }
     if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
         usage(stdout);
-        return CLI_EXIT_OK;
+        return finish_stdout("help", CLI_EXIT_OK);
     }
     if (strcmp(argv[1], "--version") == 0)
-        return cmd_version(argc - 1, argv + 1);
+        return finish_stdout("version", cmd_version(argc - 1, argv + 1));
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
+            return finish_stdout(commands[i].name, commands[i].fn(argc - 1, argv + 1));
     fprintf(stderr, "lmmiqa: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return CLI_EXIT_USAGE;
@@ -61,6 +82,10 @@ int cmd_version(int argc, char **argv)
     if (argc > 1 && cli_is_help(argv[1])) {
         printf("usage: lmmiqa version\n\nPrint the library version.\n");
         return CLI_EXIT_OK;
+    }
+    if (argc > 1) {
+        cli_error("version", "unexpected argument '%s'", argv[1]);
+        return CLI_EXIT_USAGE;
     }
     printf("lmmiqa %s\n", lmmiqa_version());
     return CLI_EXIT_OK;
@@ -152,6 +177,23 @@ int cli_print_json(const char *cmd, cJSON *o)
     printf("%s\n", text);
     cJSON_free(text);
     return CLI_EXIT_OK;
+}
+
+int cli_parse_range(const char *cmd, const char *opt, const char *s, double lo, int lo_open,
+                    double hi, int hi_open, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    int ok = !errno && end != s && *end == '\0' && isfinite(v) &&
+             (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+    if (!ok) {
+        cli_error(cmd, "%s: '%s' is not a number in %c%g, %g%c", opt, s, lo_open ? '(' : '[', lo,
+                  hi, hi_open ? ')' : ']');
+        return CLI_EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
 }
 
 void cli_print_file(const char *path)
