@@ -1,11 +1,13 @@
 /*
  * tools/cli/cmd_score.c - `lmmiqa score`: quality scores of image files.
  *
- * Three models: a trained regressor (--model, written by `lmmiqa train`; its
+ * Four models: a trained regressor (--model, written by `lmmiqa train`; its
  * metadata names the feature spec, and the features are computed on the fly
  * with those extractors), the classic BRISQUE SVR (--brisque-model +
- * --brisque-range, libsvm files), or, with neither, the default model built
- * into the binary (BRISQUE features + MLP trained on LIVE Challenge).
+ * --brisque-range, libsvm files), CLIP-IQA zero-shot (--zero-shot clip: the
+ * first prompt pair of the clipiqa extractor, no trained head), or, with
+ * none, the default model built into the binary (BRISQUE features + MLP
+ * trained on LIVE Challenge).
  */
 #include "cli.h"
 #include "cli_features.h"
@@ -22,8 +24,9 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: lmmiqa score [--model M | --brisque-model MODEL --brisque-range RANGE]\n"
-            "                    [--output FILE|-] [--jobs N] [--weights E=FILE] IMAGE...\n"
+            "usage: lmmiqa score [--model M | --brisque-model MODEL --brisque-range RANGE |\n"
+            "                     --zero-shot clip] [--output FILE|-] [--jobs N]\n"
+            "                    [--weights E=FILE] IMAGE...\n"
             "\n"
             "Predict the quality of each image; prints CSV 'image,score' (to stdout unless\n"
             "--output FILE).\n"
@@ -39,13 +42,17 @@ static void usage(FILE *out)
             "                         lower = better, about 0..100\n"
             "  --matlab-io            with --brisque-model: reproduce the MATLAB release's\n"
             "                         text round trips bit for bit\n"
+            "  --zero-shot clip       CLIP-IQA: softmax probability of \"Good photo.\" over\n"
+            "                         \"Bad photo.\" (or the first --prompts pair), 0..1,\n"
+            "                         higher = better; needs --weights clipiqa=FILE, a CLIP\n"
+            "                         checkpoint with its text tower (docs/clipiqa.md)\n"
             "  --output FILE|-        where the CSV goes (default -, stdout)\n"
-            "  --jobs N               worker threads (default: all cores)\n"
-            "  --weights E=FILE       weight file of extractor E (repeatable)\n"
+            "%s"
             "\n"
             "A bad image is reported on stderr and left out; the others are scored.\n"
             "Exit codes: 0 ok; 1 an image or the model failed (the others are still\n"
-            "printed); 2 usage error; 3 out of memory or internal error.\n");
+            "printed); 2 usage error; 3 out of memory or internal error.\n",
+            cli_extractor_help);
 }
 
 /* Features of every image for every part of `spec`, concatenated: x is
@@ -280,10 +287,56 @@ static int score_brisque_svr(const char *cmd, const char *model, const char *ran
     return code;
 }
 
+/* CLIP-IQA zero-shot: the clipiqa extractor's first feature. */
+static int score_zero_shot(const char *cmd, const cli_extractor_opts *eo, const char *output,
+                           int n, char **images)
+{
+    lmmiqa_extractor *ex = NULL;
+    int code = cli_extractor_create(cmd, "clipiqa", eo, &ex);
+    if (code != CLI_EXIT_OK)
+        return code == CLI_EXIT_USAGE ? CLI_EXIT_FAILURE : code;
+    size_t dim = lmmiqa_extractor_dim(ex);
+    double *f = malloc((size_t)n * dim * sizeof *f);
+    int *st = malloc((size_t)n * sizeof *st);
+    if (!f || !st)
+        code = CLI_EXIT_INTERNAL;
+    if (code == CLI_EXIT_OK) {
+        int rc = cli_store_compute(cmd, "clipiqa", ex, n, images, eo, 1, f, st, NULL);
+        if (rc == LMMIQA_ERR_NOMEM || rc == LMMIQA_ERR_INTERNAL)
+            code = cli_fail_status(cmd, rc);
+    }
+    int failed = 0;
+    if (code == CLI_EXIT_OK) {
+        FILE *out = open_output(cmd, output);
+        if (!out) {
+            code = CLI_EXIT_FAILURE;
+        } else {
+            fprintf(out, "image,score\n");
+            for (int i = 0; i < n; i++) {
+                if (st[i] != LMMIQA_OK) {
+                    failed++;
+                    continue;
+                }
+                cli_csv_field(out, images[i]);
+                fprintf(out, ",%.6f\n", f[(size_t)i * dim]);
+            }
+            code = close_output(cmd, output, out);
+        }
+    }
+    if (code == CLI_EXIT_OK && failed) {
+        cli_error(cmd, "%d of %d images failed (listed above)", failed, n);
+        code = CLI_EXIT_FAILURE;
+    }
+    free(f);
+    free(st);
+    lmmiqa_extractor_destroy(ex);
+    return code;
+}
+
 int cmd_score(int argc, char **argv)
 {
     const char *cmd = "score";
-    const char *model = NULL, *bmodel = NULL, *brange = NULL, *output = "-";
+    const char *model = NULL, *bmodel = NULL, *brange = NULL, *output = "-", *zero = NULL;
     cli_extractor_opts eo = {0};
     int flags = 0, n = 0;
     char **images = argv + 1; /* positionals, compacted in place (never ahead of i) */
@@ -306,6 +359,7 @@ int cmd_score(int argc, char **argv)
             (m = cli_opt_value(cmd, argc, argv, &i, "--brisque-model", &bmodel)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--brisque-range", &brange)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--output", &output)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--zero-shot", &zero)) != 0 ||
             (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0) {
             if (m < 0)
                 return CLI_EXIT_USAGE;
@@ -321,8 +375,12 @@ int cmd_score(int argc, char **argv)
         cli_error(cmd, "no images given (see lmmiqa score --help)");
         return CLI_EXIT_USAGE;
     }
-    if (model && (bmodel || brange)) {
-        cli_error(cmd, "give --model or --brisque-model/--brisque-range, not both");
+    if ((model != NULL) + (bmodel || brange) + (zero != NULL) > 1) {
+        cli_error(cmd, "give one of --model, --brisque-model/--brisque-range, --zero-shot");
+        return CLI_EXIT_USAGE;
+    }
+    if (zero && strcmp(zero, "clip") != 0) {
+        cli_error(cmd, "--zero-shot: unknown method '%s' (known: clip)", zero);
         return CLI_EXIT_USAGE;
     }
     if ((bmodel != NULL) != (brange != NULL)) {
@@ -333,6 +391,8 @@ int cmd_score(int argc, char **argv)
         cli_error(cmd, "--matlab-io applies to --brisque-model only");
         return CLI_EXIT_USAGE;
     }
+    if (zero)
+        return score_zero_shot(cmd, &eo, output, n, images);
     if (bmodel)
         return score_brisque_svr(cmd, bmodel, brange, flags, &eo, output, n, images);
     lmmiqa_regressor *reg = NULL;

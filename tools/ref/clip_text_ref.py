@@ -19,6 +19,10 @@ Modes:
                 (the C test writes its checkpoints with the same generator) in
                 F32, F16 and GELU variants, plus tests/data/text/micro_text.pt,
                 a small OpenAI-named torch.save zip with half storages.
+  --clipiqa     tests/data/text/golden_clipiqa.txt: CLIP-IQA features (the
+                default prompt pairs and tests/data/text/prompts_test.txt) of
+                clip_ref.py's synthetic images, with the tiny vision tower
+                (clip_ref.TINY), the tiny text tower and the hf_tiny vocabulary.
   --full DIR    full-size text towers: ViT-B/16's (HF safetensors +
                 config.json, DIR/clip-b16-text/model.safetensors) and
                 ViT-L/14's (HPS layout, torch.save zip, DIR/hpc-text.pt), large,
@@ -219,6 +223,52 @@ def mode_tiny():
         emit(f, "micro_pt", MICRO_T, back, tiny_ids(MICRO_T))
 
 
+DEFAULT_PAIRS = [("Good photo.", "Bad photo."), ("Bright photo.", "Dark photo."),
+                 ("Sharp photo.", "Blurry photo."), ("Clean photo.", "Noisy photo."),
+                 ("Colorful photo.", "Dull photo."), ("High contrast photo.", "Low contrast photo."),
+                 ("Natural photo.", "Synthetic photo."), ("Beautiful photo.", "Ugly photo.")]
+
+
+def clipiqa(img_emb, txt, pairs, scale):
+    i = img_emb / np.linalg.norm(img_emb)
+    out = []
+    for pos, neg in pairs:
+        tp, tn = (txt[p] / np.linalg.norm(txt[p]) for p in (pos, neg))
+        lp, ln = scale * float(i @ tp), scale * float(i @ tn)
+        m = max(lp, ln)
+        out.append(np.exp(lp - m) / (np.exp(lp - m) + np.exp(ln - m)))
+    return out
+
+
+def mode_clipiqa():
+    tok = clip_tokenizer_ref.Tokenizer.from_hf(os.path.join(DATA, "hf_tiny", "vocab.json"),
+                                               os.path.join(DATA, "hf_tiny", "merges.txt"))
+    filepairs = []
+    with open(os.path.join(DATA, "prompts_test.txt"), encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                a, b = line.split("|")
+                filepairs.append((a.strip(), b.strip()))
+    wt = make_weights(TT)
+    wv = clip_ref.make_weights(clip_ref.TINY)
+    px = np.stack([clip_ref.preprocess(clip_ref.synth_image(k), clip_ref.TINY["image"], "hf")
+                   for k in range(2)])
+    img = clip_ref.vit_forward(wv, clip_ref.TINY, px)
+    scale = float(np.exp(np.float64(np.float32(4.6052))))
+    with open(os.path.join(DATA, "golden_clipiqa.txt"), "w") as f:
+        f.write("# tools/ref/clip_text_ref.py --clipiqa: KEY image N probabilities (float64)\n")
+        for key, pairs, s in (("default", DEFAULT_PAIRS, scale), ("file", filepairs, scale),
+                              ("scale2", DEFAULT_PAIRS, 2.0)):
+            txt = {}
+            for pos, neg in pairs:
+                for p in (pos, neg):
+                    txt[p] = text_forward(wt, TT, tok.tokenize(p, TT["ctx"]))
+            for k in range(2):
+                v = clipiqa(img[k], txt, pairs, s)
+                f.write("%s %d %d %s\n" % (key, k, len(v), " ".join("%.17g" % x for x in v)))
+
+
 def mode_full(outdir):
     tok = clip_tokenizer_ref.Tokenizer(clip_tokenizer_ref.DEFAULT_VOCAB)
     prompts = ["Good photo.", "Bad photo.", "a photo of a cat",
@@ -252,5 +302,7 @@ if __name__ == "__main__":
     torch.set_num_threads(2)
     if "--tiny" in sys.argv:
         mode_tiny()
+    if "--clipiqa" in sys.argv:
+        mode_clipiqa()
     if "--full" in sys.argv:
         mode_full(sys.argv[sys.argv.index("--full") + 1])

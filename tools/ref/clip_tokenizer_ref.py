@@ -117,6 +117,22 @@ class Tokenizer:
         self.pat = re.compile(r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""",
                               re.IGNORECASE)
 
+    @classmethod
+    def from_hf(cls, vocab_json, merges_txt):
+        """The same algorithm over Hugging Face's vocab.json + merges.txt."""
+        tok = cls.__new__(cls)
+        tok.byte_encoder = bytes_to_unicode()
+        with open(vocab_json, encoding="utf-8") as f:
+            tok.encoder = json.load(f)
+        with open(merges_txt, encoding="utf-8") as f:
+            merges = f.read().strip().split("\n")[1:49152 - 256 - 2 + 1]
+        tok.merges = [tuple(m.split()) for m in merges]
+        tok.bpe_ranks = dict(zip(tok.merges, range(len(tok.merges))))
+        tok.cache = {"<|startoftext|>": "<|startoftext|>", "<|endoftext|>": "<|endoftext|>"}
+        tok.pat = re.compile(r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""",
+                             re.IGNORECASE)
+        return tok
+
     def bpe(self, token):
         if token in self.cache:
             return self.cache[token]
