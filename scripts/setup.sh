@@ -7,7 +7,7 @@
 #   scripts/setup.sh --bench    also the peers the benchmarks compare with
 #                               (OpenCV 4.6 contrib, PyTorch 1.13)
 #   scripts/setup.sh --dev      also the reference tools (PyTorch, NumPy,
-#                               SciPy, Pillow) and clang for fuzzing
+#                               SciPy, Pillow, regex) and clang for fuzzing
 set -euo pipefail
 
 core=(build-essential cmake pkg-config
@@ -16,7 +16,7 @@ core=(build-essential cmake pkg-config
       libopenblas-dev libcairo2-dev libssl-dev libdnnl-dev
       fonts-dejavu-core)
 bench=(libopencv-contrib-dev libopencv-dev python3-torch python3-numpy)
-dev=(python3-torch python3-numpy python3-scipy python3-pil clang libclang-rt-14-dev)
+dev=(python3-torch python3-numpy python3-scipy python3-pil python3-regex clang libclang-rt-14-dev)
 
 want=("${core[@]}")
 for arg in "$@"; do
