@@ -14,6 +14,7 @@
  */
 #include "lmmiqa/extractor.h"
 #include "lmmiqa/text.h"
+#include "models/clip_internal.h"
 #include "models/vit_internal.h"
 #include "test.h"
 #include "vit_test_util.h"
@@ -96,6 +97,28 @@ static void test_defaults(void)
     CHECK(ls && fabs(atof(ls + 15) - 100.0) < 0.01); /* exp(4.6052) */
     CHECK(strstr(js, "vocab_sha256") != NULL);
     lmmiqa_extractor_destroy(ex);
+}
+
+/* A second extractor on the same weights, vocabulary and prompts reuses the
+ * cached prompt embeddings: no text-tower pass. */
+static void test_cache(void)
+{
+    lmmiqa_extractor_options o = {.weights = weights};
+    lmmiqa_extractor *a = NULL, *b = NULL;
+    CHECK_OK(lmmiqa_extractor_create("clipiqa", &o, &a));
+    size_t before = lmmiqa__clipiqa_text_passes();
+    CHECK(before >= 16);
+    CHECK_OK(lmmiqa_extractor_create("clipiqa", &o, &b));
+    CHECK(lmmiqa__clipiqa_text_passes() == before);
+    if (a && b)
+        CHECK(strcmp(lmmiqa_extractor_config_json(a), lmmiqa_extractor_config_json(b)) == 0);
+    lmmiqa_extractor_destroy(a);
+    lmmiqa_extractor_destroy(b);
+    /* other prompts are computed */
+    lmmiqa_extractor_options f = {.weights = weights, .prompts = DATA "/prompts_test.txt"};
+    CHECK_OK(lmmiqa_extractor_create("clipiqa", &f, &a));
+    CHECK(lmmiqa__clipiqa_text_passes() == before + 8);
+    lmmiqa_extractor_destroy(a);
 }
 
 static void test_prompts_file_and_scale(void)
@@ -312,6 +335,7 @@ int main(void)
 {
     setup();
     RUN(test_defaults);
+    RUN(test_cache);
     RUN(test_prompts_file_and_scale);
     RUN(test_errors);
     RUN(test_cli);

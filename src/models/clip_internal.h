@@ -28,4 +28,8 @@ int lmmiqa__clip_image_embed(const lmmiqa__clip_image *m, lmmiqa__clip_image_sta
  * (transformers) for HF naming, round half even (torchvision) for OpenAI. */
 lmmiqa_crop_rounding lmmiqa__clip_crop_for(const lmmiqa_vit_config *c);
 
+/* Text-tower passes the clipiqa extractor has run in this process (its
+ * prompt-embedding cache makes repeated creations cost none). */
+size_t lmmiqa__clipiqa_text_passes(void);
+
 #endif

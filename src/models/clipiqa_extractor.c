@@ -10,8 +10,11 @@
  * for OpenAI's models, or options.logit_scale). The first default pair is
  * CLIP-IQA's "Good photo." / "Bad photo." - the zero-shot quality score;
  * the others are its attribute pairs. The prompts' embeddings are computed
- * once, when the extractor is created (the text tower is then released),
- * so an image costs one vision-tower pass plus a few dot products.
+ * when the extractor is created (the text tower is then released) and kept
+ * in a process-wide cache keyed by the SHA-256 of the weights, the
+ * vocabulary and the prompts, so they are computed once per process however
+ * many extractors are made; an image costs one vision-tower pass plus a few
+ * dot products.
  *
  * The image path is the clip-vit-b16 extractor's (clip_internal.h): CLIP
  * preprocessing with the checkpoint's crop rounding, then the vision tower.
@@ -24,6 +27,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +63,30 @@ static const struct {
     {"natural", "Natural photo.", "Synthetic photo."},
     {"beautiful", "Beautiful photo.", "Ugly photo."},
 };
+
+/* Process-wide cache of prompt embeddings (never freed: reachable until
+ * exit). The lock is held while a missing entry is computed, so concurrent
+ * creations compute it once. */
+typedef struct cache_entry {
+    char key[200]; /* weights, vocabulary and prompts SHA-256 */
+    int n, E;      /* 2 * pairs, embedding width */
+    float *text;
+    int has_scale;
+    double scale;
+    struct cache_entry *next;
+} cache_entry;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cache_entry *cache_head;
+static size_t text_passes;
+
+size_t lmmiqa__clipiqa_text_passes(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    size_t n = text_passes;
+    pthread_mutex_unlock(&cache_lock);
+    return n;
+}
 
 static void model_destroy(void *m)
 {
@@ -227,20 +255,30 @@ static int load_vocab(const lmmiqa_extractor_options *opts, lmmiqa_tokenizer **t
                         opts->weights);
 }
 
-/* Unit-length text embeddings of every prompt into cm->text. */
-static int embed_prompts(clipiqa_model *cm, const lmmiqa_extractor_options *opts,
-                         char *vocab_sha)
+static void prompts_hash(const clipiqa_model *cm, char out[65])
 {
-    lmmiqa_tokenizer *tok = NULL;
+    size_t cap = (size_t)cm->n_pairs * 2 * (MAX_PROMPT + 1) + 1, off = 0;
+    char *all = lmmiqa__malloc(cap);
+    out[0] = '\0';
+    if (!all)
+        return;
+    for (int k = 0; k < cm->n_pairs; k++)
+        off += (size_t)snprintf(all + off, cap - off, "%s\n%s\n", cm->pairs[k].pos,
+                                cm->pairs[k].neg);
+    lmmiqa__sha256_hex(all, off, out);
+    free(all);
+}
+
+/* Unit-length text embeddings of every prompt into cm->text (lock held). */
+static int compute_prompts(clipiqa_model *cm, const lmmiqa_extractor_options *opts,
+                           const lmmiqa_tokenizer *tok, int *has_scale, double *scale)
+{
     lmmiqa_text *text = NULL;
     lmmiqa_text_state *st = NULL;
     int32_t *ids = NULL;
-    int rc = load_vocab(opts, &tok);
-    if (rc == LMMIQA_OK)
-        rc = lmmiqa_text_load(opts->weights, NULL, NULL, &text);
+    int rc = lmmiqa_text_load(opts->weights, NULL, NULL, &text);
     if (rc != LMMIQA_OK)
-        goto done;
-    memcpy(vocab_sha, lmmiqa_tokenizer_sha256(tok), 65);
+        return rc;
     const lmmiqa_text_config *tc = lmmiqa_text_get_config(text);
     const int E = lmmiqa_vit_get_config(cm->img.vit)->embed_dim;
     if (tc->embed_dim != E) {
@@ -256,9 +294,8 @@ static int embed_prompts(clipiqa_model *cm, const lmmiqa_extractor_options *opts
                           lmmiqa_tokenizer_vocab_size(tok), opts->weights, tc->vocab_size);
         goto done;
     }
-    cm->scale = opts->logit_scale > 0 ? opts->logit_scale
-                : tc->has_logit_scale  ? tc->logit_scale
-                                       : 100.0;
+    *has_scale = tc->has_logit_scale;
+    *scale = tc->logit_scale;
     cm->text = lmmiqa__malloc(sizeof(float) * 2 * (size_t)cm->n_pairs * (size_t)E);
     ids = lmmiqa__malloc(sizeof(int32_t) * (size_t)tc->context_length);
     if (!cm->text || !ids) {
@@ -276,12 +313,65 @@ static int embed_prompts(clipiqa_model *cm, const lmmiqa_extractor_options *opts
             rc = lmmiqa_text_forward(text, st, ids, (int)n, 1, cm->text + (size_t)k * E);
         if (rc != LMMIQA_OK)
             lmmiqa__fail_context(rc, "prompt '%s': ", prompt);
+        text_passes++;
     }
 done:
     free(ids);
     lmmiqa_text_state_destroy(st);
     lmmiqa_text_destroy(text);
+    return rc;
+}
+
+/* The prompts' embeddings from the cache, or computed and cached; sets the
+ * scale. vocab_sha and prompts_sha receive the hashes. */
+static int embed_prompts(clipiqa_model *cm, const lmmiqa_extractor_options *opts,
+                         char *vocab_sha, char *prompts_sha)
+{
+    lmmiqa_tokenizer *tok = NULL;
+    int rc = load_vocab(opts, &tok);
+    if (rc != LMMIQA_OK)
+        return rc;
+    memcpy(vocab_sha, lmmiqa_tokenizer_sha256(tok), 65);
+    prompts_hash(cm, prompts_sha);
+    const int E = lmmiqa_vit_get_config(cm->img.vit)->embed_dim;
+    char key[200];
+    snprintf(key, sizeof key, "%s/%s/%s", lmmiqa_vit_weights_sha256(cm->img.vit), vocab_sha,
+             prompts_sha);
+    int has_scale = 0;
+    double scale = 100.0;
+    pthread_mutex_lock(&cache_lock);
+    cache_entry *e = cache_head;
+    while (e && !(strcmp(e->key, key) == 0 && e->n == 2 * cm->n_pairs && e->E == E))
+        e = e->next;
+    if (e) {
+        size_t bytes = sizeof(float) * (size_t)e->n * (size_t)E;
+        cm->text = lmmiqa__malloc(bytes);
+        if (cm->text)
+            memcpy(cm->text, e->text, bytes);
+        else
+            rc = LMMIQA_ERR_NOMEM;
+        has_scale = e->has_scale;
+        scale = e->scale;
+    } else {
+        rc = compute_prompts(cm, opts, tok, &has_scale, &scale);
+        cache_entry *ne = rc == LMMIQA_OK ? lmmiqa__calloc(1, sizeof *ne) : NULL;
+        size_t bytes = sizeof(float) * 2 * (size_t)cm->n_pairs * (size_t)E;
+        if (ne && (ne->text = lmmiqa__malloc(bytes)) != NULL) {
+            snprintf(ne->key, sizeof ne->key, "%s", key);
+            ne->n = 2 * cm->n_pairs;
+            ne->E = E;
+            memcpy(ne->text, cm->text, bytes);
+            ne->has_scale = has_scale;
+            ne->scale = scale;
+            ne->next = cache_head;
+            cache_head = ne;
+        } else {
+            free(ne); /* not cached: the extractor still works */
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
     lmmiqa_tokenizer_destroy(tok);
+    cm->scale = opts->logit_scale > 0 ? opts->logit_scale : has_scale ? scale : 100.0;
     return rc;
 }
 
@@ -317,11 +407,11 @@ int lmmiqa__clipiqa_extractor_create(const lmmiqa_extractor_options *opts,
         rc = lmmiqa_vit_load(opts->weights, NULL, &cm->img.vit);
     if (rc == LMMIQA_OK && opts->threads > 0)
         openblas_set_num_threads(opts->threads);
-    char vocab_sha[65] = "";
+    char vocab_sha[65] = "", prompts_sha[65] = "";
     if (rc == LMMIQA_OK) {
         cm->img.crop = lmmiqa__clip_crop_for(lmmiqa_vit_get_config(cm->img.vit));
         cm->img.normalize = 1;
-        rc = embed_prompts(cm, opts, vocab_sha);
+        rc = embed_prompts(cm, opts, vocab_sha, prompts_sha);
     }
     /* configuration: the prompts enter as a hash (no JSON escaping needed),
      * with the pair names */
@@ -332,15 +422,6 @@ int lmmiqa__clipiqa_extractor_create(const lmmiqa_extractor_options *opts,
     if (rc != LMMIQA_OK) {
         model_destroy(cm);
         return rc;
-    }
-    char *all = lmmiqa__malloc((size_t)cm->n_pairs * 2 * (MAX_PROMPT + 1) + 1);
-    char prompts_sha[65] = "";
-    if (all) {
-        size_t off = 0;
-        for (int k = 0; k < cm->n_pairs; k++)
-            off += (size_t)sprintf(all + off, "%s\n%s\n", cm->pairs[k].pos, cm->pairs[k].neg);
-        lmmiqa__sha256_hex(all, off, prompts_sha);
-        free(all);
     }
     const lmmiqa_vit_config *vc = lmmiqa_vit_get_config(cm->img.vit);
     int len = snprintf(json, cap,
