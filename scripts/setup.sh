@@ -7,7 +7,7 @@
 #   scripts/setup.sh --bench    also the peers the benchmarks compare with
 #                               (OpenCV 4.6 contrib, PyTorch 1.13)
 #   scripts/setup.sh --dev      also the reference tools (PyTorch, NumPy,
-#                               SciPy, Pillow) and clang for fuzzing
+#                               SciPy, Pillow, regex) and clang for fuzzing
 #   scripts/setup.sh --fuzz     only clang and its fuzzer runtime (CI's
 #                               `make fuzz-build`)
 set -euo pipefail
@@ -20,7 +20,7 @@ core=(build-essential cmake pkg-config
       python3 python3-numpy python3-pytest python3-setuptools python3-venv python3-pip)
 bench=(libopencv-contrib-dev libopencv-dev python3-torch python3-numpy)
 fuzz=(clang libclang-rt-14-dev)
-dev=(python3-torch python3-numpy python3-scipy python3-pil "${fuzz[@]}")
+dev=(python3-torch python3-numpy python3-scipy python3-pil python3-regex "${fuzz[@]}")
 
 want=("${core[@]}")
 for arg in "$@"; do

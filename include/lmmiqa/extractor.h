@@ -4,7 +4,8 @@
  * An extractor maps an image to a fixed-width float32 feature vector:
  * "brisque" (36 hand-crafted statistics), and, as they land, the learned and
  * foundation-model encoders ("cnniqa", "metaiqa", "clip-vit-b16", "altclip",
- * "hps", "align"). The feature store, the regressor and the CLI only see this
+ * "hps", "align"), and "clipiqa", CLIP's zero-shot quality (one probability
+ * per antonym prompt pair). The feature store, the regressor and the CLI only see this
  * interface, so features of any extractors can be combined.
  *
  * Model vs state: an lmmiqa_extractor holds immutable weights and
@@ -28,6 +29,11 @@ typedef struct lmmiqa_extractor_options {
     const char *weights;  /* weight file for learned extractors, NULL for none */
     int normalize;        /* 1: scale embeddings to unit length */
     int threads;          /* threads one extraction may use, 0 = library default */
+    /* clipiqa only (docs/clipiqa.md): */
+    const char *vocab;    /* CLIP BPE vocabulary (lmmiqa_tokenizer_load); NULL = vocab.json +
+                             merges.txt or bpe_simple_vocab_16e6.txt.gz beside the weights */
+    const char *prompts;  /* antonym pairs, one "POSITIVE | NEGATIVE" a line; NULL = defaults */
+    double logit_scale;   /* 0 = the checkpoint's exp(logit_scale), else 100 */
 } lmmiqa_extractor_options;
 
 /* Names of the available extractors, NULL-terminated. */

@@ -7,7 +7,12 @@
  *   - a model written by `lmmiqa train` (lmmiqa_regressor file): its metadata
  *     names the feature spec, e.g. "clip-vit-b16+brisque", and the scorer
  *     creates those extractors (with the weight files given in the options);
- *   - the classic BRISQUE SVR from libsvm files (allmodel + allrange).
+ *   - the classic BRISQUE SVR from libsvm files (allmodel + allrange);
+ *   - CLIP-IQA zero-shot (zero_shot = "clip"): no trained head, the score is
+ *     the softmax probability of "Good photo." against "Bad photo." (or the
+ *     first pair of `prompts`) under a CLIP checkpoint with its text tower,
+ *     given as the weights of extractor "clipiqa" (or, when it has
+ *     none, of "clip-vit-b16"; docs/clipiqa.md).
  * Every score comes with its scale: lmmiqa_scorer_scale() tells the range and
  * whether higher is better (MOS models: higher is better; BRISQUE: lower).
  *
@@ -58,6 +63,11 @@ typedef struct lmmiqa_scorer_options {
     const char *const *weights_files; /* matching files */
     int extractor_threads;   /* threads inside one extraction (0: 1, the right
                                 choice when images are scored in parallel) */
+    /* Added in 0.2 (past the fields above; older callers' `size` leaves them NULL). */
+    const char *zero_shot;   /* "clip": CLIP-IQA zero-shot; NULL: a trained head */
+    const char *vocab;       /* clipiqa: CLIP BPE vocabulary (NULL: beside the weights) */
+    const char *prompts;     /* clipiqa: prompt-pair file (NULL: the built-in pairs) */
+    double logit_scale;      /* clipiqa: softmax scale (0: the checkpoint's) */
 } lmmiqa_scorer_options;
 
 /* Defaults: the built-in model, no weight files, one thread per extraction. */
@@ -91,7 +101,10 @@ LMMIQA_API void lmmiqa_scorer_scale(const lmmiqa_scorer *sc, double *min, double
 
 /* A JSON object with all of the above plus the model's own metadata:
  * {"name","features","sha256","dim","scale":{"min","max","higher_is_better"},
- *  "kind":"builtin"|"model"|"brisque-svr","metadata":{...}}. */
+ *  "kind":"builtin"|"model"|"brisque-svr"|"zero-shot","metadata":{...}}.
+ * Zero-shot: name "clipiqa-zero-shot", scale [0, 1] higher is better, and
+ * the SHA-256 is of the clipiqa configuration (which records the hashes of
+ * the weights, the vocabulary and the prompts). */
 LMMIQA_API const char *lmmiqa_scorer_info_json(const lmmiqa_scorer *sc);
 
 /* Warnings found at creation ("" when none): e.g. the model was trained on

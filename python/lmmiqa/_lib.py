@@ -42,7 +42,14 @@ class Image(ctypes.Structure):
 class ExtractorOptions(ctypes.Structure):
     """lmmiqa_extractor_options (lmmiqa/extractor.h)."""
 
-    _fields_ = [("weights", c_char_p), ("normalize", c_int), ("threads", c_int)]
+    _fields_ = [
+        ("weights", c_char_p),
+        ("normalize", c_int),
+        ("threads", c_int),
+        ("vocab", c_char_p),
+        ("prompts", c_char_p),
+        ("logit_scale", c_double),
+    ]
 
 
 class ScorerOptions(ctypes.Structure):
@@ -58,6 +65,10 @@ class ScorerOptions(ctypes.Structure):
         ("weights_names", ctypes.POINTER(c_char_p)),
         ("weights_files", ctypes.POINTER(c_char_p)),
         ("extractor_threads", c_int),
+        ("zero_shot", c_char_p),
+        ("vocab", c_char_p),
+        ("prompts", c_char_p),
+        ("logit_scale", c_double),
     ]
 
 

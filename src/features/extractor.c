@@ -35,6 +35,7 @@ static const struct {
     {"clip-vit-b16", lmmiqa__clip_vit_b16_extractor_create},
     {"altclip", lmmiqa__altclip_extractor_create},
     {"hps", lmmiqa__hps_extractor_create},
+    {"clipiqa", lmmiqa__clipiqa_extractor_create},
     {"align", lmmiqa__align_extractor_create},
 };
 

@@ -49,6 +49,11 @@ int lmmiqa__altclip_extractor_create(const lmmiqa_extractor_options *opts,
 int lmmiqa__hps_extractor_create(const lmmiqa_extractor_options *opts,
                                  lmmiqa__extractor_impl *impl);
 
+/* Zero-shot CLIP-IQA (src/models/clipiqa_extractor.c): options.weights names
+ * a CLIP checkpoint with both towers; options.vocab, .prompts, .logit_scale. */
+int lmmiqa__clipiqa_extractor_create(const lmmiqa_extractor_options *opts,
+                                     lmmiqa__extractor_impl *impl);
+
 /* ALIGN image tower, EfficientNet-B7 (src/models/align_extractor.c):
  * options.weights names kakaobrain/align-base's checkpoint (docs/align.md). */
 int lmmiqa__align_extractor_create(const lmmiqa_extractor_options *opts,

@@ -9,6 +9,8 @@
  * them, and predicts one row, so a score is the same whether it is computed
  * alone (lmmiqa_scorer_run) or in a parallel batch (lmmiqa_scorer_run_files,
  * which runs lmmiqa_store_compute per extractor and the same per-row head).
+ * The zero-shot kind has no head: its score is the clipiqa extractor's first
+ * feature (the probability of the first prompt pair's positive prompt).
  */
 #include "lmmiqa/scorer.h"
 
@@ -26,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum scorer_kind { KIND_BUILTIN, KIND_MODEL, KIND_SVR };
+enum scorer_kind { KIND_BUILTIN, KIND_MODEL, KIND_SVR, KIND_ZERO_SHOT };
 
 struct lmmiqa_scorer {
     enum scorer_kind kind;
@@ -103,10 +105,18 @@ static int create_extractors(lmmiqa_scorer *sc, const lmmiqa_scorer_options *o,
         const char *name = sc->spec.names[k];
         lmmiqa_extractor_options eo = {0};
         eo.threads = o->extractor_threads > 0 ? o->extractor_threads : 1;
-        for (size_t w = 0; w < o->n_weights; w++)
-            if (o->weights_names && o->weights_files && o->weights_names[w] &&
-                strcmp(o->weights_names[w], name) == 0)
-                eo.weights = o->weights_files[w];
+        eo.vocab = o->vocab;
+        eo.prompts = o->prompts;
+        eo.logit_scale = o->logit_scale;
+        /* clipiqa shares clip-vit-b16's checkpoint unless given its own */
+        const char *alias = strcmp(name, "clipiqa") == 0 ? "clip-vit-b16" : NULL;
+        for (int pass = 0; pass < 2 && !eo.weights; pass++)
+            for (size_t w = 0; w < o->n_weights; w++) {
+                const char *want = pass == 0 ? name : alias;
+                if (want && o->weights_names && o->weights_files && o->weights_names[w] &&
+                    strcmp(o->weights_names[w], want) == 0)
+                    eo.weights = o->weights_files[w];
+            }
         int rc = lmmiqa_extractor_create(name, &eo, &sc->ex[k]);
         if (rc)
             return lmmiqa__fail_context(rc, "%s: ", sc->name);
@@ -204,9 +214,32 @@ static int setup_svr(lmmiqa_scorer *sc, const lmmiqa_scorer_options *o)
     return create_extractors(sc, o, NULL);
 }
 
+/* CLIP-IQA zero-shot: the clipiqa extractor alone; identity = SHA-256 of its
+ * configuration, which holds the hashes of the weights, the vocabulary and
+ * the prompts. */
+static int setup_zero_shot(lmmiqa_scorer *sc, const lmmiqa_scorer_options *o)
+{
+    if (strcmp(o->zero_shot, "clip") != 0)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "zero-shot method '%s' is unknown (known: clip)",
+                            o->zero_shot);
+    snprintf(sc->name, sizeof sc->name, "clipiqa-zero-shot");
+    snprintf(sc->features, sizeof sc->features, "clipiqa");
+    int rc = lmmiqa_feature_spec_parse("clipiqa", &sc->spec);
+    if (!rc)
+        rc = create_extractors(sc, o, NULL);
+    if (rc)
+        return rc;
+    const char *cfg = lmmiqa_extractor_config_json(sc->ex[0]);
+    lmmiqa__sha256_hex(cfg, strlen(cfg), sc->sha256);
+    sc->min = 0.0;
+    sc->max = 1.0;
+    sc->higher_better = 1;
+    return LMMIQA_OK;
+}
+
 static int build_info(lmmiqa_scorer *sc, cJSON *meta)
 {
-    static const char *const kinds[] = {"builtin", "model", "brisque-svr"};
+    static const char *const kinds[] = {"builtin", "model", "brisque-svr", "zero-shot"};
     cJSON *o = cJSON_CreateObject();
     cJSON *scale = cJSON_CreateObject();
     if (!o || !scale) {
@@ -244,9 +277,10 @@ int lmmiqa_scorer_create(const lmmiqa_scorer_options *opt, lmmiqa_scorer **out)
     int rc = copy_options(opt, &o);
     if (rc)
         return rc;
-    if (o.model && (o.svr_model || o.svr_range))
+    if ((o.model != NULL) + (o.svr_model || o.svr_range) + (o.zero_shot != NULL) > 1)
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
-                            "give a trained model or a BRISQUE SVR (model + range), not both");
+                            "give one of a trained model, a BRISQUE SVR (model + range) or a "
+                            "zero-shot method");
     if ((o.svr_model != NULL) != (o.svr_range != NULL))
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
                             "a BRISQUE SVR needs both its model and its range file");
@@ -260,7 +294,10 @@ int lmmiqa_scorer_create(const lmmiqa_scorer_options *opt, lmmiqa_scorer **out)
     if (!sc)
         return LMMIQA_ERR_NOMEM;
     cJSON *meta = NULL;
-    if (o.svr_model) {
+    if (o.zero_shot) {
+        sc->kind = KIND_ZERO_SHOT;
+        rc = setup_zero_shot(sc, &o);
+    } else if (o.svr_model) {
         sc->kind = KIND_SVR;
         sc->svr_flags = o.svr_flags;
         snprintf(sc->name, sizeof sc->name, "brisque-svr");
@@ -403,6 +440,10 @@ static int head_run(const lmmiqa_scorer *sc, const double *feat, float *row, dou
 {
     if (sc->kind == KIND_SVR)
         return lmmiqa_brisque_score(sc->svr, feat, sc->svr_flags, score);
+    if (sc->kind == KIND_ZERO_SHOT) {
+        *score = feat[0];
+        return LMMIQA_OK;
+    }
     for (size_t d = 0; d < sc->dim; d++)
         row[d] = (float)feat[d];
     return lmmiqa_regressor_predict(sc->reg, row, 1, score);

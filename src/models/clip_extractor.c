@@ -9,9 +9,12 @@
  * (openai/clip-vit-base-patch16, BAAI/AltCLIP), torchvision CenterCrop
  * (round half to even) for OpenAI-named ones (ViT-B-16.pt, HPS hpc.pt, which
  * is used with clip.load's preprocess). The resize is Pillow's bicubic in
- * both. Per-thread state holds the ViT activations (batch 1), the pixel
+ * both. The image path (preprocess + tower) is shared with the clipiqa
+ * extractor through clip_internal.h. Per-thread state holds the ViT activations (batch 1), the pixel
  * tensor and the resize scratch, which grows only when a larger image comes.
  */
+#include "models/clip_internal.h"
+
 #include "core/internal.h"
 #include "features/extractor_internal.h"
 #include "lmmiqa/advanced/vit.h"
@@ -22,19 +25,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct clip_model {
-    lmmiqa_vit *vit;
-    lmmiqa_crop_rounding crop;
-    int normalize;
-} clip_model;
+typedef lmmiqa__clip_image clip_model;
 
-typedef struct clip_state {
+struct lmmiqa__clip_image_state {
     lmmiqa_vit_state *vs;
     float *pixels; /* [3, S, S] */
     float *emb;    /* [E] */
     void *scratch;
     size_t scratch_size;
-} clip_state;
+};
+typedef lmmiqa__clip_image_state clip_state;
 
 static void model_destroy(void *m)
 {
@@ -45,9 +45,8 @@ static void model_destroy(void *m)
     free(cm);
 }
 
-static void state_destroy(void *s)
+void lmmiqa__clip_image_state_destroy(lmmiqa__clip_image_state *cs)
 {
-    clip_state *cs = s;
     if (!cs)
         return;
     lmmiqa_vit_state_destroy(cs->vs);
@@ -57,9 +56,10 @@ static void state_destroy(void *s)
     free(cs);
 }
 
-static int state_create(const void *m, void **out)
+static void state_destroy(void *s) { lmmiqa__clip_image_state_destroy(s); }
+
+int lmmiqa__clip_image_state_create(const lmmiqa__clip_image *cm, lmmiqa__clip_image_state **out)
 {
-    const clip_model *cm = m;
     const lmmiqa_vit_config *c = lmmiqa_vit_get_config(cm->vit);
     clip_state *cs = lmmiqa__calloc(1, sizeof *cs);
     if (!cs)
@@ -72,17 +72,21 @@ static int state_create(const void *m, void **out)
             rc = LMMIQA_ERR_NOMEM;
     }
     if (rc != LMMIQA_OK) {
-        state_destroy(cs);
+        lmmiqa__clip_image_state_destroy(cs);
         return rc;
     }
     *out = cs;
     return LMMIQA_OK;
 }
 
-static int run(const void *m, void *s, const lmmiqa_image *img, double *out)
+static int state_create(const void *m, void **out)
 {
-    const clip_model *cm = m;
-    clip_state *cs = s;
+    return lmmiqa__clip_image_state_create(m, (lmmiqa__clip_image_state **)out);
+}
+
+int lmmiqa__clip_image_embed(const lmmiqa__clip_image *cm, lmmiqa__clip_image_state *cs,
+                             const lmmiqa_image *img, const float **emb)
+{
     const lmmiqa_vit_config *c = lmmiqa_vit_get_config(cm->vit);
     size_t need = lmmiqa_clip_preprocess_scratch(img->width, img->height, c->image_size);
     if (need > cs->scratch_size) {
@@ -96,11 +100,25 @@ static int run(const void *m, void *s, const lmmiqa_image *img, double *out)
     int rc = lmmiqa_clip_preprocess(img, c->image_size, cm->crop, cs->scratch, cs->pixels);
     if (rc == LMMIQA_OK)
         rc = lmmiqa_vit_forward(cm->vit, cs->vs, cs->pixels, 1, cm->normalize, cs->emb);
+    *emb = cs->emb;
+    return rc;
+}
+
+static int run(const void *m, void *s, const lmmiqa_image *img, double *out)
+{
+    const clip_model *cm = m;
+    const float *emb = NULL;
+    int rc = lmmiqa__clip_image_embed(cm, s, img, &emb);
     if (rc != LMMIQA_OK)
         return rc;
-    for (int i = 0; i < c->embed_dim; i++)
-        out[i] = cs->emb[i];
+    for (int i = 0; i < lmmiqa_vit_get_config(cm->vit)->embed_dim; i++)
+        out[i] = emb[i];
     return LMMIQA_OK;
+}
+
+lmmiqa_crop_rounding lmmiqa__clip_crop_for(const lmmiqa_vit_config *c)
+{
+    return c->naming == LMMIQA_VIT_NAMING_HF ? LMMIQA_CROP_FLOOR : LMMIQA_CROP_ROUND;
 }
 
 typedef enum family { F_CLIP, F_ALTCLIP, F_HPS } family;
@@ -129,7 +147,7 @@ static int create(const lmmiqa_extractor_options *opts, lmmiqa__extractor_impl *
     else if (f == F_ALTCLIP)
         cm->crop = LMMIQA_CROP_FLOOR;
     else
-        cm->crop = c->naming == LMMIQA_VIT_NAMING_HF ? LMMIQA_CROP_FLOOR : LMMIQA_CROP_ROUND;
+        cm->crop = lmmiqa__clip_crop_for(c);
     cm->normalize = opts->normalize != 0;
     char *json = lmmiqa__malloc(2048);
     if (!json) {

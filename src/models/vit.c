@@ -12,12 +12,7 @@
  *
  * Forward pass for B images, T = (S/P)^2 + 1 tokens, width W, MLP width M:
  *   im2col [B*Np, 3PP] x patch_w^T -> + class token, + positions -> ln_pre
- *   per layer: xn = LN1(x (+ previous fc2 bias))          [B*T, W]
- *              qkv = xn Wqkv^T + b                          [B*T, 3W]
- *              per image and head: softmax(Q K^T) V         [T, T], [T, d]
- *              x += att Wo^T                                [B*T, W]
- *              xn = LN2(x + bo); h = act(xn W1^T + b1)      [B*T, M]
- *              x += h W2^T                                  [B*T, W]
+ *   the blocks (models/transformer.c, no mask)                [B*T, W]
  *   pooled = LN_post(x[:, 0] + last b2); out = pooled proj^T  [B, E]
  * Biases that feed a residual are added inside the next LayerNorm pass
  * (the residual GEMM accumulates with beta = 1), so no pass is spent on them.
@@ -25,6 +20,7 @@
 #include "lmmiqa/advanced/vit.h"
 
 #include "core/internal.h"
+#include "models/transformer.h"
 #include "tensor/kernels.h"
 #include "tensor/weights.h"
 
@@ -35,15 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-typedef struct vit_layer {
-    float *ln1_w, *ln1_b;   /* [W] */
-    float *qkv_w, *qkv_b;   /* [3W, W], [3W]; q rows pre-scaled */
-    float *out_w, *out_b;   /* [W, W], [W] */
-    float *ln2_w, *ln2_b;   /* [W] */
-    float *fc1_w, *fc1_b;   /* [M, W], [M] */
-    float *fc2_w, *fc2_b;   /* [W, M], [W] */
-} vit_layer;
 
 struct lmmiqa_vit {
     lmmiqa_vit_config cfg;
@@ -56,7 +43,7 @@ struct lmmiqa_vit {
     float *pre_w, *pre_b;     /* [W] */
     float *post_w, *post_b;   /* [W] */
     float *proj;              /* [E, W] */
-    vit_layer *layer;         /* [L] */
+    lmmiqa__tfm_layer *layer; /* [L] */
 };
 
 struct lmmiqa_vit_state {
@@ -296,9 +283,8 @@ static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, float *scratch)
 {
     const lmmiqa_vit_config *c = &v->cfg;
     int hf = c->naming == LMMIQA_VIT_NAMING_HF;
-    int64_t W = c->width, M = c->mlp_dim, E = c->embed_dim, P = c->patch_size, T = tokens(c);
+    int64_t W = c->width, E = c->embed_dim, P = c->patch_size, T = tokens(c);
     int rc;
-    names n;
     int64_t conv[4] = {W, 3, P, P};
     if ((rc = lmmiqa__weights_read(
              w, hf ? HF_V "embeddings.patch_embedding.weight" : "visual.conv1.weight", 4, conv,
@@ -326,42 +312,10 @@ static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, float *scratch)
             for (int64_t j = 0; j < E; j++)
                 v->proj[j * W + i] = scratch[i * E + j];
     }
-    float qscale = (float)(1.0 / sqrt((double)(W / c->heads)));
-    for (int i = 0; i < c->layers; i++) {
-        vit_layer *L = &v->layer[i];
-        if (hf) {
-            static const char *qkv[3] = {"q", "k", "v"};
-            for (int k = 0; k < 3; k++) {
-                snprintf(n.buf, sizeof n.buf, HF_L "self_attn.%s_proj.weight", i, qkv[k]);
-                if ((rc = read2(w, n.buf, L->qkv_w + k * W * W, W, W)))
-                    return rc;
-                snprintf(n.buf, sizeof n.buf, HF_L "self_attn.%s_proj.bias", i, qkv[k]);
-                if ((rc = read1(w, n.buf, L->qkv_b + k * W, W)))
-                    return rc;
-            }
-        } else {
-            if ((rc = read2(w, nm(&n, OA_L "attn.in_proj_weight", i), L->qkv_w, 3 * W, W)) ||
-                (rc = read1(w, nm(&n, OA_L "attn.in_proj_bias", i), L->qkv_b, 3 * W)))
-                return rc;
-        }
-        for (int64_t j = 0; j < W * W; j++)
-            L->qkv_w[j] *= qscale;
-        for (int64_t j = 0; j < W; j++)
-            L->qkv_b[j] *= qscale;
-        if ((rc = read2(w, nm(&n, hf ? HF_L "self_attn.out_proj.weight" : OA_L "attn.out_proj.weight", i),
-                        L->out_w, W, W)) ||
-            (rc = read1(w, nm(&n, hf ? HF_L "self_attn.out_proj.bias" : OA_L "attn.out_proj.bias", i),
-                        L->out_b, W)) ||
-            (rc = read1(w, nm(&n, hf ? HF_L "layer_norm1.weight" : OA_L "ln_1.weight", i), L->ln1_w, W)) ||
-            (rc = read1(w, nm(&n, hf ? HF_L "layer_norm1.bias" : OA_L "ln_1.bias", i), L->ln1_b, W)) ||
-            (rc = read1(w, nm(&n, hf ? HF_L "layer_norm2.weight" : OA_L "ln_2.weight", i), L->ln2_w, W)) ||
-            (rc = read1(w, nm(&n, hf ? HF_L "layer_norm2.bias" : OA_L "ln_2.bias", i), L->ln2_b, W)) ||
-            (rc = read2(w, nm(&n, hf ? HF_L "mlp.fc1.weight" : OA_L "mlp.c_fc.weight", i), L->fc1_w, M, W)) ||
-            (rc = read1(w, nm(&n, hf ? HF_L "mlp.fc1.bias" : OA_L "mlp.c_fc.bias", i), L->fc1_b, M)) ||
-            (rc = read2(w, nm(&n, hf ? HF_L "mlp.fc2.weight" : OA_L "mlp.c_proj.weight", i), L->fc2_w, W, M)) ||
-            (rc = read1(w, nm(&n, hf ? HF_L "mlp.fc2.bias" : OA_L "mlp.c_proj.bias", i), L->fc2_b, W)))
+    for (int i = 0; i < c->layers; i++)
+        if ((rc = lmmiqa__tfm_layer_load(w, hf, hf ? HF_L : OA_L, i, &v->layer[i], c->width,
+                                         c->mlp_dim, c->heads)))
             return rc;
-    }
     return LMMIQA_OK;
 }
 
@@ -405,7 +359,7 @@ static int alloc_arena(lmmiqa_vit *v)
     const lmmiqa_vit_config *c = &v->cfg;
     size_t W = (size_t)c->width, M = (size_t)c->mlp_dim, E = (size_t)c->embed_dim;
     size_t P = (size_t)c->patch_size, T = (size_t)tokens(c), L = (size_t)c->layers;
-    size_t per_layer = 4 * W + 3 * W * W + 3 * W + W * W + W + M * W + M + W * M + W;
+    size_t per_layer = lmmiqa__tfm_layer_floats(W, M);
     size_t total = W * 3 * P * P + W + T * W + 4 * W + E * W + L * per_layer;
     v->arena = lmmiqa__malloc(total * sizeof(float));
     v->arena_bytes = total * sizeof(float);
@@ -422,21 +376,8 @@ static int alloc_arena(lmmiqa_vit *v)
     TAKE(v->post_w, W);
     TAKE(v->post_b, W);
     TAKE(v->proj, E * W);
-    for (size_t i = 0; i < L; i++) {
-        vit_layer *l = &v->layer[i];
-        TAKE(l->ln1_w, W);
-        TAKE(l->ln1_b, W);
-        TAKE(l->qkv_w, 3 * W * W);
-        TAKE(l->qkv_b, 3 * W);
-        TAKE(l->out_w, W * W);
-        TAKE(l->out_b, W);
-        TAKE(l->ln2_w, W);
-        TAKE(l->ln2_b, W);
-        TAKE(l->fc1_w, M * W);
-        TAKE(l->fc1_b, M);
-        TAKE(l->fc2_w, W * M);
-        TAKE(l->fc2_b, W);
-    }
+    for (size_t i = 0; i < L; i++)
+        lmmiqa__tfm_layer_bind(&v->layer[i], &p, W, M);
 #undef TAKE
     assert((size_t)(p - v->arena) == total);
     return LMMIQA_OK;
@@ -597,7 +538,7 @@ int lmmiqa_vit_forward(const lmmiqa_vit *vit, lmmiqa_vit_state *st, const float 
     const lmmiqa_vit_config *c = &vit->cfg;
     const int B = batch, T = tokens(c), W = c->width, M = c->mlp_dim, E = c->embed_dim;
     const int P = c->patch_size, S = c->image_size, g = S / P, Np = g * g, D = 3 * P * P;
-    const int heads = c->heads, d = W / heads, act = (int)c->act;
+    const int act = (int)c->act;
     const float eps = (float)c->ln_eps;
 
     /* im2col: h[B*Np, D], column order (channel, ky, kx) as the conv weight */
@@ -629,28 +570,8 @@ int lmmiqa_vit_forward(const lmmiqa_vit *vit, lmmiqa_vit_state *st, const float 
     const int R = B * T;
     lmmiqa__layernorm(R, W, st->x, W, NULL, vit->pre_w, vit->pre_b, eps, st->x, W);
 
-    for (int l = 0; l < c->layers; l++) {
-        const vit_layer *L = &vit->layer[l];
-        const float *prev_b2 = l > 0 ? vit->layer[l - 1].fc2_b : NULL;
-        lmmiqa__layernorm(R, W, st->x, W, prev_b2, L->ln1_w, L->ln1_b, eps, st->xn, W);
-        lmmiqa__sgemm(0, 1, R, 3 * W, W, 1.0f, st->xn, W, L->qkv_w, W, 0.0f, st->qkv, 3 * W);
-        lmmiqa__bias_act(R, 3 * W, st->qkv, L->qkv_b, 2);
-        for (int b = 0; b < B; b++)
-            for (int hh = 0; hh < heads; hh++) {
-                const float *q = st->qkv + (size_t)b * T * 3 * W + (size_t)hh * d;
-                const float *k = q + W, *vv = q + 2 * W;
-                /* scores[T, T] = Q K^T (Q pre-scaled) */
-                lmmiqa__sgemm(0, 1, T, T, d, 1.0f, q, 3 * W, k, 3 * W, 0.0f, st->scores, T);
-                lmmiqa__softmax_rows(T, T, st->scores, T);
-                lmmiqa__sgemm(0, 0, T, d, T, 1.0f, st->scores, T, vv, 3 * W, 0.0f,
-                              st->att + (size_t)b * T * W + (size_t)hh * d, W);
-            }
-        lmmiqa__sgemm(0, 1, R, W, W, 1.0f, st->att, W, L->out_w, W, 1.0f, st->x, W);
-        lmmiqa__layernorm(R, W, st->x, W, L->out_b, L->ln2_w, L->ln2_b, eps, st->xn, W);
-        lmmiqa__sgemm(0, 1, R, M, W, 1.0f, st->xn, W, L->fc1_w, W, 0.0f, st->h, M);
-        lmmiqa__bias_act(R, M, st->h, L->fc1_b, act);
-        lmmiqa__sgemm(0, 1, R, W, M, 1.0f, st->h, M, L->fc2_w, M, 1.0f, st->x, W);
-    }
+    lmmiqa__tfm_buffers buf = {st->x, st->xn, st->qkv, st->att, st->h, st->scores};
+    lmmiqa__tfm_forward(vit->layer, c->layers, B, T, W, c->heads, M, act, eps, 0, &buf);
     /* class tokens: + last fc2 bias, post LayerNorm, projection */
     lmmiqa__layernorm(B, W, st->x, T * W, vit->layer[c->layers - 1].fc2_b, vit->post_w,
                       vit->post_b, eps, st->pooled, W);

@@ -8,6 +8,7 @@
 #define LMMIQA_MODELS_VIT_INTERNAL_H
 
 #include "io/safetensors.h"
+#include "lmmiqa/advanced/text.h"
 #include "lmmiqa/advanced/vit.h"
 
 /* u_i in [-1, 1) for tensor `name` (see tools/ref/clip_ref.py). */
@@ -21,6 +22,14 @@ void lmmiqa__vit_random_uniform(const char *name, uint64_t seed, size_t n, float
 int lmmiqa__vit_random_save(const lmmiqa_vit_config *cfg, lmmiqa_vit_naming naming,
                             lmmiqa_dtype dtype, uint64_t seed, const char *path,
                             int write_config);
+
+/* The same with a full text tower of configuration text (generated on the
+ * text_model.* names as tools/ref/clip_text_ref.py does) instead of the
+ * stub; text == NULL is lmmiqa__vit_random_save. config.json then also
+ * holds text_config. */
+int lmmiqa__clip_random_save(const lmmiqa_vit_config *cfg, const lmmiqa_text_config *text,
+                             lmmiqa_vit_naming naming, lmmiqa_dtype dtype, uint64_t seed,
+                             const char *path, int write_config);
 
 /* Pillow bicubic resize with caller scratch of
  * lmmiqa__resize_pil_scratch(src_w, src_h, dst_w, dst_h) bytes. */

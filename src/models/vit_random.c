@@ -77,8 +77,86 @@ static int put(job *j, const char *name, const float *data, int ndim, int64_t d0
     return lmmiqa_safetensors_writer_add(j->w, name, j->dtype, data, ndim, shape);
 }
 
+/* The text tower of configuration tc in the given naming (the generator
+ * runs on the Hugging Face names, as tools/ref/clip_text_ref.py does). */
+static int put_text(job *j, const lmmiqa_text_config *tc, int hf)
+{
+    const int64_t V = tc->vocab_size, C = tc->context_length, W = tc->width, M = tc->mlp_dim;
+    const int64_t E = tc->embed_dim;
+    const uint64_t seed = j->seed;
+    char n1[160], n2[160];
+    int rc;
+    gen("text_model.embeddings.token_embedding.weight", seed, (size_t)(V * W), K_CLS, 0, j->buf);
+    if ((rc = put(j, hf ? "text_model.embeddings.token_embedding.weight" : "token_embedding.weight",
+                  j->buf, 2, V, W, 0, 0)))
+        return rc;
+    gen("text_model.embeddings.position_embedding.weight", seed, (size_t)(C * W), K_POS, 0,
+        j->buf);
+    if ((rc = put(j, hf ? "text_model.embeddings.position_embedding.weight"
+                        : "positional_embedding",
+                  j->buf, 2, C, W, 0, 0)))
+        return rc;
+    for (int i = 0; i < tc->layers; i++) {
+        static const char *hfn[] = {"layer_norm1.weight", "layer_norm1.bias",
+                                    "self_attn.out_proj.weight", "self_attn.out_proj.bias",
+                                    "layer_norm2.weight", "layer_norm2.bias", "mlp.fc1.weight",
+                                    "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias"};
+        static const char *oan[] = {"ln_1.weight", "ln_1.bias", "attn.out_proj.weight",
+                                    "attn.out_proj.bias", "ln_2.weight", "ln_2.bias",
+                                    "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight",
+                                    "mlp.c_proj.bias"};
+        const enum kind kinds[] = {K_LNW, K_LNB, K_W, K_B, K_LNW, K_LNB, K_W, K_B, K_W, K_B};
+        const int64_t d0[] = {W, W, W, W, W, W, M, M, W, W};
+        const int64_t d1[] = {0, 0, W, 0, 0, 0, W, 0, M, 0};
+        static const char *qkv[3] = {"q", "k", "v"};
+        for (int part = 0; part < 2; part++) { /* weights, then biases */
+            for (int k = 0; k < 3; k++) {
+                snprintf(n1, sizeof n1, "text_model.encoder.layers.%d.self_attn.%s_proj.%s", i,
+                         qkv[k], part ? "bias" : "weight");
+                size_t n = (size_t)(part ? W : W * W);
+                gen(n1, seed, n, part ? K_B : K_W, (int)W, j->buf2 + k * n);
+                if (hf && (rc = put(j, n1, j->buf2 + k * n, part ? 1 : 2, W, W, 0, 0)))
+                    return rc;
+            }
+            snprintf(n2, sizeof n2, "transformer.resblocks.%d.attn.in_proj_%s", i,
+                     part ? "bias" : "weight");
+            if (!hf && (rc = put(j, n2, j->buf2, part ? 1 : 2, part ? 3 * W : 3 * W, W, 0, 0)))
+                return rc;
+        }
+        for (int k = 0; k < 10; k++) {
+            snprintf(n1, sizeof n1, "text_model.encoder.layers.%d.%s", i, hfn[k]);
+            snprintf(n2, sizeof n2, "transformer.resblocks.%d.%s", i, oan[k]);
+            gen(n1, seed, (size_t)(d0[k] * (d1[k] ? d1[k] : 1)), kinds[k], (int)d1[k], j->buf);
+            if ((rc = put(j, hf ? n1 : n2, j->buf, d1[k] ? 2 : 1, d0[k], d1[k], 0, 0)))
+                return rc;
+        }
+    }
+    gen("text_model.final_layer_norm.weight", seed, (size_t)W, K_LNW, 0, j->buf);
+    if ((rc = put(j, hf ? "text_model.final_layer_norm.weight" : "ln_final.weight", j->buf, 1, W,
+                  0, 0, 0)))
+        return rc;
+    gen("text_model.final_layer_norm.bias", seed, (size_t)W, K_LNB, 0, j->buf);
+    if ((rc = put(j, hf ? "text_model.final_layer_norm.bias" : "ln_final.bias", j->buf, 1, W, 0,
+                  0, 0)))
+        return rc;
+    gen("text_projection.weight", seed, (size_t)(E * W), K_W, (int)W, j->buf);
+    if (hf)
+        return put(j, "text_projection.weight", j->buf, 2, E, W, 0, 0);
+    for (int64_t a = 0; a < E; a++)
+        for (int64_t b = 0; b < W; b++)
+            j->buf2[b * E + a] = j->buf[a * W + b];
+    return put(j, "text_projection", j->buf2, 2, W, E, 0, 0);
+}
+
 int lmmiqa__vit_random_save(const lmmiqa_vit_config *cfg, lmmiqa_vit_naming naming,
                             lmmiqa_dtype dtype, uint64_t seed, const char *path, int write_config)
+{
+    return lmmiqa__clip_random_save(cfg, NULL, naming, dtype, seed, path, write_config);
+}
+
+int lmmiqa__clip_random_save(const lmmiqa_vit_config *cfg, const lmmiqa_text_config *tc,
+                             lmmiqa_vit_naming naming, lmmiqa_dtype dtype, uint64_t seed,
+                             const char *path, int write_config)
 {
     const int64_t W = cfg->width, M = cfg->mlp_dim, E = cfg->embed_dim, P = cfg->patch_size;
     const int64_t g = cfg->image_size / cfg->patch_size, T = g * g + 1;
@@ -87,6 +165,13 @@ int lmmiqa__vit_random_save(const lmmiqa_vit_config *cfg, lmmiqa_vit_naming nami
         big = (size_t)(W * 3 * P * P);
     if ((size_t)(T * W) > big)
         big = (size_t)(T * W);
+    if (tc) {
+        size_t tw = (size_t)tc->width, tm = (size_t)tc->mlp_dim;
+        size_t tb[4] = {(size_t)tc->vocab_size * tw, 3 * tw * tw, tm * tw,
+                        (size_t)tc->context_length * tw};
+        for (int k = 0; k < 4; k++)
+            big = tb[k] > big ? tb[k] : big;
+    }
     job j = {NULL, dtype, seed, lmmiqa__malloc(big * sizeof(float)),
              lmmiqa__malloc(big * sizeof(float))};
     int rc = LMMIQA_ERR_NOMEM;
@@ -173,10 +258,15 @@ int lmmiqa__vit_random_save(const lmmiqa_vit_config *cfg, lmmiqa_vit_naming nami
             goto done;
     }
     /* parts of the published files the loader must ignore */
-    for (int k = 0; k < 8; k++)
-        j.buf[k] = (float)k;
-    PUT(hf ? "text_model.embeddings.token_embedding.weight" : "token_embedding.weight", 2, 2, 4,
-        0, 0);
+    if (tc) {
+        if ((rc = put_text(&j, tc, hf)) != LMMIQA_OK)
+            goto done;
+    } else {
+        for (int k = 0; k < 8; k++)
+            j.buf[k] = (float)k;
+        PUT(hf ? "text_model.embeddings.token_embedding.weight" : "token_embedding.weight", 2, 2,
+            4, 0, 0);
+    }
     j.buf[0] = 4.6052f;
     PUT("logit_scale", 0, 0, 0, 0, 0);
     if (hf) {
@@ -190,17 +280,26 @@ int lmmiqa__vit_random_save(const lmmiqa_vit_config *cfg, lmmiqa_vit_naming nami
         (rc = lmmiqa_safetensors_writer_save(j.w, path)) != LMMIQA_OK)
         goto done;
     if (hf && write_config) {
-        char cpath[4096], text[1024];
+        char cpath[4096], text[2048], tjson[512] = "";
         const char *slash = strrchr(path, '/');
         snprintf(cpath, sizeof cpath, "%.*s/config.json", slash ? (int)(slash - path) : 1,
                  slash ? path : ".");
+        if (tc)
+            snprintf(tjson, sizeof tjson,
+                     " \"text_config\": {\"hidden_size\": %d, \"num_hidden_layers\": %d,"
+                     " \"num_attention_heads\": %d, \"intermediate_size\": %d,"
+                     " \"max_position_embeddings\": %d, \"vocab_size\": %d,"
+                     " \"hidden_act\": \"%s\", \"layer_norm_eps\": %g},\n",
+                     tc->width, tc->layers, tc->heads, tc->mlp_dim, tc->context_length,
+                     tc->vocab_size, tc->act == LMMIQA_VIT_ACT_GELU ? "gelu" : "quick_gelu",
+                     tc->ln_eps);
         int len = snprintf(text, sizeof text,
-                           "{\"model_type\": \"clip\", \"projection_dim\": %d,\n"
+                           "{\"model_type\": \"clip\", \"projection_dim\": %d,\n%s"
                            " \"vision_config\": {\"hidden_size\": %d, \"num_hidden_layers\": %d,"
                            " \"num_attention_heads\": %d, \"intermediate_size\": %d,"
                            " \"patch_size\": %d, \"image_size\": %d, \"hidden_act\": \"%s\","
                            " \"layer_norm_eps\": %g}}\n",
-                           cfg->embed_dim, cfg->width, cfg->layers, cfg->heads, cfg->mlp_dim,
+                           cfg->embed_dim, tjson, cfg->width, cfg->layers, cfg->heads, cfg->mlp_dim,
                            cfg->patch_size, cfg->image_size,
                            cfg->act == LMMIQA_VIT_ACT_GELU ? "gelu" : "quick_gelu", cfg->ln_eps);
         rc = lmmiqa__file_write_atomic(cpath, text, (size_t)len);

@@ -62,15 +62,40 @@ int cli_parse_extractor_opt(const char *cmd, int argc, char **argv, int *i,
     int m = parse_weights(cmd, argc, argv, i, eo);
     if (m != 0)
         return m;
-    if ((m = cli_opt_value(cmd, argc, argv, i, "--jobs", &v)) != 0) {
+    if ((m = cli_opt_value(cmd, argc, argv, i, "--jobs", &v)) != 0 ||
+        (m = cli_opt_value(cmd, argc, argv, i, "-j", &v)) != 0) {
         long l;
         if (m < 0 || cli_parse_long(cmd, "--jobs", v, 0, 1024, &l) != 0)
             return -1;
         eo->jobs = (int)l;
         return 1;
     }
+    if ((m = cli_opt_value(cmd, argc, argv, i, "--vocab", &eo->vocab)) != 0 ||
+        (m = cli_opt_value(cmd, argc, argv, i, "--prompts", &eo->prompts)) != 0)
+        return m;
+    if ((m = cli_opt_value(cmd, argc, argv, i, "--logit-scale", &v)) != 0) {
+        char *end = NULL;
+        double d = m > 0 ? strtod(v, &end) : 0;
+        if (m < 0 || !end || *end || !(d > 0 && d <= 1e4)) {
+            if (m > 0)
+                cli_error(cmd, "--logit-scale wants a number in (0, 10000], got '%s'", v);
+            return -1;
+        }
+        eo->logit_scale = d;
+        return 1;
+    }
     return 0;
 }
+
+const char cli_extractor_help[] =
+    "  --weights E=FILE       weight file of extractor E (repeatable); clipiqa uses\n"
+    "                         clip-vit-b16's when it has none of its own\n"
+    "  -j, --jobs N           worker threads (default: all cores)\n"
+    "  --vocab FILE           clipiqa: CLIP's BPE vocabulary (vocab.json, or\n"
+    "                         bpe_simple_vocab_16e6.txt.gz; default: beside the weights)\n"
+    "  --prompts FILE         clipiqa: antonym pairs 'POSITIVE | NEGATIVE', one a line\n"
+    "                         (default: CLIP-IQA's, docs/clipiqa.md)\n"
+    "  --logit-scale S        clipiqa: softmax scale (default: the checkpoint's, 100)\n";
 
 int cli_check_spec(const char *cmd, const char *opt, const char *spec)
 {
@@ -110,6 +135,13 @@ int cli_extractor_create(const char *cmd, const char *name, const cli_extractor_
     for (int k = 0; k < eo->n_weights; k++)
         if (strcmp(eo->weights_name[k], name) == 0)
             o.weights = eo->weights_file[k];
+    if (!o.weights && strcmp(name, "clipiqa") == 0)
+        for (int k = 0; k < eo->n_weights; k++)
+            if (strcmp(eo->weights_name[k], "clip-vit-b16") == 0)
+                o.weights = eo->weights_file[k];
+    o.vocab = eo->vocab;
+    o.prompts = eo->prompts;
+    o.logit_scale = eo->logit_scale;
     int rc = lmmiqa_extractor_create(name, &o, out);
     if (rc != LMMIQA_OK)
         return cli_fail_status(cmd, rc);

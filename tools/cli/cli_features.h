@@ -24,9 +24,13 @@ typedef struct cli_extractor_opts {
     const char *weights_file[CLI_MAX_WEIGHTS];
     int n_weights;
     int jobs; /* --jobs, 0 = all cores */
+    const char *vocab;   /* --vocab: CLIP BPE vocabulary (clipiqa) */
+    const char *prompts; /* --prompts: antonym prompt pairs (clipiqa) */
+    double logit_scale;  /* --logit-scale (clipiqa), 0 = the checkpoint's */
 } cli_extractor_opts;
 
-/* Parse the extractor options "--weights NAME=FILE" and "--jobs N" at
+/* Parse the extractor options "--weights NAME=FILE", "--jobs N" and
+ * clipiqa's "--vocab FILE", "--prompts FILE", "--logit-scale S" at
  * argv[*i]: 1 matched, 0 not one of them, -1 error (printed). */
 int cli_parse_extractor_opt(const char *cmd, int argc, char **argv, int *i,
                             cli_extractor_opts *eo);
@@ -38,7 +42,8 @@ int cli_check_spec(const char *cmd, const char *opt, const char *spec);
 /* 1 when `name` is a registered extractor; else prints the known ones. */
 int cli_check_extractor_name(const char *cmd, const char *name);
 
-/* Create extractor `name` with the weights given for it. Prints errors;
+/* Create extractor `name` with the weights given for it (clipiqa falls
+ * back to clip-vit-b16's: one checkpoint holds both towers). Prints errors;
  * returns a CLI exit code (0 ok). */
 int cli_extractor_create(const char *cmd, const char *name, const cli_extractor_opts *eo,
                          lmmiqa_extractor **out);
@@ -110,6 +115,10 @@ void cli_csv_field(FILE *f, const char *s);
  * them, -1 error (printed). *head_set is set when --head was given. */
 int cli_parse_regressor_opt(const char *cmd, int argc, char **argv, int *i,
                             lmmiqa_regressor_config *cfg, int *head_set);
+
+/* The extractor options' help text (--weights, --jobs, --vocab, --prompts,
+ * --logit-scale). */
+extern const char cli_extractor_help[];
 
 /* The regressor options' help text. */
 extern const char cli_regressor_help[];

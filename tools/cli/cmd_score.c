@@ -2,11 +2,11 @@
  * tools/cli/cmd_score.c - `lmmiqa score`: quality scores of image files.
  *
  * A thin layer over the library's scorer (lmmiqa/scorer.h), which holds the
- * model choice (built-in, --model from `lmmiqa train`, or the classic BRISQUE
- * SVR), the extractors and the per-row head; so a C program or the Python
- * package scores exactly as this command does. This file gathers the image
- * list (files, folders, @list files), runs the scorer in parallel and writes
- * CSV or JSON atomically.
+ * model choice (built-in, --model from `lmmiqa train`, the classic BRISQUE
+ * SVR, or CLIP-IQA zero-shot), the extractors and the per-row head; so a C
+ * program or the Python package scores exactly as this command does. This
+ * file gathers the image list (files, folders, @list files), runs the scorer
+ * in parallel and writes CSV or JSON atomically.
  */
 #include "cli.h"
 #include "cli_features.h"
@@ -28,9 +28,9 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: lmmiqa score [--model M | --brisque-model MODEL --brisque-range RANGE]\n"
-            "                    [--format csv|json] [-o|--output FILE|-] [-j|--jobs N]\n"
-            "                    [--weights E=FILE] IMAGE|FOLDER|@LIST...\n"
+            "usage: lmmiqa score [--model M | --brisque-model MODEL --brisque-range RANGE |\n"
+            "                     --zero-shot clip] [--format csv|json] [-o|--output FILE|-]\n"
+            "                    [-j|--jobs N] [--weights E=FILE] IMAGE|FOLDER|@LIST...\n"
             "\n"
             "Predict the quality of each image; prints CSV 'image,score' (to stdout unless\n"
             "--output FILE), or with --format json the model (name, features, SHA-256,\n"
@@ -47,18 +47,22 @@ static void usage(FILE *out)
             "                         lower = better, about 0..100\n"
             "  --matlab-io            with --brisque-model: reproduce the MATLAB release's\n"
             "                         text round trips bit for bit\n"
+            "  --zero-shot clip       CLIP-IQA: softmax probability of \"Good photo.\" over\n"
+            "                         \"Bad photo.\" (or the first --prompts pair), 0..1,\n"
+            "                         higher = better; needs --weights clipiqa=FILE, a CLIP\n"
+            "                         checkpoint with its text tower (docs/clipiqa.md)\n"
             "  --format csv|json      output format (default csv)\n"
             "  -o, --output FILE|-    where the output goes (default -, stdout); a file is\n"
             "                         replaced atomically, never left half written\n"
-            "  -j, --jobs N           worker threads (default: all cores)\n"
-            "  --weights E=FILE       weight file of extractor E (repeatable)\n"
+            "%s"
             "\n"
             "IMAGE is a JPEG, PNG or BMP file; FOLDER scores the folder's .jpg, .jpeg, .png\n"
             "and .bmp files (not subfolders) in name order; @LIST reads one path per line\n"
             "(blank lines and lines starting with # are skipped).\n"
             "A bad image is reported on stderr and left out; the others are scored.\n"
             "Exit codes: 0 ok; 1 an image or the model failed (the others are still\n"
-            "printed); 2 usage error; 3 out of memory or internal error.\n");
+            "printed); 2 usage error; 3 out of memory or internal error.\n",
+            cli_extractor_help);
 }
 
 /* ---- the image list --------------------------------------------------- */
@@ -258,6 +262,7 @@ int cmd_score(int argc, char **argv)
 {
     const char *cmd = "score";
     const char *model = NULL, *bmodel = NULL, *brange = NULL, *output = "-", *format = "csv";
+    const char *zero = NULL;
     cli_extractor_opts eo = {0};
     int flags = 0;
     image_list images = {0};
@@ -284,6 +289,7 @@ int cmd_score(int argc, char **argv)
             (m = cli_opt_value(cmd, argc, argv, &i, "--output", &output)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "-o", &output)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--format", &format)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--zero-shot", &zero)) != 0 ||
             (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0) {
             if (m < 0)
                 code = CLI_EXIT_USAGE;
@@ -304,8 +310,12 @@ int cmd_score(int argc, char **argv)
         cli_error(cmd, "no images given (see lmmiqa score --help)");
         code = CLI_EXIT_USAGE;
     }
-    if (code == CLI_EXIT_OK && model && (bmodel || brange)) {
-        cli_error(cmd, "give --model or --brisque-model/--brisque-range, not both");
+    if (code == CLI_EXIT_OK && (model != NULL) + (bmodel || brange) + (zero != NULL) > 1) {
+        cli_error(cmd, "give one of --model, --brisque-model/--brisque-range, --zero-shot");
+        code = CLI_EXIT_USAGE;
+    }
+    if (code == CLI_EXIT_OK && zero && strcmp(zero, "clip") != 0) {
+        cli_error(cmd, "--zero-shot: unknown method '%s' (known: clip)", zero);
         code = CLI_EXIT_USAGE;
     }
     if (code == CLI_EXIT_OK && (bmodel != NULL) != (brange != NULL)) {
@@ -330,6 +340,10 @@ int cmd_score(int argc, char **argv)
     so.n_weights = (size_t)eo.n_weights;
     so.weights_names = eo.weights_name;
     so.weights_files = eo.weights_file;
+    so.zero_shot = zero;
+    so.vocab = eo.vocab;
+    so.prompts = eo.prompts;
+    so.logit_scale = eo.logit_scale;
     lmmiqa_scorer *sc = NULL;
     int rc = lmmiqa_scorer_create(&so, &sc);
     if (rc != LMMIQA_OK) {
