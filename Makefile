@@ -25,9 +25,11 @@ build: setup
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test: build
+	@scripts/setup.sh --test
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 asan: setup
+	@scripts/setup.sh --test
 	@cmake -S . -B $(ASAN_BUILD) -DLMMIQA_SANITIZE=ON -DLMMIQA_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DLMMIQA_WERROR=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && LMMIQA_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)

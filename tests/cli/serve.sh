@@ -5,7 +5,9 @@
 # body and a decompression bomb, 415, 503 on a full queue, 504 on a timeout),
 # 200 concurrent requests from 16 clients all answered right, a loop of
 # malformed requests with the server healthy after, the counters in /metrics,
-# and a graceful SIGTERM that finishes the request in flight and exits 0.
+# the page driven by headless Chromium (scores equal the API, screenshot in
+# <build>/test-output), and a graceful SIGTERM that finishes the request in
+# flight and exits 0.
 # Every wait and loop is bounded. Runs on generated images (no shared data).
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 if ! "$CLI" serve --help >/dev/null 2>&1; then
@@ -131,6 +133,31 @@ check "metrics: requests by endpoint and code" grep -q 'lmmiqa_requests_total{en
 check "metrics: errors by kind" grep -Eq 'lmmiqa_errors_total\{kind="too_large"\} [1-9]' "$TMP/body"
 check "metrics: latency histogram" grep -q 'lmmiqa_request_duration_seconds_bucket{le="+Inf"}' "$TMP/body"
 check "metrics: images and queue depth" sh -c "grep -q '^lmmiqa_images_total [1-9]' '$TMP/body' && grep -q '^lmmiqa_queue_depth ' '$TMP/body'"
+
+# The page in headless Chromium: pick two images through the file input, wait
+# for the scores, sort, compare with the API (exactly) and keep a screenshot.
+OUTDIR=$LMMIQA_BINARY_DIR/test-output
+mkdir -p "$OUTDIR"
+$PY "$(dirname "${BASH_SOURCE[0]}")/lib/browser.py" "$B/" "$OUTDIR/serve_page.png" \
+    "${IMGS[0]}" "${IMGS[5]}" >"$TMP/page.json" 2>"$TMP/page.err"
+rc=$?
+if [ $rc -eq 77 ]; then
+    echo "SKIP (browser part only): $(cat "$TMP/page.err")"
+else
+    check "page in headless Chromium scores two images" test $rc -eq 0
+    [ $rc -ne 0 ] && cat "$TMP/page.err"
+    check "page scores equal the API's" $PY -c '
+import json, os, sys
+page = json.load(open(sys.argv[1]))
+ref = {os.path.basename(k): v for k, v in json.load(open(sys.argv[2])).items()}
+rows = page["rows"]
+assert len(rows) == 2, rows
+assert all(r["score"] == ref[r["name"]] for r in rows), (rows, ref)
+assert page["sorted_desc"], rows
+assert page["model"].startswith("Model default-brisque-livec"), page["model"]
+' "$TMP/page.json" "$TMP/expected.json"
+    check "screenshot saved (test-output/serve_page.png)" sh -c "head -c 8 '$OUTDIR/serve_page.png' | grep -q PNG"
+fi
 
 # Graceful stop: a request in flight when SIGTERM arrives still gets its answer.
 "$LMMIQA_BINARY_DIR/gen_samples" "$TMP/large" --size 1600x1200 >/dev/null 2>&1

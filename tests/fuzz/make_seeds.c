@@ -10,6 +10,7 @@
  *   model/  linear, MLP and SVR regressor files from lmmiqa_regressor_save
  *   safetensors/  a CNNIQA weight file and a model file
  *   splits/ random and grouped splits from lmmiqa_splits_save_json
+ *   serve/  Content-Type, Accept/flag and multipart bodies for fuzz_serve
  *   pickle/, torchzip/  tests/data/vit/micro_hps.pt and its data.pkl
  *   safetensors/ also tests/data/vit/st_reference.safetensors
  * Usage: make_seeds OUT SOURCE_DIR (built with -DLMMIQA_FUZZ=ON; run by
@@ -218,6 +219,35 @@ static void splits(void)
 
 /* The checked-in PyTorch checkpoint as is, and its pickle, pulled out with
  * libzip; the checked-in safetensors reference. */
+/* fuzz_serve: "CONTENT-TYPE\0ACCEPT-OR-FLAG\0BODY". */
+static void serve_seed(const char *name, const char *ctype, const char *accept, const char *body)
+{
+    char buf[2048];
+    size_t a = strlen(ctype), b = strlen(accept), c = strlen(body);
+    if (a + b + c + 2 > sizeof buf)
+        return;
+    memcpy(buf, ctype, a);
+    buf[a] = '\0';
+    memcpy(buf + a + 1, accept, b);
+    buf[a + 1 + b] = '\0';
+    memcpy(buf + a + b + 2, body, c);
+    check(lmmiqa__file_write_atomic(path_in("serve", name), buf, a + b + 2 + c), name);
+}
+
+static void serve(void)
+{
+    serve_seed("two_parts", "multipart/form-data; boundary=XyZ", "1",
+               "--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\n"
+               "Content-Type: image/png\r\n\r\n\x89PNG\r\n--XyZ\r\nContent-Disposition: "
+               "form-data; name=\"g\"; filename=\"b.jpg\"\r\n\r\n\xff\xd8\xff\r\n--XyZ--\r\n");
+    serve_seed("quoted", "Multipart/Form-Data; charset=utf-8; boundary=\"a b:c\"",
+               "application/x-npy;q=0.9, application/json;q=0.5", "preamble\r\n--a b:c\r\n\r\n"
+               "x\r\n--a b:c--");
+    serve_seed("raw", "image/jpeg", "true", "\xff\xd8\xff\xe0");
+    serve_seed("truncated", "multipart/form-data; boundary=B", "no",
+               "--B\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nabc");
+}
+
 static void from_sources(const char *src)
 {
     char in[4096];
@@ -277,6 +307,7 @@ int main(int argc, char **argv)
     npy();
     models();
     splits();
+    serve();
     from_sources(argv[2]);
     return failures ? 1 : 0;
 }
