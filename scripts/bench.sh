@@ -7,7 +7,7 @@
 set -uo pipefail
 build=${1:-build}
 shift || true
-all=(brisque regressor train vit align python)
+all=(brisque regressor train vit align python serve)
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=("${all[@]}")
 status=0
@@ -23,6 +23,16 @@ for b in "${want[@]}"; do
     continue
   fi
   case "$b" in
+    serve)
+      imgs=$(mktemp -d)
+      for seed in 1 2 3 4; do
+        "$build/gen_samples" "$imgs/s$seed" --size 512x384 --seed $seed >/dev/null &&
+          for f in "$imgs/s$seed"/*.jpg; do mv "$f" "$imgs/s${seed}_$(basename "$f")"; done
+      done
+      "$exe" "$build/lmmiqa" "$imgs"
+      rc=$?
+      rm -rf "$imgs"
+      [ $rc -eq 0 ] ;;
     brisque) "$exe" "$(dirname "$0")/../../shared/data/livec/Images/1000.JPG" ;;
     *) "$exe" ;;
   esac || status=1
