@@ -107,6 +107,7 @@ $HC bomb "$TMP/bomb.png"
 head -c 3500000 /dev/zero >"$TMP/big.bin"
 check "400 undecodable image" test "$(status_of POST "$B/v1/score" --data-binary @"$TMP/cut.png" -H 'Content-Type: image/png')" = 400
 check "400 names its kind" grep -q undecodable_image "$TMP/body"
+check "400 bytes that are no image" test "$(status_of POST "$B/v1/score" --data-binary 'xxxxxxxxxxxx' -H 'Content-Type: image/png')" = 400
 check "415 unsupported image format" test "$(status_of POST "$B/v1/score" --data-binary @"$TMP/x.gif" -H 'Content-Type: image/gif')" = 415
 check "415 unsupported content type" test "$(status_of POST "$B/v1/score" --data-binary 'hello' -H 'Content-Type: text/plain')" = 415
 check "413 body over --max-body" test "$(status_of POST "$B/v1/score" --data-binary @"$TMP/big.bin" -H 'Content-Type: image/png')" = 413

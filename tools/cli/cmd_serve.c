@@ -315,10 +315,14 @@ static int decode_upload(server *s, const upload *u, lmmiqa_image **img, enum er
                          char *msg, size_t cap)
 {
     const char *fmt = lmmiqa_image_format_detect(u->data, u->size);
-    if (!fmt || (strcmp(fmt, "jpeg") != 0 && strcmp(fmt, "png") != 0 && strcmp(fmt, "bmp") != 0)) {
+    if (!fmt) { /* not an image at all: the bytes are bad, not their type */
+        *kind = ERR_UNDECODABLE;
+        snprintf(msg, cap, "%s: not an image (no JPEG, PNG or BMP signature)", u->name);
+        return 400;
+    }
+    if (strcmp(fmt, "jpeg") != 0 && strcmp(fmt, "png") != 0 && strcmp(fmt, "bmp") != 0) {
         *kind = ERR_UNSUPPORTED;
-        snprintf(msg, cap, "%s: %s is not supported (JPEG, PNG or BMP)", u->name,
-                 fmt ? fmt : "this format");
+        snprintf(msg, cap, "%s: %s is not supported (JPEG, PNG or BMP)", u->name, fmt);
         return 415;
     }
     int rc = lmmiqa_image_decode_limited(u->data, u->size, u->name, 0, s->max_pixels, img);
@@ -679,7 +683,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: lmmiqa serve [--listen HOST:PORT] [--model M] [--weights E=FILE ...]\n"
+            "usage: lmmiqa serve [--listen HOST:PORT] [--model M | --zero-shot clip]\n"
+            "                    [--weights E=FILE ...]\n"
             "                    [--threads N] [--max-body BYTES] [--max-pixels N]\n"
             "                    [--queue N] [--timeout S] [--port-file FILE] [-q|--quiet]\n"
             "\n"
@@ -693,6 +698,9 @@ static void usage(FILE *out)
             "                      picks a free one, printed on stderr)\n"
             "  --model M           a model written by `lmmiqa train` (default: the\n"
             "                      built-in model)\n"
+            "  --zero-shot clip    CLIP-IQA zero-shot scores (0..1, higher is better)\n"
+            "                      with --weights clipiqa=FILE (docs/clipiqa.md); also\n"
+            "                      --vocab, --prompts, --logit-scale\n"
             "  --weights E=FILE    weight file of extractor E (repeatable); E is also\n"
             "                      served by /v1/extract\n"
             "  --threads N         scoring workers (default: all cores)\n"
@@ -746,11 +754,16 @@ static void server_free(server *s)
 
 /* Load the scorer, the served extractors (brisque, and every one with
  * --weights), and one scratch slot per worker. */
-static int server_load(server *s, const char *model, const cli_extractor_opts *eo, int threads)
+static int server_load(server *s, const char *model, const char *zero_shot,
+                       const cli_extractor_opts *eo, int threads)
 {
     lmmiqa_scorer_options so;
     lmmiqa_scorer_options_init(&so);
     so.model = model;
+    so.zero_shot = zero_shot;
+    so.vocab = eo->vocab;
+    so.prompts = eo->prompts;
+    so.logit_scale = eo->logit_scale;
     so.n_weights = (size_t)eo->n_weights;
     so.weights_names = eo->weights_name;
     so.weights_files = eo->weights_file;
@@ -810,6 +823,7 @@ static int server_load(server *s, const char *model, const cli_extractor_opts *e
 int cmd_serve(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:8080", *model = NULL, *port_file = NULL, *v;
+    const char *zero_shot = NULL;
     cli_extractor_opts eo = {0};
     long threads = 0, queue = 64, max_body = 32L << 20, max_pixels = 50000000;
     double timeout = 30.0;
@@ -826,6 +840,7 @@ int cmd_serve(int argc, char **argv)
         }
         if ((m = cli_opt_value(CMD, argc, argv, &i, "--listen", &listen)) != 0 ||
             (m = cli_opt_value(CMD, argc, argv, &i, "--model", &model)) != 0 ||
+            (m = cli_opt_value(CMD, argc, argv, &i, "--zero-shot", &zero_shot)) != 0 ||
             (m = cli_opt_value(CMD, argc, argv, &i, "--port-file", &port_file)) != 0) {
             if (m < 0)
                 return CLI_EXIT_USAGE;
@@ -892,7 +907,7 @@ int cmd_serve(int argc, char **argv)
     s.timeout_s = timeout;
     s.max_body = (size_t)max_body;
     s.max_pixels = (uint64_t)max_pixels;
-    int code = server_load(&s, model, &eo, (int)threads);
+    int code = server_load(&s, model, zero_shot, &eo, (int)threads);
     if (code != CLI_EXIT_OK) {
         server_free(&s);
         return code;

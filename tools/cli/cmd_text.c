@@ -4,8 +4,8 @@
  * tokens included, no padding, no length limit); `text embed` prints the
  * projected, not normalised, text embeddings as CSV text,e0,...,eN (the
  * layout of extract's image CSV). The vocabulary is --vocab, else the one
- * beside the weights (embed), else ../shared/vocab/clip beside the source
- * tree.
+ * beside the weights (embed), else $LMMIQA_SHARED_DIR/vocab/clip (the
+ * project's shared data folder).
  */
 #include "cli.h"
 #include "cli_features.h"
@@ -32,7 +32,7 @@ static void usage(FILE *out)
             "  --weights FILE   a CLIP checkpoint with its text tower (safetensors or .pt)\n"
             "  --vocab FILE     bpe_simple_vocab_16e6.txt.gz, a vocab.json (merges.txt\n"
             "                   beside it) or a folder holding either; default: beside\n"
-            "                   the weights, then ../shared/vocab/clip\n"
+            "                   the weights, then $LMMIQA_SHARED_DIR/vocab/clip\n"
             "  --output FILE|-  where embed's CSV goes (default -, stdout)\n"
             "\n"
             "Exit codes: 0 ok; 1 a file or text failed; 2 usage error; 3 out of memory.\n");
@@ -63,10 +63,12 @@ static int load_vocab(const char *cmd, const char *vocab, const char *weights,
                 vocab = buf;
         }
     }
-#ifdef LMMIQA_SOURCE_DIR
-    if (!vocab && is_file(LMMIQA_SOURCE_DIR "/../shared/vocab/clip/bpe_simple_vocab_16e6.txt.gz"))
-        vocab = LMMIQA_SOURCE_DIR "/../shared/vocab/clip/bpe_simple_vocab_16e6.txt.gz";
-#endif
+    const char *shared = getenv("LMMIQA_SHARED_DIR");
+    if (!vocab && shared && *shared) {
+        snprintf(buf, sizeof buf, "%s/vocab/clip/bpe_simple_vocab_16e6.txt.gz", shared);
+        if (is_file(buf))
+            vocab = buf;
+    }
     if (!vocab) {
         cli_error(cmd, "no CLIP vocabulary found: give --vocab FILE (bpe_simple_vocab_16e6.txt.gz "
                        "or vocab.json; docs/clipiqa.md)");
