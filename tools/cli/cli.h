@@ -38,12 +38,18 @@ int cli_fail_status(const char *cmd, int status);
 /* Exit code for a library status (0 for LMMIQA_OK). */
 int cli_exit_code(int status);
 
-/* Option helpers. `arg` is argv[i]; when it equals `name` the value is
- * argv[i+1] (i is advanced), when it is "name=value" the value follows '='.
- * Returns 1 when matched (value set), 0 when not this option, -1 when the
- * value is missing (an error has been printed). */
+/* Option helpers, one parser for every command (so every option has the
+ * same spellings everywhere). `arg` is argv[i]; when it equals `name` the
+ * value is argv[i+1] (i is advanced), when it is "name=value" the value
+ * follows '='. The usual short spellings are accepted for their long
+ * options: -o for --output and --out, -j for --jobs. Returns 1 when matched
+ * (value set), 0 when not this option, -1 when the value is missing (an
+ * error has been printed). */
 int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
                   const char **value);
+
+/* True for --quiet and -q. */
+int cli_is_quiet(const char *arg);
 
 /* Parse a whole decimal integer / double; on failure print an error naming
  * the option and return -1. */

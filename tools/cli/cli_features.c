@@ -62,8 +62,7 @@ int cli_parse_extractor_opt(const char *cmd, int argc, char **argv, int *i,
     int m = parse_weights(cmd, argc, argv, i, eo);
     if (m != 0)
         return m;
-    if ((m = cli_opt_value(cmd, argc, argv, i, "--jobs", &v)) != 0 ||
-        (m = cli_opt_value(cmd, argc, argv, i, "-j", &v)) != 0) {
+    if ((m = cli_opt_value(cmd, argc, argv, i, "--jobs", &v)) != 0) {
         long l;
         if (m < 0 || cli_parse_long(cmd, "--jobs", v, 0, 1024, &l) != 0)
             return -1;
@@ -205,9 +204,9 @@ int cli_store_dir(const char *cmd, const lmmiqa_dataset *ds, const char *given, 
     int fresh = stat(buf, &st) != 0;
     int code = make_parents(cmd, buf);
     if (code == CLI_EXIT_OK && fresh && !quiet)
-        fprintf(stderr, "lmmiqa %s: feature store %s (new; --store DIR or LMMIQA_STORE_DIR to "
+        fprintf(stderr, "lmmiqa %s: feature store %s (new; %s DIR or LMMIQA_STORE_DIR to "
                         "change)\n",
-                cmd, buf);
+                cmd, buf, strcmp(cmd, "extract") == 0 ? "--output" : "--store");
     return code;
 }
 
@@ -217,14 +216,46 @@ void cli_progress_init(cli_progress *p, const char *cmd, const char *label)
     p->cmd = cmd;
     p->label = label;
     p->tty = isatty(STDERR_FILENO);
+    p->plain = !p->tty;
+    p->interval = 10.0;
+    const char *env = getenv("LMMIQA_PROGRESS_SECONDS");
+    if (env && *env) {
+        double v = strtod(env, NULL);
+        if (v >= 0 && v < 1e6)
+            p->interval = v;
+    }
+    p->last = now_s();
+}
+
+static void eta_text(const lmmiqa_store_progress *pr, char *eta, size_t cap, double *rate)
+{
+    size_t fresh = pr->computed + pr->failed;
+    *rate = pr->elapsed_s > 0 ? (double)fresh / pr->elapsed_s : 0.0;
+    snprintf(eta, cap, "--:--");
+    if (fresh > 0 && pr->done < pr->total && pr->elapsed_s > 0) {
+        double left = (double)(pr->total - pr->done) / *rate;
+        snprintf(eta, cap, "%d:%02d", (int)(left / 60), (int)left % 60);
+    }
 }
 
 void cli_progress_cb(void *user, const lmmiqa_store_progress *pr)
 {
     cli_progress *p = user;
-    if (!p->tty)
-        return;
     double t = now_s();
+    if (!p->tty) {
+        if (!p->plain || pr->done >= pr->total || t - p->last < p->interval)
+            return;
+        p->last = t;
+        char eta[32];
+        double rate;
+        eta_text(pr, eta, sizeof eta, &rate);
+        fprintf(stderr, "lmmiqa %s: %s: %zu/%zu (%.0f%%), %zu reused, %zu failed, %.1f img/s, ETA %s\n",
+                p->cmd, p->label, pr->done, pr->total,
+                pr->total ? 100.0 * (double)pr->done / (double)pr->total : 100.0, pr->reused,
+                pr->failed, rate, eta);
+        fflush(stderr);
+        return;
+    }
     if (pr->done < pr->total && t - p->last < 0.1)
         return;
     p->last = t;
@@ -234,16 +265,11 @@ void cli_progress_cb(void *user, const lmmiqa_store_progress *pr)
     for (int k = 0; k < width; k++)
         bar[k] = k < fill ? '#' : '.';
     bar[width] = '\0';
-    char eta[32] = "--:--";
-    size_t fresh = pr->computed + pr->failed;
-    if (fresh > 0 && pr->done < pr->total && pr->elapsed_s > 0) {
-        double rate = (double)fresh / pr->elapsed_s;
-        double left = (double)(pr->total - pr->done) / rate;
-        snprintf(eta, sizeof eta, "%d:%02d", (int)(left / 60), (int)left % 60);
-    }
+    char eta[32];
+    double rate;
+    eta_text(pr, eta, sizeof eta, &rate);
     fprintf(stderr, "\r%s [%s] %zu/%zu  reused %zu  failed %zu  %.1f img/s  ETA %s  ",
-            p->label, bar, pr->done, pr->total, pr->reused, pr->failed,
-            pr->elapsed_s > 0 ? (double)fresh / pr->elapsed_s : 0.0, eta);
+            p->label, bar, pr->done, pr->total, pr->reused, pr->failed, rate, eta);
     fflush(stderr);
     p->drawn = 1;
 }
@@ -300,6 +326,8 @@ int cli_store_ensure(const char *cmd, const char *store_dir, const lmmiqa_datase
             return code;
         cli_progress prog;
         cli_progress_init(&prog, cmd, sp.names[k]);
+        if (quiet)
+            prog.tty = prog.plain = 0;
         lmmiqa_store_options o;
         lmmiqa_store_options_init(&o);
         o.jobs = eo->jobs;

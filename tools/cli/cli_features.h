@@ -72,14 +72,20 @@ int cli_store_dir(const char *cmd, const lmmiqa_dataset *ds, const char *given, 
 int cli_store_ensure(const char *cmd, const char *store_dir, const lmmiqa_dataset *ds,
                      const char *spec, const cli_extractor_opts *eo, int quiet);
 
-/* Progress bar state for lmmiqa_store_options.progress. */
+/* Progress of a long job for lmmiqa_store_options.progress: a bar redrawn in
+ * place when stderr is a terminal; otherwise (a log file, a pipe) a plain
+ * line "lmmiqa <cmd>: <label>: done/total (p%), rate img/s, ETA m:ss" at most
+ * every 10 s (LMMIQA_PROGRESS_SECONDS overrides), so long runs are not
+ * silent in logs. Clear both flags for --quiet. */
 typedef struct cli_progress {
     const char *cmd;
     const char *label;
-    int tty;        /* draw only when stderr is a terminal */
-    double last;    /* last redraw time */
+    int tty;         /* draw the bar (stderr is a terminal) */
+    int plain;       /* print periodic lines (stderr is not a terminal) */
+    double interval; /* seconds between plain lines */
+    double last;     /* last redraw or line */
     int drawn;
-    size_t errors;  /* failures reported so far */
+    size_t errors;   /* failures reported so far */
 } cli_progress;
 
 /* Failures printed one by one before the rest are only counted. */

@@ -23,10 +23,10 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: lmmiqa dataset info NAME|PATH [--images-root DIR] [--koniq-zscore] [--json]\n"
+            "usage: lmmiqa dataset info NAME|PATH [--image-root DIR] [--koniq-zscore] [--json]\n"
             "       lmmiqa dataset splits NAME|PATH --out FILE.json [--splits N] [--seed S]\n"
             "                             [--test F] [--val F] [--grouped K | --official]\n"
-            "                             [--images-root DIR] [--koniq-zscore]\n"
+            "                             [--image-root DIR] [--koniq-zscore]\n"
             "\n"
             "NAME is livec, koniq10k, spaq or cid2013, found in $LMMIQA_DATA_DIR/NAME or\n"
             "$LMMIQA_DATA_DIR/data[/labels]/NAME (likewise $LMMIQA_SHARED_DIR); PATH is a\n"
@@ -34,13 +34,14 @@ static void usage(FILE *out)
             "\n"
             "info      print name, format, size, MOS range (observed) and nominal scale, std\n"
             "          availability, groups, official subsets and the missing image files.\n"
-            "          --images-root DIR  folder the image names are relative to\n"
+            "          --image-root DIR   folder the image names are relative to\n"
             "          --koniq-zscore     KonIQ-10k: the z-score MOS on 0..100 (default 1..5)\n"
             "          --json             print one JSON object instead of text\n"
             "splits    write splits as JSON (read back by lmmiqa_splits_load_json):\n"
             "          --splits N   number of random splits (default 10); with --grouped, the\n"
             "                       number of sampled group combinations (default: all)\n"
-            "          --seed S     seed of the random generator (default 0)\n"
+            "          --seed S     seed of the random generator (default 1, as eval's, so\n"
+            "                       both give the same splits)\n"
             "          --test F     test fraction of random splits (default 0.2)\n"
             "          --val F      validation fraction, carved from the training part\n"
             "                       (default 0)\n"
@@ -63,7 +64,9 @@ typedef struct dataset_args {
 static int common_opt(int argc, char **argv, int *i, dataset_args *a)
 {
     const char *v = NULL;
-    int r = cli_opt_value(CMD, argc, argv, i, "--images-root", &v);
+    int r = cli_opt_value(CMD, argc, argv, i, "--image-root", &v);
+    if (r == 0) /* the old spelling, kept as an alias */
+        r = cli_opt_value(CMD, argc, argv, i, "--images-root", &v);
     if (r == 1)
         a->images_root = v;
     if (r)
@@ -264,7 +267,7 @@ static int cmd_splits(int argc, char **argv)
     dataset_args a = {0};
     const char *out = NULL;
     long count = -1, grouped = 0;
-    unsigned long long seed = 0;
+    unsigned long long seed = 1; /* eval's default: the same splits */
     double test = 0.2, val = 0.0;
     int official = 0;
     for (int i = 1; i < argc; i++) {

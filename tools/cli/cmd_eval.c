@@ -56,7 +56,7 @@ static void usage(FILE *out)
             "  --vocab FILE         clipiqa: CLIP's BPE vocabulary (default: beside its weights)\n"
             "  --prompts FILE       clipiqa: prompt pairs 'POSITIVE | NEGATIVE' (docs/clipiqa.md)\n"
             "  --logit-scale S      clipiqa: softmax scale (default: the checkpoint's, 100)\n"
-            "  --quiet              only the final table\n"
+            "  -q, --quiet          only the final table\n"
             "  --fit-epochs N       epochs of a trainable extractor (cnniqa, metaiqa), trained\n"
             "                       per split on the training rows only (default 2);\n"
             "                       --weights metaiqa=FILE gives MetaIQA's starting weights\n"
@@ -121,7 +121,7 @@ int cmd_eval(int argc, char **argv)
             usage(stdout);
             return CLI_EXIT_OK;
         }
-        if (strcmp(argv[i], "--quiet") == 0) {
+        if (cli_is_quiet(argv[i])) {
             quiet = 1;
             continue;
         }

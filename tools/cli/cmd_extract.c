@@ -48,7 +48,7 @@ static void usage(FILE *out)
             "  --vocab FILE        clipiqa: CLIP's BPE vocabulary (default: beside its weights)\n"
             "  --prompts FILE      clipiqa: prompt pairs 'POSITIVE | NEGATIVE' (docs/clipiqa.md)\n"
             "  --logit-scale S     clipiqa: softmax scale (default: the checkpoint's, 100)\n"
-            "  --quiet             no summary line (dataset mode)\n"
+            "  -q, --quiet         no summary line (dataset mode)\n"
             "  --list              print the available extractors\n"
             "\n"
             "Exit codes: 0 ok; 1 an image, the dataset or an output failed; 2 usage error\n"
@@ -166,7 +166,7 @@ int cmd_extract(int argc, char **argv)
                 printf("%s\n", *nm);
             return CLI_EXIT_OK;
         }
-        if (strcmp(argv[i], "--quiet") == 0) {
+        if (cli_is_quiet(argv[i])) {
             quiet = 1;
             continue;
         }

@@ -46,7 +46,7 @@ static void usage(FILE *out)
             "  --fc N              cnniqa: hidden width = feature width (512)\n"
             "  --init FILE         metaiqa: start from these weights (MetaIQA release or\n"
             "                      torchvision ResNet-18, safetensors; see docs/metaiqa.md)\n"
-            "  --quiet             no per-epoch lines\n"
+            "  -q, --quiet         no per-epoch lines\n"
             "\n"
             "Exit codes: 0 ok; 1 bad dataset, split or image; 2 usage; 3 internal.\n");
 }
@@ -113,7 +113,7 @@ int cmd_fit(int argc, char **argv)
         } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--lr", &v))) {
             if (r < 0 || cli_parse_range(CMD, "--lr", v, 0, 1, HUGE_VAL, 1, &lr))
                 return CLI_EXIT_USAGE;
-        } else if (strcmp(argv[i], "--quiet") == 0) {
+        } else if (cli_is_quiet(argv[i])) {
             quiet = 1;
         } else {
             cli_error(CMD, "unknown option '%s' (see --help)", argv[i]);

@@ -287,7 +287,6 @@ int cmd_score(int argc, char **argv)
             (m = cli_opt_value(cmd, argc, argv, &i, "--brisque-model", &bmodel)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--brisque-range", &brange)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--output", &output)) != 0 ||
-            (m = cli_opt_value(cmd, argc, argv, &i, "-o", &output)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--format", &format)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--zero-shot", &zero)) != 0 ||
             (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0) {

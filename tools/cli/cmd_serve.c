@@ -834,7 +834,7 @@ int cmd_serve(int argc, char **argv)
             usage(stdout);
             return CLI_EXIT_OK;
         }
-        if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
+        if (cli_is_quiet(argv[i])) {
             quiet = 1;
             continue;
         }

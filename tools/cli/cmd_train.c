@@ -52,7 +52,7 @@ static void usage(FILE *out)
             "  --vocab FILE         clipiqa: CLIP's BPE vocabulary (default: beside its weights)\n"
             "  --prompts FILE       clipiqa: prompt pairs 'POSITIVE | NEGATIVE' (docs/clipiqa.md)\n"
             "  --logit-scale S      clipiqa: softmax scale (default: the checkpoint's, 100)\n"
-            "  --quiet              no progress or summary lines\n"
+            "  -q, --quiet          no progress or summary lines\n"
             "\n"
             "%s\n"
             "Without --head the head follows the paper: linear for brisque alone, else mlp.\n"
@@ -97,7 +97,7 @@ int cmd_train(int argc, char **argv)
             usage(stdout);
             return CLI_EXIT_OK;
         }
-        if (strcmp(argv[i], "--quiet") == 0) {
+        if (cli_is_quiet(argv[i])) {
             quiet = 1;
             continue;
         }

@@ -119,10 +119,34 @@ int cli_fail_status(const char *cmd, int status)
 
 int cli_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
 
+/* The usual short spellings of long options: -o FILE, -j N. */
+static const char *short_alias(const char *name)
+{
+    if (strcmp(name, "--output") == 0 || strcmp(name, "--out") == 0)
+        return "-o";
+    if (strcmp(name, "--jobs") == 0)
+        return "-j";
+    return NULL;
+}
+
+int cli_is_quiet(const char *arg)
+{
+    return strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0;
+}
+
 int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
                   const char **value)
 {
     const char *arg = argv[*i];
+    const char *alias = short_alias(name);
+    if (alias && strcmp(arg, alias) == 0) {
+        if (*i + 1 >= argc) {
+            cli_error(cmd, "option %s (%s) needs a value", alias, name);
+            return -1;
+        }
+        *value = argv[++*i];
+        return 1;
+    }
     size_t n = strlen(name);
     if (strncmp(arg, name, n) != 0)
         return 0;
