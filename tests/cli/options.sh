@@ -2,7 +2,8 @@
 # tests/cli/options.sh - one spelling for the same option everywhere: -o, -j,
 # -q short forms, --image-root in every command (dataset keeps its old
 # --images-root as an alias), and `dataset splits` and `eval` making the same
-# splits by default (the same default seed). Generated images.
+# splits by default (the same default seed); metrics and plot say when they
+# pool several splits of eval's predictions (or take --split). Generated images.
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 "$LMMIQA_BINARY_DIR/gen_samples" "$TMP/img" --size 320x240 >/dev/null 2>&1
 { echo "image,mos"; k=0; for f in "$TMP"/img/*.png "$TMP"/img/*.jpg; do echo "$(basename "$f"),$((k % 90 + 5))"; k=$((k + 1)); done; } >"$TMP/labels.csv"
@@ -27,4 +28,17 @@ check "extract -o -j" test -s "$TMP/f.csv"
 check "score -o -j" test -s "$TMP/s.csv"
 "$CLI" score -o 2>"$TMP/o.err"
 check "-o without a value is a usage error naming it" sh -c "grep -q -- '-o (--output) needs a value' '$TMP/o.err'"
+# metrics and plot over eval's predictions.csv: pooling several splits is said.
+"$CLI" metrics "$TMP/ev/predictions.csv" >/dev/null 2>"$TMP/m.err"
+check "metrics says it pools 3 splits" grep -q 'pool 3 splits' "$TMP/m.err"
+"$CLI" metrics "$TMP/ev/predictions.csv" --split 2 >"$TMP/m2.out" 2>"$TMP/m2.err"
+check "metrics --split 2: one split, no note" sh -c "! grep -q pool '$TMP/m2.err'"
+n2=$(awk -F, 'NR > 1 && $2 == 2' "$TMP/ev/predictions.csv" | wc -l)
+check "metrics --split 2 reads that split's rows only" grep -Eq "^n +$n2\$" "$TMP/m2.out"
+"$CLI" metrics "$TMP/ev/predictions.csv" --split 99 >/dev/null 2>&1
+check "metrics --split with no row: exit 1" test $? -eq 1
+"$CLI" plot scatter "$TMP/ev/predictions.csv" -o "$TMP/sc.png" >/dev/null 2>"$TMP/p.err"
+check "plot scatter says it pools splits" grep -q 'pool several splits' "$TMP/p.err"
+"$CLI" plot scatter "$TMP/ev/predictions.csv" --split split --split-value 1 -o "$TMP/sc1.png" >/dev/null 2>"$TMP/p1.err"
+check "plot scatter of one split: no note" sh -c "! grep -q pool '$TMP/p1.err'"
 exit $fail

@@ -24,7 +24,8 @@ static const char *const CMD = "metrics";
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: lmmiqa metrics FILE.csv [--pred COLUMN] [--mos COLUMN] [--json]\n"
+            "usage: lmmiqa metrics FILE.csv [--pred COLUMN] [--mos COLUMN] [--split K]\n"
+            "                      [--features SPEC] [--json]\n"
             "\n"
             "Agreement between predicted quality and mean opinion scores, read from two\n"
             "columns of a CSV file (RFC 4180; tab-separated accepted):\n"
@@ -39,6 +40,10 @@ static void usage(FILE *out)
             "options:\n"
             "  --pred COLUMN  header of the prediction column (default: pred)\n"
             "  --mos COLUMN   header of the MOS column (default: mos)\n"
+            "  --split K      only rows whose 'split' column is K (eval's predictions.csv\n"
+            "                 holds every split: without it they are pooled, and a note\n"
+            "                 on stderr says so)\n"
+            "  --features S   only rows whose 'features' column is S\n"
             "  --json         print one JSON object (undefined values are null, with\n"
             "                 their reasons under \"undefined\")\n"
             "  -h, --help     this help\n"
@@ -62,14 +67,73 @@ static void set_result(result *r, int rc, double v)
         snprintf(r->reason, sizeof r->reason, "%s", lmmiqa_error_message());
 }
 
+/* Row filters and what was pooled: `lmmiqa eval`'s predictions.csv holds
+ * every split (and every feature spec); metrics over all its rows pool them,
+ * which is not the per-split mean the paper reports, so say so. */
+typedef struct row_filter {
+    const char *split;    /* --split K: keep rows whose "split" is K */
+    const char *features; /* --features SPEC: keep rows whose "features" is SPEC */
+    size_t splits_pooled; /* distinct "split" values among the kept rows */
+    size_t specs_pooled;  /* distinct "features" values among the kept rows */
+} row_filter;
+
+/* Distinct values of column c over the rows kept (keep[r] != 0). */
+static size_t count_distinct(const lmmiqa_csv *csv, int c, const unsigned char *keep)
+{
+    if (c < 0)
+        return 0;
+    size_t n = lmmiqa_csv_rows(csv), distinct = 0;
+    for (size_t r = 0; r < n; r++) {
+        if (!keep[r])
+            continue;
+        const char *v = lmmiqa_csv_cell(csv, r, (size_t)c);
+        size_t q = 0;
+        while (q < r && (!keep[q] || strcmp(lmmiqa_csv_cell(csv, q, (size_t)c), v) != 0))
+            q++;
+        distinct += q == r;
+        if (distinct > 1000) /* enough to say "pooled" */
+            break;
+    }
+    return distinct;
+}
+
 /* Read the two columns; prints the error and returns the exit code. */
 static int read_columns(const char *path, const char *pred_col, const char *mos_col,
-                        double **pred, double **mos, size_t *n)
+                        row_filter *flt, double **pred, double **mos, size_t *n)
 {
     lmmiqa_csv *csv = NULL;
     int rc = lmmiqa_csv_load(path, &csv);
     if (rc)
         return cli_fail_status(CMD, rc);
+    int cs = lmmiqa_csv_column(csv, "split"), cf = lmmiqa_csv_column(csv, "features");
+    if ((flt->split && cs < 0) || (flt->features && cf < 0)) {
+        cli_error(CMD, "%s: no column '%s' to filter on", path, flt->split && cs < 0 ? "split" : "features");
+        lmmiqa_csv_destroy(csv);
+        return CLI_EXIT_FAILURE;
+    }
+    size_t rows = lmmiqa_csv_rows(csv);
+    unsigned char *keep = malloc(rows ? rows : 1);
+    if (!keep) {
+        lmmiqa_csv_destroy(csv);
+        return CLI_EXIT_INTERNAL;
+    }
+    size_t kept = 0;
+    for (size_t r = 0; r < rows; r++) {
+        keep[r] = (!flt->split || strcmp(lmmiqa_csv_cell(csv, r, (size_t)cs), flt->split) == 0) &&
+                  (!flt->features ||
+                   strcmp(lmmiqa_csv_cell(csv, r, (size_t)cf), flt->features) == 0);
+        kept += keep[r];
+    }
+    if ((flt->split || flt->features) && kept == 0) {
+        cli_error(CMD, "%s: no row has%s%s%s%s", path, flt->split ? " split " : "",
+                  flt->split ? flt->split : "", flt->features ? " features " : "",
+                  flt->features ? flt->features : "");
+        free(keep);
+        lmmiqa_csv_destroy(csv);
+        return CLI_EXIT_FAILURE;
+    }
+    flt->splits_pooled = count_distinct(csv, cs, keep);
+    flt->specs_pooled = count_distinct(csv, cf, keep);
     int cp = lmmiqa_csv_column(csv, pred_col), cm = lmmiqa_csv_column(csv, mos_col);
     if (cp < 0 || cm < 0) {
         char have[512] = "";
@@ -81,23 +145,29 @@ static int read_columns(const char *path, const char *pred_col, const char *mos_
         lmmiqa_csv_destroy(csv);
         return CLI_EXIT_FAILURE;
     }
-    *n = lmmiqa_csv_rows(csv);
-    *pred = malloc((*n ? *n : 1) * sizeof(double));
-    *mos = malloc((*n ? *n : 1) * sizeof(double));
+    *n = kept;
+    *pred = malloc((kept ? kept : 1) * sizeof(double));
+    *mos = malloc((kept ? kept : 1) * sizeof(double));
     if (!*pred || !*mos) {
-        cli_error(CMD, "out of memory for %zu rows", *n);
+        cli_error(CMD, "out of memory for %zu rows", kept);
+        free(keep);
         lmmiqa_csv_destroy(csv);
         return CLI_EXIT_INTERNAL;
     }
-    for (size_t r = 0; r < *n; r++) {
-        rc = lmmiqa_csv_cell_double(csv, r, (size_t)cp, &(*pred)[r]);
+    for (size_t r = 0, k = 0; r < rows; r++) {
+        if (!keep[r])
+            continue;
+        rc = lmmiqa_csv_cell_double(csv, r, (size_t)cp, &(*pred)[k]);
         if (!rc)
-            rc = lmmiqa_csv_cell_double(csv, r, (size_t)cm, &(*mos)[r]);
+            rc = lmmiqa_csv_cell_double(csv, r, (size_t)cm, &(*mos)[k]);
         if (rc) {
+            free(keep);
             lmmiqa_csv_destroy(csv);
             return cli_fail_status(CMD, rc);
         }
+        k++;
     }
+    free(keep);
     lmmiqa_csv_destroy(csv);
     return CLI_EXIT_OK;
 }
@@ -124,7 +194,7 @@ static void print_value(const char *label, double v)
 }
 
 static int print_json(const char *path, const char *pred_col, const char *mos_col, size_t n,
-                      const result *res, int nres, const double *beta)
+                      const result *res, int nres, const double *beta, size_t splits_pooled)
 {
     cJSON *o = cJSON_CreateObject(), *und = cJSON_CreateObject();
     if (!o || !und) {
@@ -137,6 +207,7 @@ static int print_json(const char *path, const char *pred_col, const char *mos_co
     cJSON_AddStringToObject(o, "pred", pred_col);
     cJSON_AddStringToObject(o, "mos", mos_col);
     cJSON_AddNumberToObject(o, "n", (double)n);
+    cJSON_AddNumberToObject(o, "splits_pooled", (double)splits_pooled);
     for (int k = 0; k < nres; k++) {
         if (res[k].defined) {
             cJSON_AddNumberToObject(o, res[k].key, sig15(res[k].value));
@@ -160,6 +231,7 @@ static int print_json(const char *path, const char *pred_col, const char *mos_co
 int cmd_metrics(int argc, char **argv)
 {
     const char *path = NULL, *pred_col = "pred", *mos_col = "mos";
+    row_filter flt = {0};
     int json = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -176,6 +248,10 @@ int cmd_metrics(int argc, char **argv)
             if (m < 0)
                 return CLI_EXIT_USAGE;
             mos_col = v;
+        } else if ((m = cli_opt_value(CMD, argc, argv, &i, "--split", &flt.split)) != 0 ||
+                   (m = cli_opt_value(CMD, argc, argv, &i, "--features", &flt.features)) != 0) {
+            if (m < 0)
+                return CLI_EXIT_USAGE;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
@@ -194,7 +270,7 @@ int cmd_metrics(int argc, char **argv)
     }
     double *pred = NULL, *mos = NULL;
     size_t n = 0;
-    int code = read_columns(path, pred_col, mos_col, &pred, &mos, &n);
+    int code = read_columns(path, pred_col, mos_col, &flt, &pred, &mos, &n);
     if (code) {
         free(pred);
         free(mos);
@@ -225,8 +301,16 @@ int cmd_metrics(int argc, char **argv)
             return CLI_EXIT_INTERNAL;
         }
     }
+    if (flt.splits_pooled > 1)
+        cli_error(CMD, "note: these rows pool %zu splits (one correlation over all of them, not "
+                       "the mean of per-split values that eval reports); --split K for one",
+                  flt.splits_pooled);
+    if (flt.specs_pooled > 1)
+        cli_error(CMD, "warning: these rows pool %zu feature specs; --features SPEC for one",
+                  flt.specs_pooled);
     if (json)
-        return print_json(path, pred_col, mos_col, n, res, 6, lrc ? NULL : beta);
+        return print_json(path, pred_col, mos_col, n, res, 6, lrc ? NULL : beta,
+                          flt.splits_pooled);
     printf("%-16s %zu\n", "n", n);
     for (int k = 0; k < 6; k++) {
         if (res[k].defined)

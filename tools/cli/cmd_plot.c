@@ -478,6 +478,27 @@ static int plot_scatter(int argc, char **argv)
                   only ? " and --only" : "");
         goto done;
     }
+    {
+        /* eval's predictions.csv holds every split: say when points of
+         * several splits share the plot (a test image appears once a split) */
+        int split_c = lmmiqa_csv_column(csv, "split");
+        size_t distinct = 0;
+        const char *first = NULL;
+        for (size_t r = 0; split_c >= 0 && split_c != sc && r < rows && distinct < 2; r++) {
+            if (row_group[r] < 0)
+                continue;
+            const char *v = lmmiqa_csv_cell(csv, r, (size_t)split_c);
+            if (!first) {
+                first = v;
+                distinct = 1;
+            } else if (strcmp(v, first) != 0) {
+                distinct = 2;
+            }
+        }
+        if (distinct > 1)
+            cli_error(CMD, "note: the points pool several splits; --split split --split-value K "
+                           "for one");
+    }
     for (size_t g = 1; g < series.n; g++)
         offsets[g] = offsets[g - 1] + counts[g - 1];
     size_t fill[MAX_GROUPS] = {0};
