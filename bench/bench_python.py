@@ -69,15 +69,21 @@ def main():
     py_paths = best(lambda: ex.extract(paths, jobs=1))
     py_arrays = best(lambda: ex.extract(arrays))
     py_metric = best(lambda: m(paths, jobs=1))
-    load = os.getloadavg()[0]
+    # the load when the benchmark run began (scripts/bench.sh), see bench/bench_load.h
+    load = float(os.environ.get("LMMIQA_BENCH_START_LOAD") or os.getloadavg()[0])
+    ratios = load <= 0.5
     print(f"BRISQUE, {a.batch} images 512x384, 1 thread, best of {a.reps} (load average {load:.2f})")
     print(f"{'path':<44} {'ms/image':>9} {'overhead vs C':>14}")
     print(f"{'C: lmmiqa_store_compute (bench_pycall)':<44} {c_ms:9.3f} {'-':>14}")
     for name, v in (("Python: Extractor.extract(paths)", py_paths),
                     ("Python: Metric()(paths) (features + head)", py_metric),
                     ("Python: Extractor.extract(uint8 arrays)*", py_arrays)):
-        print(f"{name:<44} {v:9.3f} {100 * (v - c_ms) / c_ms:13.1f}%")
+        over = f"{100 * (v - c_ms) / c_ms:13.1f}%" if ratios else f"{'n/a':>14}"
+        print(f"{name:<44} {v:9.3f} {over}")
     print("* no PNG decoding: faster than the C file path; not an overhead figure")
+    if not ratios:
+        print(f"(overheads withheld: the 1-minute load average was {load:.2f} at the start, "
+              "above 0.5; rerun on an idle machine)")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,8 @@ static double load1(void)
     return l;
 }
 
+#include "bench_load.h"
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -329,7 +331,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_serve: no .jpg images in %s\n", argv[2]);
         return 1;
     }
-    double load_start = load1();
+    double load_start = bench_start_load();
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     printf("bench_serve: %zu JPEGs from %s (%zu bytes first), %ld cores, load average %.2f "
            "at start\n",

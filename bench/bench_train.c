@@ -15,6 +15,7 @@
  *
  *   bench_train [threads=2] [--quick]    (--quick: batch 8 only, fewer steps)
  */
+#include "bench_load.h"
 #include "nn/nn.h"
 #include "models/cnniqa_internal.h"
 #include "models/metaiqa_internal.h"
@@ -191,9 +192,12 @@ int main(int argc, char **argv)
         snprintf(label, sizeof label, "%s%s / %d", cases[i].kind,
                  strcmp(cases[i].kind, "cnniqa") == 0 ? " (32x32 patch)" : " (224x224)",
                  cases[i].batch);
-        if (theirs > 0)
+        if (theirs > 0 && bench_ratios_allowed())
             printf("%-28s %9.2f %9.2f %6.2fx | %9.2f %9.2f %6.2fx\n", label, ours, theirs,
                    ours / theirs, ours_cpu, theirs_cpu, ours_cpu / theirs_cpu);
+        else if (theirs > 0)
+            printf("%-28s %9.2f %9.2f %7s | %9.2f %9.2f %7s\n", label, ours, theirs, "n/a",
+                   ours_cpu, theirs_cpu, "n/a");
         else
             printf("%-28s %9.2f %9s         | %9.2f   (PyTorch side failed)\n", label, ours, "n/a",
                    ours_cpu);

@@ -11,6 +11,11 @@ all=(brisque regressor train vit align python serve)
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=("${all[@]}")
 status=0
+# The idle gate (bench/bench_load.h): the load before the first benchmark is
+# the one that counts; each benchmark withholds its ratios above 0.5.
+read -r load1 _ </proc/loadavg
+export LMMIQA_BENCH_START_LOAD=$load1
+echo "bench.sh: 1-minute load average $load1 at the start$(awk -v l="$load1" 'BEGIN { if (l > 0.5) print " (above 0.5: ratios to peers will be withheld; stop other jobs and rerun)" }')"
 for b in "${want[@]}"; do
   exe="$build/bench/bench_$b"
   echo "==================== bench_$b"
@@ -37,4 +42,6 @@ for b in "${want[@]}"; do
     *) "$exe" ;;
   esac || status=1
 done
+read -r load_end _ </proc/loadavg
+echo "bench.sh: 1-minute load average $load_end at the end"
 exit $status
