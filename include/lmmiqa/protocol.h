@@ -39,6 +39,8 @@
  *   DIR/results.csv, DIR/results.json  the same numbers, machine-readable
  *   DIR/per_split.csv                  spec, split, n_train, n_test, metrics
  *   DIR/predictions.csv                spec, split, image, mos, pred (test rows)
+ *   DIR/train_predictions.csv          the same for the training rows, when
+ *                                      train_predictions is set
  *   DIR/runs/<E>/split-<k>.safetensors, .fit.json
  *                                      trainable extractor E's weights for
  *                                      split k and its fit record
@@ -124,6 +126,12 @@ typedef struct lmmiqa_protocol_options {
      * exists but is not reused - other inputs, no or a wrong content digest,
      * not JSON - is named with the reason and recomputed). May be NULL. */
     void (*log)(void *user, const char *line);
+    /* 1: also predict each split's training rows, keep them in the split's
+     * result file ("train_predictions") and write DIR/train_predictions.csv
+     * (the columns of predictions.csv); a finished split without them is
+     * recomputed. For the paper's training/test scatter panels
+     * (`lmmiqa plot scatter --train`). Default 0. */
+    int train_predictions;
 } lmmiqa_protocol_options;
 
 /* Defaults: lmmiqa_regressor_config_init with threads = 1 (small heads

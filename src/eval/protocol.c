@@ -215,6 +215,7 @@ typedef struct split_result {
     size_t n_train, n_val, n_test;
     size_t *rows;   /* test rows [n_test] */
     double *pred;   /* [n_test] */
+    double *train_pred; /* [n_train] in the split's training order, or NULL */
     int reused;
     double seconds;
 } split_result;
@@ -223,6 +224,7 @@ static void split_result_free(split_result *r)
 {
     free(r->rows);
     free(r->pred);
+    free(r->train_pred);
     memset(r, 0, sizeof *r);
 }
 
@@ -303,7 +305,7 @@ static int content_digest(cJSON *j, char hex[65])
  * and content digest match. 1 = reused. 0 otherwise; when a file was there
  * but could not be used, `why` says what was wrong with it (the caller warns
  * and recomputes). */
-static int try_reuse(const char *path, const char *fp, const lmmiqa_split *sp,
+static int try_reuse(const char *path, const char *fp, const lmmiqa_split *sp, int need_train,
                      split_result *r, char *why, size_t why_cap)
 {
     unsigned char *text = NULL;
@@ -323,6 +325,7 @@ static int try_reuse(const char *path, const char *fp, const lmmiqa_split *sp,
     const char *jfp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "fingerprint"));
     const char *jsum = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "content_sha256"));
     const cJSON *preds = cJSON_GetObjectItemCaseSensitive(j, "predictions");
+    const cJSON *tpreds = cJSON_GetObjectItemCaseSensitive(j, "train_predictions");
     const cJSON *met = cJSON_GetObjectItemCaseSensitive(j, "metrics");
     char sum[65] = "";
     if (!j)
@@ -336,6 +339,10 @@ static int try_reuse(const char *path, const char *fp, const lmmiqa_split *sp,
     else if (!cJSON_IsArray(preds) || !cJSON_IsObject(met) ||
              (size_t)cJSON_GetArraySize(preds) != sp->n_test)
         snprintf(why, why_cap, "predictions do not match the split");
+    else if (need_train && !cJSON_IsArray(tpreds))
+        snprintf(why, why_cap, "no training-part predictions (made without them)");
+    else if (need_train && (size_t)cJSON_GetArraySize(tpreds) != sp->n_train)
+        snprintf(why, why_cap, "training-part predictions do not match the split");
     if (!why[0]) {
         r->rows = malloc((sp->n_test ? sp->n_test : 1) * sizeof *r->rows);
         r->pred = malloc((sp->n_test ? sp->n_test : 1) * sizeof *r->pred);
@@ -354,6 +361,21 @@ static int try_reuse(const char *path, const char *fp, const lmmiqa_split *sp,
             r->rows[k] = (size_t)row;
             r->pred[k] = pred;
             k++;
+        }
+        if (ok && need_train) {
+            r->train_pred = malloc((sp->n_train ? sp->n_train : 1) * sizeof *r->train_pred);
+            ok = r->train_pred != NULL;
+            size_t q = 0;
+            cJSON_ArrayForEach(it, tpreds)
+            {
+                if (!ok)
+                    break;
+                double v = cJSON_IsNumber(it) ? it->valuedouble : NAN;
+                if (!isfinite(v))
+                    ok = 0;
+                else
+                    r->train_pred[q++] = v;
+            }
         }
         if (ok) {
             metrics_from_json(met, &r->m);
@@ -424,6 +446,11 @@ static int write_split_result(const char *path, const char *spec, size_t k,
         cJSON_AddNumberToObject(o, "pred", r->pred[i]);
         cJSON_AddItemToArray(preds, o);
     }
+    if (r->train_pred) { /* opt-in: the training part's predictions, in split order */
+        cJSON *tp = cJSON_AddArrayToObject(j, "train_predictions");
+        for (size_t i = 0; tp && i < r->n_train; i++)
+            cJSON_AddItemToArray(tp, cJSON_CreateNumber(r->train_pred[i]));
+    }
     char sum[65];
     char *text = NULL;
     if (content_digest(j, sum) == LMMIQA_OK) {
@@ -469,8 +496,8 @@ static int split_pairs(const lmmiqa_rank_set *rank, const size_t *owner, const l
 
 static int run_split(const lmmiqa_features *f, const lmmiqa_dataset *ds, const lmmiqa_split *sp,
                      const lmmiqa_regressor_config *cfg, double lo, double hi,
-                     const lmmiqa_rank_set *rank_all, const size_t *owner, split_result *r,
-                     int *selected_epoch)
+                     const lmmiqa_rank_set *rank_all, const size_t *owner, int want_train,
+                     split_result *r, int *selected_epoch)
 {
     size_t dim = lmmiqa_features_dim(f);
     size_t ntr = sp->n_train, nva = sp->n_val, nte = sp->n_test;
@@ -517,6 +544,11 @@ static int run_split(const lmmiqa_features *f, const lmmiqa_dataset *ds, const l
     if (rc == LMMIQA_OK)
         rc = lmmiqa_regressor_predict(reg, xte, nte, r->pred);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc == LMMIQA_OK && want_train) {
+        r->train_pred = lmmiqa__malloc((ntr ? ntr : 1) * sizeof *r->train_pred);
+        rc = r->train_pred ? lmmiqa_regressor_predict(reg, xtr, ntr, r->train_pred)
+                           : LMMIQA_ERR_NOMEM;
+    }
     if (rc != LMMIQA_OK)
         goto done;
     r->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
@@ -660,6 +692,33 @@ static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmi
     free(pr.s);
     if (rc != LMMIQA_OK)
         return rc;
+
+    /* Opt-in: the training part's predictions, same columns (the paper's
+     * Figures 4-7 show training and test panels side by side). */
+    if (opt->train_predictions) {
+        sbuf tr = {0};
+        sb_printf(&tr, "features,split,image,mos,pred\n");
+        for (size_t c = 0; c < n_specs; c++)
+            for (size_t k = 0; k < ns; k++) {
+                const split_result *sr = &res[c][k];
+                const lmmiqa_split *sp = lmmiqa_splits_get(splits, k);
+                for (size_t i = 0; sr->train_pred && i < sp->n_train; i++) {
+                    sb_csv(&tr, rows[c].spec);
+                    sb_printf(&tr, ",%zu,", k + 1);
+                    sb_csv(&tr, lmmiqa_dataset_image(ds, sp->train[i]));
+                    sb_printf(&tr, ",");
+                    sb_num(&tr, lmmiqa_dataset_mos(ds, sp->train[i]));
+                    sb_printf(&tr, ",");
+                    sb_num(&tr, sr->train_pred[i]);
+                    sb_printf(&tr, "\n");
+                }
+            }
+        snprintf(path, sizeof path, "%s/train_predictions.csv", dir);
+        rc = sb_write(&tr, path);
+        free(tr.s);
+        if (rc != LMMIQA_OK)
+            return rc;
+    }
 
     /* JSON. */
     cJSON *j = cJSON_CreateObject();
@@ -1113,15 +1172,16 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
                      k + 1);
             split_result *r = &res[c][k];
             char why[512] = "";
-            if (!(opt->resume && try_reuse(path, fp, sp, r, why, sizeof why))) {
+            if (!(opt->resume &&
+                  try_reuse(path, fp, sp, opt->train_predictions, r, why, sizeof why))) {
                 if (why[0] && opt->log) {
                     char line[4096 + 600];
                     snprintf(line, sizeof line, "warning: %s: %s; recomputed", path, why);
                     opt->log(opt->user, line);
                 }
                 int sel = 0;
-                rc = run_split(f, ds, sp, &kc, lo, hi, opt->rank_fn ? &rank : NULL, owner, r,
-                               &sel);
+                rc = run_split(f, ds, sp, &kc, lo, hi, opt->rank_fn ? &rank : NULL, owner,
+                               opt->train_predictions, r, &sel);
                 if (rc != LMMIQA_OK) {
                     lmmiqa__fail_context(rc, "%s, split %zu: ", rows[c].spec, k + 1);
                     break;
@@ -1135,7 +1195,7 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
                  * ulp). */
                 double secs = r->seconds;
                 split_result_free(r);
-                if (!try_reuse(path, fp, sp, r, why, sizeof why)) {
+                if (!try_reuse(path, fp, sp, opt->train_predictions, r, why, sizeof why)) {
                     rc = lmmiqa__fail(LMMIQA_ERR_IO, "%s: cannot read back the result just written",
                                       path);
                     break;

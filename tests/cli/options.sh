@@ -28,6 +28,19 @@ check "extract -o -j" test -s "$TMP/f.csv"
 check "score -o -j" test -s "$TMP/s.csv"
 "$CLI" score -o 2>"$TMP/o.err"
 check "-o without a value is a usage error naming it" sh -c "grep -q -- '-o (--output) needs a value' '$TMP/o.err'"
+# Opt-in training-part predictions: same test predictions, train rows added,
+# an earlier result without them recomputed with a warning.
+"$CLI" eval --dataset "$TMP/labels.csv" --image-root "$TMP/img" --features brisque --splits 3 \
+    --epochs 2 --store "$TMP/store" -o "$TMP/ev" -j 1 --train-predictions >/dev/null 2>"$TMP/evt.err"
+check "eval --train-predictions" test $? -eq 0
+check "an earlier split without them is recomputed, with a warning" grep -q 'no training-part predictions' "$TMP/evt.err"
+ntrain=$(awk -F, 'NR > 1 { s += $3 } END { print s }' "$TMP/ev/per_split.csv")
+check "train_predictions.csv has every split's training rows" test "$(($(wc -l <"$TMP/ev/train_predictions.csv") - 1))" -eq "$ntrain"
+check "train_predictions.csv has predictions.csv's columns" test "$(head -1 "$TMP/ev/train_predictions.csv")" = "$(head -1 "$TMP/ev/predictions.csv")"
+"$CLI" eval --dataset "$TMP/labels.csv" --image-root "$TMP/img" --features brisque --splits 3 \
+    --epochs 2 --store "$TMP/store" -o "$TMP/ev" -j 1 --train-predictions >/dev/null 2>"$TMP/evt2.err"
+check "a rerun reuses the splits with them (no warning)" sh -c "! grep -q warning '$TMP/evt2.err'"
+
 # metrics and plot over eval's predictions.csv: pooling several splits is said.
 "$CLI" metrics "$TMP/ev/predictions.csv" >/dev/null 2>"$TMP/m.err"
 check "metrics says it pools 3 splits" grep -q 'pool 3 splits' "$TMP/m.err"

@@ -47,6 +47,8 @@ static void usage(FILE *out)
             "  --mos-range nominal|train  MOS normalisation (default nominal: the\n"
             "                       dataset's scale; train: each training part's min..max)\n"
             "  --no-resume          recompute every split\n"
+            "  --train-predictions  also write the training rows' predictions\n"
+            "                       (train_predictions.csv; for plot scatter --train)\n"
             "  --jobs N             extraction threads (default: all cores)\n"
             "  --rank-augment N|all train every split with ranking pairs from distorted\n"
             "                       copies of N images (only of its training images;\n"
@@ -127,6 +129,10 @@ int cmd_eval(int argc, char **argv)
         }
         if (strcmp(argv[i], "--no-resume") == 0) {
             po.resume = 0;
+            continue;
+        }
+        if (strcmp(argv[i], "--train-predictions") == 0) {
+            po.train_predictions = 1;
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--dataset", &dataset)) != 0 ||
