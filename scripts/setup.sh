@@ -16,6 +16,7 @@ core=(build-essential cmake pkg-config
       libjpeg62-turbo-dev libpng-dev zlib1g-dev libexif-dev
       libmatio-dev libcjson-dev libzip-dev libexpat1-dev
       libopenblas-dev libcairo2-dev libssl-dev libdnnl-dev libmicrohttpd-dev
+      libopenmpi-dev openmpi-bin
       fonts-dejavu-core help2man
       python3 python3-numpy python3-pytest python3-setuptools python3-venv python3-pip)
 bench=(libopencv-contrib-dev libopencv-dev python3-torch python3-numpy)

@@ -311,7 +311,7 @@ int cli_store_ensure(const char *cmd, const char *store_dir, const lmmiqa_datase
 #ifdef LMMIQA_HAVE_MPI
         /* Under mpirun the other ranks compute the missing rows; this rank
          * hashes, reuses and writes as always. */
-        cli_mpi_extract mx = {cmd, sp.names[k], lmmiqa_extractor_dim(ex)};
+        cli_mpi_extract mx = {cmd, sp.names[k], lmmiqa_extractor_dim(ex), quiet};
         if (cli_mpi_workers() > 0) {
             o.compute = cli_mpi_store_compute;
             o.compute_user = &mx;

@@ -215,7 +215,7 @@ static unsigned char *g_gone; /* [size]: rank left (TAG_GONE) */
  * flight are still received. Returns that status, or a failure when tasks
  * were left because no rank could take them. */
 static int master_job(const char *cmd, int kind, const char *name, size_t n, const uint64_t *ids,
-                      deliver_fn deliver, void *user)
+                      deliver_fn deliver, void *user, int quiet)
 {
     if (!g_gone) {
         g_gone = calloc((size_t)g_size, 1);
@@ -223,8 +223,12 @@ static int master_job(const char *cmd, int kind, const char *name, size_t n, con
             return lmmiqa_error_set(LMMIQA_ERR_NOMEM, "out of memory");
     }
     unsigned char *done = calloc((size_t)g_size, 1);
-    if (!done)
+    size_t *given = calloc((size_t)g_size, sizeof *given);
+    if (!done || !given) {
+        free(done);
+        free(given);
         return lmmiqa_error_set(LMMIQA_ERR_NOMEM, "out of memory");
+    }
     int active = 0;
     for (int r = 1; r < g_size; r++)
         if (!g_gone[r]) {
@@ -266,6 +270,7 @@ static int master_job(const char *cmd, int kind, const char *name, size_t n, con
                 chunk = left;
             MPI_Send(ids + next, (int)(chunk * 8), MPI_BYTE, src, TAG_TASKS, MPI_COMM_WORLD);
             next += chunk;
+            given[src] += chunk;
         } else if (st.MPI_TAG == TAG_RESULT) {
             size_t off = 0;
             while (off + 16 <= (size_t)len) {
@@ -302,7 +307,15 @@ static int master_job(const char *cmd, int kind, const char *name, size_t n, con
         }
         free(buf);
     }
+    if (!quiet) { /* who did what: slow ranks took less */
+        fprintf(stderr, "lmmiqa %s: %s: tasks per rank:", cmd,
+                kind == JOB_EXTRACT ? name : "(spec, split) pairs");
+        for (int r = 1; r < g_size; r++)
+            fprintf(stderr, " %d:%zu", r, given[r]);
+        fputc('\n', stderr);
+    }
     free(done);
+    free(given);
     if (rc != LMMIQA_OK)
         return lmmiqa_error_set(rc, "%s", first_msg);
     if (next < n)
@@ -350,7 +363,7 @@ int cli_mpi_store_compute(void *user, size_t n, const size_t *rows, lmmiqa_store
     }
     for (size_t i = 0; i < n; i++)
         ids[i] = rows[i];
-    int rc = master_job(ex->cmd, JOB_EXTRACT, ex->extractor, n, ids, deliver_row, &d);
+    int rc = master_job(ex->cmd, JOB_EXTRACT, ex->extractor, n, ids, deliver_row, &d, ex->quiet);
     free(ids);
     free(d.feat);
     return rc;
@@ -409,7 +422,7 @@ int cli_mpi_eval_pairs(const cli_mpi_ctx *ctx, size_t n, const size_t *combo,
     for (size_t i = 0; i < n; i++)
         ids[i] = (uint64_t)combo[i] * ns + split[i];
     eval_deliver d = {ctx, spec_name, out_dir, ns, quiet};
-    int rc = master_job(ctx->cmd, JOB_EVAL, NULL, n, ids, deliver_pair, &d);
+    int rc = master_job(ctx->cmd, JOB_EVAL, NULL, n, ids, deliver_pair, &d, quiet);
     free(ids);
     return rc;
 }

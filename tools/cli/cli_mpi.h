@@ -62,6 +62,7 @@ typedef struct cli_mpi_extract {
     const char *cmd;
     const char *extractor;
     size_t dim;
+    int quiet; /* no tasks-per-rank line */
 } cli_mpi_extract;
 int cli_mpi_store_compute(void *user, size_t n, const size_t *rows, lmmiqa_store_sink *sink);
 
