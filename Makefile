@@ -2,8 +2,11 @@
 # it needs first (scripts/setup.sh is idempotent).
 #
 #   make demo     build and run the demo on the project's sample images
-#   make test     build and run the whole test suite (ctest)
-#   make asan     the same suite under AddressSanitizer + UBSan
+#   make test     build (with MPI scale-out, -DLMMIQA_MPI=ON) and run the
+#                 whole test suite (ctest), the mpirun tests included
+#   make asan     the same suite under AddressSanitizer + UBSan, built
+#                 without MPI (LeakSanitizer would report Open MPI's own
+#                 allocations), so the MPI tests skip there
 #   make bench    build and run the benchmarks against their peers
 #   make fuzz     build the libFuzzer targets (clang) and run each from its
 #                 seeds (FUZZ_SECONDS each, default 60)
@@ -21,7 +24,7 @@ setup:
 	@scripts/setup.sh
 
 build: setup
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DLMMIQA_WERROR=ON >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DLMMIQA_WERROR=ON -DLMMIQA_MPI=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test: build
@@ -39,7 +42,7 @@ demo: build
 
 bench:
 	@scripts/setup.sh --bench
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DLMMIQA_WERROR=ON >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DLMMIQA_WERROR=ON -DLMMIQA_MPI=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 	@scripts/bench.sh $(BUILD)
 

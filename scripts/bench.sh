@@ -7,7 +7,7 @@
 set -uo pipefail
 build=${1:-build}
 shift || true
-all=(brisque regressor train vit align python serve)
+all=(brisque regressor train vit align python serve mpi)
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=("${all[@]}")
 status=0
@@ -19,6 +19,10 @@ echo "bench.sh: 1-minute load average $load1 at the start$(awk -v l="$load1" 'BE
 for b in "${want[@]}"; do
   exe="$build/bench/bench_$b"
   echo "==================== bench_$b"
+  if [ "$b" = mpi ]; then
+    bash "$(dirname "$0")/../bench/bench_mpi.sh" "$build" || status=1
+    continue
+  fi
   if [ "$b" = python ]; then
     /usr/bin/python3 "$(dirname "$0")/../bench/bench_python.py" "$build" || status=1
     continue

@@ -19,6 +19,7 @@ core=(build-essential cmake pkg-config
       libmatio-dev libcjson-dev libzip-dev libexpat1-dev
       libopenblas-dev libcairo2-dev libssl-dev libdnnl-dev libmicrohttpd-dev
       fonts-dejavu-core help2man libsvm-tools
+      libopenmpi-dev openmpi-bin
       python3 python3-numpy python3-pytest python3-setuptools python3-venv python3-pip)
 bench=(libopencv-contrib-dev libopencv-dev python3-torch python3-numpy)
 fuzz=(clang libclang-rt-14-dev)

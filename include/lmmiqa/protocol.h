@@ -132,6 +132,15 @@ typedef struct lmmiqa_protocol_options {
      * recomputed. For the paper's training/test scatter panels
      * (`lmmiqa plot scatter --train`). Default 0. */
     int train_predictions;
+    /* Optional: which (spec, split) pairs this call computes, e.g. `mpirun
+     * lmmiqa eval` hands pairs to other processes (docs/scale-out.md). Called
+     * with select_user, the normalised spec, its 0-based index and the
+     * 0-based split before computing a pair that is not reused from its
+     * result file; 0 skips the pair (no file, no progress event). When any
+     * pair was skipped the summaries are not written and `rows` is left as
+     * is; the call still returns LMMIQA_OK. NULL: every pair. */
+    int (*select)(void *select_user, const char *spec, size_t combo, size_t split);
+    void *select_user;
 } lmmiqa_protocol_options;
 
 /* Defaults: lmmiqa_regressor_config_init with threads = 1 (small heads

@@ -54,6 +54,9 @@ typedef struct lmmiqa_store_progress {
     double elapsed_s; /* since the start of the call */
 } lmmiqa_store_progress;
 
+/* Where lmmiqa_store_options.compute delivers rows; owned by the build. */
+typedef struct lmmiqa_store_sink lmmiqa_store_sink;
+
 typedef struct lmmiqa_store_options {
     int jobs;            /* worker threads; 0 = all online cores */
     size_t sync_rows;    /* fsync the journal after this many new rows (0: 16) */
@@ -72,7 +75,33 @@ typedef struct lmmiqa_store_options {
      * header or records fail their checksums), with a one-line message
      * naming the file and what was wrong. May be NULL. */
     void (*on_warning)(void *user, const char *message);
+    /* Optional: the caller computes the missing rows itself, e.g. on other
+     * processes (`mpirun lmmiqa extract`, docs/scale-out.md). When set, a
+     * build's threads only read and hash the images and take finished
+     * features from the .npy and the journal; then compute(compute_user, n,
+     * rows, sink) is called once, from the calling thread, with the rows
+     * (indices into names/paths/keys, ascending) still missing. It hands each
+     * row's result to lmmiqa_store_sink_put, in any order; every row put is
+     * journaled at once, as a row computed by the store's own threads would
+     * be. A row left out counts as failed (the next build retries it). A
+     * status other than LMMIQA_OK from compute aborts the build, keeping the
+     * journal. Ignored by lmmiqa_store_compute. NULL: the store's threads
+     * extract (the default). */
+    int (*compute)(void *compute_user, size_t n, const size_t *rows,
+                   lmmiqa_store_sink *sink);
+    void *compute_user;
 } lmmiqa_store_options;
+
+/* Deliver row `row` (one of the rows compute was given, once): on
+ * LMMIQA_OK, `features` holds its dim values as lmmiqa_extractor_run gave
+ * them (stored as float32 exactly like the store's own rows; a non-finite
+ * value makes the row fail); any other status marks the image failed with
+ * `message` (NULL: a generic one), reported through on_error. Not
+ * thread-safe: call from one thread at a time. Returns LMMIQA_OK, or
+ * LMMIQA_ERR_INVALID_ARG for a row not asked for or already delivered, or
+ * the journal's I/O error (compute should then return it). */
+LMMIQA_API int lmmiqa_store_sink_put(lmmiqa_store_sink *sink, size_t row, int status,
+                                     const double *features, const char *message);
 
 /* Defaults: all cores, sync every 16 rows or 2 s, no callbacks. */
 LMMIQA_API void lmmiqa_store_options_init(lmmiqa_store_options *opt);

@@ -84,6 +84,8 @@ class StoreOptions(ctypes.Structure):
         ("user", c_void_p),
         ("dataset", c_char_p),
         ("on_warning", c_void_p),
+        ("compute", c_void_p),
+        ("compute_user", c_void_p),
     ]
 
 
@@ -129,6 +131,9 @@ class ProtocolOptions(ctypes.Structure):
         ("metaiqa_init", c_char_p),
         ("jobs", c_int),
         ("log", c_void_p),
+        ("train_predictions", c_int),
+        ("select", c_void_p),
+        ("select_user", c_void_p),
     ]
 
 

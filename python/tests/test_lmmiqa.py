@@ -5,6 +5,7 @@ LMMIQA_CLI (the lmmiqa binary), LMMIQA_BINARY_DIR (for gen_samples),
 LMMIQA_SOURCE_DIR, and LMMIQA_SHARED_DIR where the shared data exists.
 """
 
+import ctypes
 import json
 import os
 import struct
@@ -48,6 +49,37 @@ def write_bmp(path, rgb):
 
 def cli(*args):
     return subprocess.run([CLI, *args], check=True, capture_output=True, text=True).stdout
+
+
+def test_struct_layouts_match_c(tmp_path):
+    """Every C struct the package mirrors with ctypes has the C compiler's
+    size and field offsets: a field added in C without its twin here would
+    make the library read past the Python object (a crash or garbage)."""
+    from lmmiqa import _lib
+
+    structs = {_lib.Image: "lmmiqa_image", _lib.ExtractorOptions: "lmmiqa_extractor_options",
+               _lib.ScorerOptions: "lmmiqa_scorer_options",
+               _lib.StoreOptions: "lmmiqa_store_options",
+               _lib.RegressorConfig: "lmmiqa_regressor_config",
+               _lib.ProtocolOptions: "lmmiqa_protocol_options",
+               _lib.ProtocolRow: "lmmiqa_protocol_row", _lib.Metrics: "lmmiqa_metrics"}
+    lines = ["#include <lmmiqa/lmmiqa.h>", "#include <stddef.h>", "#include <stdio.h>",
+             "int main(void) {"]
+    want = []
+    for py, c in structs.items():
+        lines.append(f'printf("{c} %zu\\n", sizeof({c}));')
+        want.append(f"{c} {ctypes.sizeof(py)}")
+        for name, _ in py._fields_:
+            lines.append(f'printf("{c}.{name} %zu\\n", offsetof({c}, {name}));')
+            want.append(f"{c}.{name} {getattr(py, name).offset}")
+    lines.append("return 0; }")
+    src = tmp_path / "layout.c"
+    src.write_text("\n".join(lines) + "\n")
+    exe = tmp_path / "layout"
+    subprocess.run(["cc", "-std=c11", "-I", os.path.join(SRC, "include"), str(src), "-o",
+                    str(exe)], check=True, capture_output=True)
+    got = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split("\n")
+    assert [g for g in got if g] == want
 
 
 def test_version_and_extractors():

@@ -22,6 +22,11 @@
  *     two renames is detected by readers and by the next build. The old .npy
  *     stays hard-linked as <ex>.npy.prev until the sidecar is in place, so a
  *     failed sidecar write (full disk) puts the previous pair back.
+ *   - With options.compute (rows computed by the caller, e.g. other MPI
+ *     ranks) the pool only reads, hashes and reuses; the missing rows are
+ *     marked pending and handed to the callback, whose results come back
+ *     through lmmiqa_store_sink_put into the same float conversion, journal
+ *     and final write as the pool's own rows, so the bytes are the same.
  */
 #include "lmmiqa/store.h"
 
@@ -565,6 +570,9 @@ typedef struct pool {
     /* compute mode: double rows, statuses */
     double *dmat;
     int *status;
+    /* store mode with options.compute: rows the caller computes are marked
+     * here (1) instead of being extracted; 2 once delivered */
+    unsigned char *pending;
 
     pthread_mutex_t mu;
     size_t next;
@@ -687,6 +695,11 @@ static void *pool_worker(void *arg)
                 memcpy(p->fmat + i * p->dim, hit, p->dim * sizeof(float));
                 reused = 1;
             }
+        }
+        if (rc == LMMIQA_OK && !reused && p->pending) {
+            free(bytes);
+            p->pending[i] = 1; /* each i is taken by one worker only */
+            continue;
         }
         if (rc == LMMIQA_OK && !reused) {
             if (p->make)
@@ -825,6 +838,92 @@ int lmmiqa_store_compute(const lmmiqa_extractor *ex, size_t n, const char *const
     return failures_message(&p, LMMIQA_OK);
 }
 
+/* ---- rows computed by the caller (options.compute) ------------------------- */
+
+struct lmmiqa_store_sink {
+    pool *p;
+    unsigned char *rec; /* one journal record */
+    int rc;             /* first journal failure */
+};
+
+int lmmiqa_store_sink_put(lmmiqa_store_sink *sink, size_t row, int status,
+                          const double *features, const char *message)
+{
+    pool *p = sink->p;
+    if (row >= p->n || p->pending[row] != 1)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                            "feature store: row %zu was not asked for or was delivered already",
+                            row);
+    p->pending[row] = 2;
+    const char *where = p->make ? p->names[row] : p->paths[row];
+    char msg[512];
+    if (status == LMMIQA_OK && (!features || !all_finite(features, p->dim))) {
+        status = LMMIQA_ERR_UNDEFINED;
+        snprintf(msg, sizeof msg, "%s: extractor %s gave a non-finite feature", where,
+                 lmmiqa_extractor_name(p->ex));
+    } else if (status != LMMIQA_OK) {
+        snprintf(msg, sizeof msg, "%s", message ? message : "");
+        if (!message || !(strstr(message, where) || strstr(message, p->names[row])))
+            snprintf(msg, sizeof msg, "%s: %s", where, message ? message : "extraction failed");
+    }
+    int rc = LMMIQA_OK;
+    if (status != LMMIQA_OK) {
+        pool_image_failed(p, row, status, msg);
+    } else {
+        for (size_t k = 0; k < p->dim; k++)
+            p->fmat[row * p->dim + k] = (float)features[k];
+        p->prog.computed++;
+        rc = pool_journal(p, row, p->fmat + row * p->dim, sink->rec);
+        if (rc != LMMIQA_OK && sink->rc == LMMIQA_OK)
+            sink->rc = rc;
+    }
+    p->prog.done++;
+    p->prog.elapsed_s = now_s() - p->t0;
+    if (p->opt->progress)
+        p->opt->progress(p->opt->user, &p->prog);
+    return rc;
+}
+
+/* Hand the rows the pool marked pending to options.compute; rows it leaves
+ * out fail. Returns the callback's status or the journal's. */
+static int compute_pending(pool *p)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < p->n; i++)
+        m += p->pending[i] == 1;
+    if (m == 0)
+        return LMMIQA_OK;
+    size_t *rows = lmmiqa__malloc(m * sizeof *rows);
+    lmmiqa_store_sink sink = {p, lmmiqa__malloc(p->jn->rec_size), LMMIQA_OK};
+    if (!rows || !sink.rec) {
+        free(rows);
+        free(sink.rec);
+        return LMMIQA_ERR_NOMEM;
+    }
+    m = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->pending[i] == 1)
+            rows[m++] = i;
+    lmmiqa_error_clear();
+    int rc = p->opt->compute(p->opt->compute_user, m, rows, &sink);
+    if (rc != LMMIQA_OK && !lmmiqa_error_message()[0])
+        lmmiqa__fail(rc, "feature store: the compute callback failed");
+    if (rc == LMMIQA_OK)
+        rc = sink.rc;
+    for (size_t k = 0; rc == LMMIQA_OK && k < m; k++)
+        if (p->pending[rows[k]] == 1) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s: not computed",
+                     p->make ? p->names[rows[k]] : p->paths[rows[k]]);
+            p->pending[rows[k]] = 2;
+            pool_image_failed(p, rows[k], LMMIQA_ERR_INTERNAL, msg);
+            p->prog.done++;
+        }
+    free(rows);
+    free(sink.rec);
+    return rc;
+}
+
 /* ---- public: build -------------------------------------------------------- */
 
 static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
@@ -923,7 +1022,17 @@ static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
     p.hashes = hashes;
     p.reuse = &table;
     p.jn = &jn;
+    if (o.compute) {
+        p.pending = lmmiqa__calloc(n ? n : 1, 1);
+        if (!p.pending) {
+            rc = LMMIQA_ERR_NOMEM;
+            goto done;
+        }
+    }
     rc = pool_run(&p);
+    if (rc == LMMIQA_OK && o.compute)
+        rc = compute_pending(&p);
+    p.prog.elapsed_s = now_s() - p.t0;
     if (result)
         *result = p.prog;
     if (jn.fd >= 0 && rc == LMMIQA_OK && (lmmiqa__io_fault() || fsync(jn.fd) != 0))
@@ -997,6 +1106,7 @@ done:
     free(fmat);
     free(hashes);
     free(enc);
+    free(p.pending);
     return rc;
 }
 

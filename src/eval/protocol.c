@@ -16,6 +16,10 @@
  * built into a per-split store OUT/stores/split-<k>/ with those weights, and
  * the fixed extractors' files of the shared store are linked there, so a
  * spec with a trainable part is loaded from its split's store unchanged.
+ *
+ * options.select lets a caller compute only some pairs (the others run
+ * elsewhere and their result files are put in place by the caller); the
+ * summaries are written only by a call that finished every pair.
  */
 #include "lmmiqa/protocol.h"
 
@@ -1117,6 +1121,7 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
         free(res);
         return LMMIQA_ERR_NOMEM;
     }
+    size_t skipped = 0; /* pairs left to others by opt->select */
     for (size_t c = 0; c < n_specs && rc == LMMIQA_OK; c++) {
         lmmiqa_features *f = NULL;
         /* A spec with a trainable part reads split k's store for split k. */
@@ -1179,6 +1184,10 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
                     snprintf(line, sizeof line, "warning: %s: %s; recomputed", path, why);
                     opt->log(opt->user, line);
                 }
+                if (opt->select && !opt->select(opt->select_user, rows[c].spec, c, k)) {
+                    skipped++;
+                    continue;
+                }
                 int sel = 0;
                 rc = run_split(f, ds, sp, &kc, lo, hi, opt->rank_fn ? &rank : NULL, owner,
                                opt->train_predictions, r, &sel);
@@ -1218,9 +1227,9 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
         mean_std(res[c], ns, 2, &rows[c].krcc_mean, &rows[c].krcc_std);
         mean_std(res[c], ns, 3, &rows[c].rmse_mean, &rows[c].rmse_std);
     }
-    if (rc == LMMIQA_OK)
+    if (rc == LMMIQA_OK && !skipped)
         rc = write_summaries(opt->out_dir, ds, splits, n_specs, rows, res, opt);
-    if (rc == LMMIQA_OK && rows_out)
+    if (rc == LMMIQA_OK && !skipped && rows_out)
         memcpy(rows_out, rows, n_specs * sizeof *rows);
     for (size_t c = 0; c < n_specs; c++) {
         for (size_t k = 0; res[c] && k < ns; k++)

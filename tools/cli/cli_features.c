@@ -6,6 +6,7 @@
 #include "cli_features.h"
 
 #include "cli.h"
+#include "cli_mpi.h"
 
 #include <errno.h>
 #include <math.h>
@@ -335,6 +336,15 @@ int cli_store_ensure(const char *cmd, const char *store_dir, const lmmiqa_datase
         o.on_error = cli_store_error_cb;
         o.on_warning = cli_store_warning_cb;
         o.user = &prog;
+#ifdef LMMIQA_HAVE_MPI
+        /* Under mpirun the other ranks compute the missing rows; this rank
+         * hashes, reuses and writes as always. */
+        cli_mpi_extract mx = {cmd, sp.names[k], lmmiqa_extractor_dim(ex), quiet};
+        if (cli_mpi_workers() > 0) {
+            o.compute = cli_mpi_store_compute;
+            o.compute_user = &mx;
+        }
+#endif
         lmmiqa_store_progress res;
         rc = lmmiqa_store_build_dataset(store_dir, ex, ds, &o, &res);
         cli_progress_done(&prog);

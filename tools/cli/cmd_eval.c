@@ -5,8 +5,8 @@
  */
 #include "cli.h"
 #include "cli_features.h"
+#include "cli_mpi.h"
 #include "cli_rank.h"
-
 
 #include <math.h>
 #include <stdio.h>
@@ -90,6 +90,88 @@ static void on_fit_log(void *user, const char *line)
     (void)user;
     fprintf(stderr, "lmmiqa eval: %s\n", line);
 }
+
+#ifdef LMMIQA_HAVE_MPI
+/* The pairs the first pass leaves to the other ranks. */
+typedef struct pair_list {
+    size_t n, cap;
+    size_t *combo, *split;
+    char (*name)[512]; /* [n_specs]: each spec as normalised */
+} pair_list;
+
+static int collect_pair(void *user, const char *spec, size_t combo, size_t split)
+{
+    pair_list *t = user;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        size_t *c = realloc(t->combo, cap * sizeof *c);
+        if (c)
+            t->combo = c;
+        size_t *k = realloc(t->split, cap * sizeof *k);
+        if (k)
+            t->split = k;
+        if (!c || !k)
+            return 1; /* out of memory: compute it here instead */
+        t->cap = cap;
+    }
+    snprintf(t->name[combo], sizeof t->name[combo], "%s", spec);
+    t->combo[t->n] = combo;
+    t->split[t->n++] = split;
+    return 0;
+}
+
+/* Under mpirun: a first pass reuses finished pairs and collects the rest,
+ * the other ranks compute those (their result files written here), and a
+ * second pass reads every file back and writes the summaries, exactly as a
+ * single process does after a resume. */
+static int run_distributed(const cli_mpi_ctx *ctx, const lmmiqa_protocol_options *po, int quiet)
+{
+    pair_list t;
+    memset(&t, 0, sizeof t);
+    t.name = calloc(ctx->n_specs, sizeof *t.name);
+    if (!t.name)
+        return lmmiqa_error_set(LMMIQA_ERR_NOMEM, "out of memory");
+    lmmiqa_protocol_options first = *po;
+    first.select = collect_pair;
+    first.select_user = &t;
+    int rc = lmmiqa_protocol_run(ctx->ds, ctx->splits, ctx->n_specs, ctx->specs, &first, NULL);
+    if (rc == LMMIQA_OK && t.n > 0) {
+        const char **names = malloc(ctx->n_specs * sizeof *names);
+        if (!names) {
+            rc = lmmiqa_error_set(LMMIQA_ERR_NOMEM, "out of memory");
+        } else {
+            for (size_t c = 0; c < ctx->n_specs; c++)
+                names[c] = t.name[c];
+            rc = cli_mpi_eval_pairs(ctx, t.n, t.combo, t.split, names, po->out_dir, quiet);
+            free(names);
+        }
+    }
+    if (rc == LMMIQA_OK) {
+        lmmiqa_protocol_options second = *po;
+        second.resume = 1;
+        second.progress = NULL;
+        rc = lmmiqa_protocol_run(ctx->ds, ctx->splits, ctx->n_specs, ctx->specs, &second, NULL);
+    }
+    free(t.combo);
+    free(t.split);
+    free(t.name);
+    return rc;
+}
+
+/* 1 when no spec has a part trained per split (those run on rank 0). */
+static int all_fixed(const char *const *specs, size_t n)
+{
+    for (size_t c = 0; c < n; c++) {
+        lmmiqa_feature_spec sp;
+        if (lmmiqa_feature_spec_parse(specs[c], &sp) != LMMIQA_OK)
+            return 0;
+        for (size_t k = 0; k < sp.count; k++)
+            if (lmmiqa_protocol_is_trainable(sp.names[k]))
+                return 0;
+    }
+    return 1;
+}
+#endif
 
 /* --quiet: warnings only. */
 static void on_warning(void *user, const char *line)
@@ -276,6 +358,20 @@ int cmd_eval(int argc, char **argv)
         goto done_ds;
     }
     char store[4096];
+#ifdef LMMIQA_HAVE_MPI
+    cli_mpi_ctx mctx = {cmd, ds, &eo, splits, specs, n_specs, &po};
+    if (cli_mpi_rank() > 0) { /* under mpirun: compute what rank 0 hands out */
+        if (store_opt)
+            snprintf(store, sizeof store, "%s", store_opt);
+        else
+            cli_default_store(ds, store, sizeof store);
+        po.store_dir = store;
+        po.out_dir = out;
+        po.jobs = eo.jobs;
+        code = cli_mpi_serve(&mctx);
+        goto done_splits;
+    }
+#endif
     code = cli_store_dir(cmd, ds, store_opt, quiet, store, sizeof store);
     /* Every extractor once, even when several specs share it. */
     for (size_t c = 0; c < n_specs && code == CLI_EXIT_OK; c++) {
@@ -314,7 +410,12 @@ int cmd_eval(int argc, char **argv)
         po.rank_user = &rp;
         po.rank_tag = rp.tag;
     }
-    rc = lmmiqa_protocol_run(ds, splits, n_specs, specs, &po, NULL);
+#ifdef LMMIQA_HAVE_MPI
+    if (cli_mpi_workers() > 0 && !rank_n && all_fixed(specs, n_specs))
+        rc = run_distributed(&mctx, &po, quiet);
+    else
+#endif
+        rc = lmmiqa_protocol_run(ds, splits, n_specs, specs, &po, NULL);
     if (rc != LMMIQA_OK) {
         code = cli_fail_status(cmd, rc);
         goto done_splits;

@@ -9,6 +9,7 @@
  */
 #include "cli.h"
 #include "cli_features.h"
+#include "cli_mpi.h"
 
 #include "lmmiqa/advanced/npy.h"
 
@@ -205,6 +206,14 @@ int cmd_extract(int argc, char **argv)
         int code = cli_dataset_load(cmd, dataset, image_root, &ds);
         if (code != CLI_EXIT_OK)
             return code;
+#ifdef LMMIQA_HAVE_MPI
+        if (cli_mpi_rank() > 0) { /* under mpirun: compute what rank 0 hands out */
+            cli_mpi_ctx ctx = {cmd, ds, &eo, NULL, NULL, 0, NULL};
+            code = cli_mpi_serve(&ctx);
+            lmmiqa_dataset_destroy(ds);
+            return code;
+        }
+#endif
         char store[4096];
         code = cli_store_dir(cmd, ds, output, quiet, store, sizeof store);
         if (code == CLI_EXIT_OK)
@@ -220,5 +229,11 @@ int cmd_extract(int argc, char **argv)
         cli_error(cmd, "no images given (see lmmiqa extract --help)");
         return CLI_EXIT_USAGE;
     }
+#ifdef LMMIQA_HAVE_MPI
+    if (cli_mpi_rank() > 0) { /* image mode runs on rank 0 alone */
+        cli_mpi_ctx ctx = {cmd, NULL, &eo, NULL, NULL, 0, NULL};
+        return cli_mpi_serve(&ctx);
+    }
+#endif
     return extract_images(cmd, extractor, output ? output : "-", &eo, n_images, images);
 }

@@ -3,6 +3,7 @@
  * listed in commands.def, plus the helpers every command shares.
  */
 #include "cli.h"
+#include "cli_mpi.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -70,8 +71,14 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--version") == 0)
         return finish_stdout("version", cmd_version(argc - 1, argv + 1));
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return finish_stdout(commands[i].name, commands[i].fn(argc - 1, argv + 1));
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            /* Under mpirun, extract and eval scale out (cli_mpi.h); MPI is
+             * never started otherwise. */
+            int code = cli_mpi_init(commands[i].name);
+            if (code == CLI_EXIT_OK)
+                code = commands[i].fn(argc - 1, argv + 1);
+            return finish_stdout(commands[i].name, cli_mpi_finish(code));
+        }
     fprintf(stderr, "lmmiqa: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return CLI_EXIT_USAGE;
