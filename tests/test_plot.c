@@ -240,6 +240,46 @@ static void test_scatter_png(void)
     lmmiqa_image_destroy(img);
 }
 
+/* Training and test panels side by side: one canvas, two frames sharing the
+ * axis range, the second to the right of the first, each point drawn in its
+ * own panel; a panel's point is absent from the other. */
+static void test_scatter_panels(void)
+{
+    lmmiqa_plot_scatter_series s[2];
+    make_series(s);
+    lmmiqa_plot_scatter_panel panels[2] = {{"Training", &s[0], 1}, {"Test", &s[1], 1}};
+    char path[4096];
+    out_path(path, sizeof path, "panels.png");
+    lmmiqa_plot_frame f[2];
+    CHECK_OK(lmmiqa_plot_scatter_panels(panels, 2, NULL, path, f));
+    CHECK(f[0].x_min == f[1].x_min && f[0].x_max == f[1].x_max); /* one range */
+    CHECK(f[0].y_min == f[1].y_min && f[0].y_max == f[1].y_max);
+    CHECK(f[1].left > f[0].left + f[0].width); /* side by side */
+    CHECK(f[0].canvas_width == f[1].canvas_width);
+    lmmiqa_plot_frame single;
+    char one[4096];
+    out_path(one, sizeof one, "panel_single.png");
+    CHECK_OK(lmmiqa_plot_scatter(&s[0], 1, NULL, one, &single));
+    CHECK(f[0].canvas_width > 1.8 * single.canvas_width);
+    lmmiqa_image *img = NULL;
+    CHECK_OK(lmmiqa_image_load(path, &img));
+    if (!img)
+        return;
+    CHECK(img->width == (int)ceil(f[0].canvas_width));
+    uint32_t blue = lmmiqa_plot_color(0);
+    for (int i = 0; i < 5; i++) {
+        double px, py;
+        lmmiqa_plot_frame_map(&f[0], blue_mos[i], blue_pred[i], &px, &py);
+        CHECK_MSG(near_color(pixel(img, (int)px, (int)py), blue, 0.75, 6), "training point %d", i);
+        lmmiqa_plot_frame_map(&f[1], orange_mos[i], orange_pred[i], &px, &py);
+        CHECK_MSG(near_color(pixel(img, (int)px, (int)py), blue, 0.75, 6), "test point %d", i);
+    }
+    lmmiqa_image_destroy(img);
+    CHECK(lmmiqa_plot_scatter_panels(panels, 0, NULL, path, NULL) == LMMIQA_ERR_INVALID_ARG);
+    lmmiqa_plot_scatter_panel empty = {"x", s, 0};
+    CHECK(lmmiqa_plot_scatter_panels(&empty, 1, NULL, path, NULL) == LMMIQA_ERR_INVALID_ARG);
+}
+
 static void test_scatter_auto_range(void)
 {
     /* KonIQ-like 1..5 scale: the automatic range covers the data with
@@ -471,6 +511,7 @@ int main(void)
 {
     RUN(test_scatter_png);
     RUN(test_scatter_auto_range);
+    RUN(test_scatter_panels);
     RUN(test_trend_png);
     RUN(test_vector_formats);
     RUN(test_bad_inputs);

@@ -114,6 +114,23 @@ LMMIQA_API int lmmiqa_plot_scatter(const lmmiqa_plot_scatter_series *series, siz
                                    const lmmiqa_plot_options *opt, const char *path,
                                    lmmiqa_plot_frame *frame);
 
+/* Several scatter charts side by side on one canvas, e.g. the paper's
+ * training and test panels (Figures 4-7: `lmmiqa plot scatter --train`).
+ * Every panel shares one axis range (opt->lo/hi, or nice numbers around all
+ * panels' points), has its own legend with PLCC/SROCC, and its title (NULL:
+ * opt->title). At most LMMIQA_PLOT_MAX_PANELS panels. frames (may be NULL)
+ * receives n_panels frames, each placed on the whole canvas. */
+#define LMMIQA_PLOT_MAX_PANELS 8
+typedef struct lmmiqa_plot_scatter_panel {
+    const char *title;
+    const lmmiqa_plot_scatter_series *series;
+    size_t n_series;
+} lmmiqa_plot_scatter_panel;
+
+LMMIQA_API int lmmiqa_plot_scatter_panels(const lmmiqa_plot_scatter_panel *panels,
+                                          size_t n_panels, const lmmiqa_plot_options *opt,
+                                          const char *path, lmmiqa_plot_frame *frames);
+
 /* Draw a trend chart: n_lines lines over n_categories categories (labels
  * categories[0..n_categories-1], left to right) into `path`. opt may be NULL.
  * On success, frame (may be NULL) receives the layout. */

@@ -785,23 +785,11 @@ static void fmt_metric(char *buf, size_t size, const char *name, int rc, double 
         snprintf(buf, size, "%s n/a", name);
 }
 
-int lmmiqa_plot_scatter(const lmmiqa_plot_scatter_series *series, size_t n_series,
-                        const lmmiqa_plot_options *opt, const char *path,
-                        lmmiqa_plot_frame *frame)
+/* Check every point of n_series series and widen [*dmin, *dmax] to them. */
+static int scatter_range(const lmmiqa_plot_scatter_series *series, size_t n_series,
+                         const char *path, double *dmin, double *dmax)
 {
-    out_format fmt;
-    int rc = format_of(path, &fmt);
-    if (rc != LMMIQA_OK)
-        return rc;
-    if (n_series == 0)
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: a scatter plot needs at least one series",
-                            path);
-    assert(series);
-    chart c;
-    chart_init(&c, opt, 1);
-    if ((rc = check_options(&c.opt)) != LMMIQA_OK)
-        return lmmiqa__fail_context(rc, "%s: ", path);
-    double dmin = INFINITY, dmax = -INFINITY;
+    int rc;
     for (size_t s = 0; s < n_series; s++) {
         const lmmiqa_plot_scatter_series *se = &series[s];
         char what[64];
@@ -820,13 +808,22 @@ int lmmiqa_plot_scatter(const lmmiqa_plot_scatter_series *series, size_t n_serie
                                     path, s + 1, name, i + 1, se->mos[i], se->pred[i]);
             double lo = se->mos[i] < se->pred[i] ? se->mos[i] : se->pred[i];
             double hi = se->mos[i] > se->pred[i] ? se->mos[i] : se->pred[i];
-            dmin = lo < dmin ? lo : dmin;
-            dmax = hi > dmax ? hi : dmax;
+            *dmin = lo < *dmin ? lo : *dmin;
+            *dmax = hi > *dmax ? hi : *dmax;
         }
     }
+    return LMMIQA_OK;
+}
+
+/* Axes, legend and layout of one scatter chart over data range [dmin, dmax]
+ * (c initialised by chart_init; c->legend is allocated here, freed by the
+ * caller). */
+static int scatter_chart(chart *c, const lmmiqa_plot_scatter_series *series, size_t n_series,
+                         const char *path, double dmin, double dmax)
+{
     /* Shared axis range: as given, or nice numbers around the data. */
-    if (c.opt.lo < c.opt.hi) {
-        axis_make(&c.ax, c.opt.lo, c.opt.hi, 0);
+    if (c->opt.lo < c->opt.hi) {
+        axis_make(&c->ax, c->opt.lo, c->opt.hi, 0);
     } else {
         int rc = axis_drawable(path, dmin, dmax);
         if (rc != LMMIQA_OK)
@@ -834,21 +831,21 @@ int lmmiqa_plot_scatter(const lmmiqa_plot_scatter_series *series, size_t n_serie
         /* No padding: MOS scales such as 0..100 stay 0..100, not -20..120.
          * A span below the resolution of the values counts as none. */
         if (dmax - dmin > 1e-9 * fmax(fabs(dmin), fabs(dmax))) {
-            axis_make(&c.ax, dmin, dmax, 1);
+            axis_make(&c->ax, dmin, dmax, 1);
         } else {
             double half = fabs(dmax) > 0 ? fabs(dmax) * 0.1 : 1.0;
-            axis_make(&c.ax, dmin - half, dmax + half, 1);
+            axis_make(&c->ax, dmin - half, dmax + half, 1);
         }
     }
-    c.ay = c.ax;
-    c.x_label = c.opt.x_label ? c.opt.x_label : "MOS";
-    c.y_label = c.opt.y_label ? c.opt.y_label : "Predicted score";
+    c->ay = c->ax;
+    c->x_label = c->opt.x_label ? c->opt.x_label : "MOS";
+    c->y_label = c->opt.y_label ? c->opt.y_label : "Predicted score";
 
-    c.legend = lmmiqa__calloc(n_series + 1, sizeof *c.legend);
-    if (!c.legend)
+    c->legend = lmmiqa__calloc(n_series + 1, sizeof *c->legend);
+    if (!c->legend)
         return LMMIQA_ERR_NOMEM;
     for (size_t s = 0; s < n_series; s++) {
-        legend_entry *e = &c.legend[c.n_legend++];
+        legend_entry *e = &c->legend[c->n_legend++];
         const lmmiqa_plot_scatter_series *se = &series[s];
         if (se->label)
             snprintf(e->label, sizeof e->label, "%s", se->label);
@@ -856,37 +853,144 @@ int lmmiqa_plot_scatter(const lmmiqa_plot_scatter_series *series, size_t n_serie
             snprintf(e->label, sizeof e->label, "series %zu", s + 1);
         e->kind = SWATCH_POINT;
         e->color = lmmiqa_plot_color(s);
-        if (c.opt.legend_metrics) {
+        if (c->opt.legend_metrics) {
             double plcc = 0, srocc = 0;
             int r1 = lmmiqa_metric_plcc(se->pred, se->mos, se->n, &plcc);
             int r2 = lmmiqa_metric_srocc(se->pred, se->mos, se->n, &srocc);
-            if (r1 == LMMIQA_ERR_NOMEM || r2 == LMMIQA_ERR_NOMEM) {
-                free(c.legend);
+            if (r1 == LMMIQA_ERR_NOMEM || r2 == LMMIQA_ERR_NOMEM)
                 return LMMIQA_ERR_NOMEM;
-            }
             char a[48], b[48];
             fmt_metric(a, sizeof a, "PLCC", r1, plcc);
             fmt_metric(b, sizeof b, "SROCC", r2, srocc);
             snprintf(e->sub, sizeof e->sub, "%s  %s", a, b);
         }
     }
-    legend_entry *diag = &c.legend[c.n_legend++];
+    legend_entry *diag = &c->legend[c->n_legend++];
     snprintf(diag->label, sizeof diag->label, "y = x");
     diag->kind = SWATCH_LINE;
     diag->color = 0x4d4d4d;
 
-    rc = layout_checked(&c, 0);
+    int rc = layout_checked(c, 0);
     if (rc == LMMIQA_OK) {
-        c.f.x_min = c.ax.lo;
-        c.f.x_max = c.ax.hi;
-        c.f.y_min = c.ay.lo;
-        c.f.y_max = c.ay.hi;
+        c->f.x_min = c->ax.lo;
+        c->f.x_max = c->ax.hi;
+        c->f.y_min = c->ay.lo;
+        c->f.y_max = c->ay.hi;
+    }
+    return rc;
+}
+
+int lmmiqa_plot_scatter(const lmmiqa_plot_scatter_series *series, size_t n_series,
+                        const lmmiqa_plot_options *opt, const char *path,
+                        lmmiqa_plot_frame *frame)
+{
+    out_format fmt;
+    int rc = format_of(path, &fmt);
+    if (rc != LMMIQA_OK)
+        return rc;
+    if (n_series == 0)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: a scatter plot needs at least one series",
+                            path);
+    assert(series);
+    chart c;
+    chart_init(&c, opt, 1);
+    if ((rc = check_options(&c.opt)) != LMMIQA_OK)
+        return lmmiqa__fail_context(rc, "%s: ", path);
+    double dmin = INFINITY, dmax = -INFINITY;
+    rc = scatter_range(series, n_series, path, &dmin, &dmax);
+    if (rc == LMMIQA_OK)
+        rc = scatter_chart(&c, series, n_series, path, dmin, dmax);
+    if (rc == LMMIQA_OK) {
         scatter_data d = {series, n_series};
         rc = render(&c, fmt, path, draw_scatter, &d);
     }
     free(c.legend);
     if (rc == LMMIQA_OK && frame)
         *frame = c.f;
+    return rc;
+}
+
+/* Side-by-side panels: each a whole scatter chart, translated right. */
+typedef struct panels_data {
+    chart *charts;
+    const lmmiqa_plot_scatter_panel *panels;
+    const double *x_offset;
+    size_t n;
+} panels_data;
+
+static void draw_panels(chart *c, cairo_t *cr, const void *data)
+{
+    (void)c;
+    const panels_data *d = data;
+    for (size_t k = 0; k < d->n; k++) {
+        scatter_data sd = {d->panels[k].series, d->panels[k].n_series};
+        cairo_save(cr);
+        cairo_translate(cr, d->x_offset[k], 0);
+        draw_scatter(&d->charts[k], cr, &sd);
+        cairo_restore(cr);
+    }
+}
+
+int lmmiqa_plot_scatter_panels(const lmmiqa_plot_scatter_panel *panels, size_t n_panels,
+                               const lmmiqa_plot_options *opt, const char *path,
+                               lmmiqa_plot_frame *frames)
+{
+    out_format fmt;
+    int rc = format_of(path, &fmt);
+    if (rc != LMMIQA_OK)
+        return rc;
+    if (n_panels == 0 || n_panels > LMMIQA_PLOT_MAX_PANELS)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: %zu panels (1 to %d)", path, n_panels,
+                            LMMIQA_PLOT_MAX_PANELS);
+    assert(panels);
+    chart charts[LMMIQA_PLOT_MAX_PANELS];
+    double x_offset[LMMIQA_PLOT_MAX_PANELS];
+    memset(charts, 0, sizeof charts);
+    /* One data range for all panels, so that they compare at a glance. */
+    double dmin = INFINITY, dmax = -INFINITY;
+    for (size_t k = 0; k < n_panels && rc == LMMIQA_OK; k++) {
+        if (panels[k].n_series == 0)
+            rc = lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: panel %zu has no series", path, k + 1);
+        else if ((rc = check_text("a panel title", panels[k].title)) != LMMIQA_OK)
+            rc = lmmiqa__fail_context(rc, "%s: ", path);
+        else
+            rc = scatter_range(panels[k].series, panels[k].n_series, path, &dmin, &dmax);
+    }
+    double width = 0, height = 0;
+    for (size_t k = 0; k < n_panels && rc == LMMIQA_OK; k++) {
+        chart_init(&charts[k], opt, 1);
+        if (panels[k].title)
+            charts[k].opt.title = panels[k].title;
+        if ((rc = check_options(&charts[k].opt)) != LMMIQA_OK) {
+            rc = lmmiqa__fail_context(rc, "%s: ", path);
+            break;
+        }
+        rc = scatter_chart(&charts[k], panels[k].series, panels[k].n_series, path, dmin, dmax);
+        x_offset[k] = width;
+        width += charts[k].f.canvas_width;
+        height = charts[k].f.canvas_height > height ? charts[k].f.canvas_height : height;
+    }
+    chart all;
+    chart_init(&all, opt, 1);
+    all.f.canvas_width = width;
+    all.f.canvas_height = height;
+    if (rc == LMMIQA_OK && (width * all.opt.scale > MAX_CANVAS || height * all.opt.scale > MAX_CANVAS))
+        rc = lmmiqa__fail(LMMIQA_ERR_TOO_LARGE, "plot: %zu panels make a %gx%g canvas at scale %g "
+                          "(more than %g pixels a side)", n_panels, width, height, all.opt.scale,
+                          MAX_CANVAS);
+    if (rc == LMMIQA_OK) {
+        panels_data d = {charts, panels, x_offset, n_panels};
+        rc = render(&all, fmt, path, draw_panels, &d);
+    }
+    for (size_t k = 0; k < n_panels; k++) {
+        if (rc == LMMIQA_OK && frames) {
+            frames[k] = charts[k].f;
+            frames[k].left += x_offset[k];
+            frames[k].canvas_width = width;
+            frames[k].canvas_height = height;
+        }
+        free(charts[k].legend);
+    }
     return rc;
 }
 

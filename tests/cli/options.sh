@@ -54,4 +54,13 @@ check "metrics --split with no row: exit 1" test $? -eq 1
 check "plot scatter says it pools splits" grep -q 'pool several splits' "$TMP/p.err"
 "$CLI" plot scatter "$TMP/ev/predictions.csv" --split split --split-value 1 -o "$TMP/sc1.png" >/dev/null 2>"$TMP/p1.err"
 check "plot scatter of one split: no note" sh -c "! grep -q pool '$TMP/p1.err'"
+# The paper's training / test panels from those files.
+"$CLI" plot scatter "$TMP/ev/predictions.csv" --train "$TMP/ev/train_predictions.csv" \
+    --split split --split-value 1 -o "$TMP/panels.png" >"$TMP/panels.out" 2>&1
+check "plot scatter --train draws two panels" test $? -eq 0
+check "  with the training and the test metrics" sh -c "grep -q '^training: ' '$TMP/panels.out' && grep -q '^test: ' '$TMP/panels.out'"
+"$CLI" plot scatter "$TMP/ev/predictions.csv" --split split --split-value 1 -o "$TMP/single.png" >/dev/null 2>&1
+w2=$(python3 -c 'import struct,sys; print(struct.unpack(">I", open(sys.argv[1],"rb").read()[16:20])[0])' "$TMP/panels.png")
+w1=$(python3 -c 'import struct,sys; print(struct.unpack(">I", open(sys.argv[1],"rb").read()[16:20])[0])' "$TMP/single.png")
+check "  side by side (about twice as wide)" test "$w2" -gt $((w1 * 18 / 10))
 exit $fail

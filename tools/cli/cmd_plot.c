@@ -60,6 +60,9 @@ static void usage(FILE *out)
             "  --only V,V,...       keep these series values, in this order (colours follow)\n"
             "  --label V=TEXT       legend text of series value V (repeatable)\n"
             "  --split COL --split-value K   keep rows whose COL is K (e.g. split 10)\n"
+            "  --train FILE         also the training rows' predictions (eval\n"
+            "                       --train-predictions: train_predictions.csv): two panels,\n"
+            "                       training and test, side by side on one axis range\n"
             "\n"
             "trend: a metric per category, one line with markers per model (the paper's\n"
             "  Figure 3). Reads a results table, one row per (model, category).\n"
@@ -367,13 +370,134 @@ static int plot_status(int rc)
 
 /* ---- scatter ------------------------------------------------------------------- */
 
+/* The points of one predictions file, grouped into series. */
+typedef struct scatter_points {
+    lmmiqa_csv *csv;
+    double *mos, *pred;
+    int *row_group;
+    size_t counts[MAX_GROUPS], offsets[MAX_GROUPS];
+    lmmiqa_plot_scatter_series ss[MAX_GROUPS];
+    size_t n_series;
+} scatter_points;
+
+static void scatter_points_free(scatter_points *p)
+{
+    free(p->row_group);
+    free(p->mos);
+    free(p->pred);
+    lmmiqa_csv_destroy(p->csv);
+    memset(p, 0, sizeof *p);
+}
+
+/* Read `input`'s rows that pass the filters into series (names collected in
+ * `series`, shared between files so a series keeps its colour). Returns an
+ * exit code (printed). */
+static int scatter_load(const char *input, const common_opts *oc, const char *mos_col,
+                        const char *pred_col, const char *series_col, const char *only,
+                        group_set *series, scatter_points *pts)
+{
+    common_opts o = *oc;
+    int code = CLI_EXIT_FAILURE;
+    lmmiqa_csv *csv = NULL;
+    double *mos = NULL, *pred = NULL;
+    int *row_group = NULL;
+    size_t *counts = pts->counts, *offsets = pts->offsets;
+    int rc = lmmiqa_csv_load(input, &csv);
+    pts->csv = csv;
+    if (rc != LMMIQA_OK)
+        return cli_fail_status(CMD, rc);
+    int mc = need_column(csv, "MOS", mos_col), pc = need_column(csv, "prediction", pred_col);
+    int sc = series_col ? need_column(csv, "series", series_col) : -2;
+    if (mc < 0 || pc < 0 || sc == -1 || resolve_filters(csv, &o) != 0)
+        goto done;
+    size_t rows = lmmiqa_csv_rows(csv), used = 0;
+    row_group = calloc(rows ? rows : 1, sizeof *row_group);
+    mos = malloc((rows ? rows : 1) * sizeof *mos);
+    pred = malloc((rows ? rows : 1) * sizeof *pred);
+    if (!row_group || !mos || !pred) {
+        cli_error(CMD, "out of memory");
+        code = CLI_EXIT_INTERNAL;
+        goto done;
+    }
+    if (!series_col && group_index(series, pred_col, "series") < 0)
+        goto done;
+    for (size_t r = 0; r < rows; r++) {
+        row_group[r] = -1;
+        if (!row_selected(csv, r, &o))
+            continue;
+        int g = series_col ? group_index(series, lmmiqa_csv_cell(csv, r, (size_t)sc), "series")
+                           : 0;
+        if (g == -2)
+            goto done;
+        if (g < 0)
+            continue;
+        row_group[r] = g;
+        counts[g]++;
+        used++;
+    }
+    if (used == 0) {
+        cli_error(CMD, "%s: no rows match the filters%s", input,
+                  only ? " and --only" : "");
+        goto done;
+    }
+    {
+        /* eval's predictions.csv holds every split: say when points of
+         * several splits share the plot (a test image appears once a split) */
+        int split_c = lmmiqa_csv_column(csv, "split");
+        size_t distinct = 0;
+        const char *first = NULL;
+        for (size_t r = 0; split_c >= 0 && split_c != sc && r < rows && distinct < 2; r++) {
+            if (row_group[r] < 0)
+                continue;
+            const char *v = lmmiqa_csv_cell(csv, r, (size_t)split_c);
+            if (!first) {
+                first = v;
+                distinct = 1;
+            } else if (strcmp(v, first) != 0) {
+                distinct = 2;
+            }
+        }
+        if (distinct > 1)
+            cli_error(CMD, "note: the points pool several splits; --split split --split-value K "
+                           "for one");
+    }
+    for (size_t g = 1; g < series->n; g++)
+        offsets[g] = offsets[g - 1] + counts[g - 1];
+    size_t fill[MAX_GROUPS] = {0};
+    for (size_t r = 0; r < rows; r++) {
+        if (row_group[r] < 0)
+            continue;
+        size_t g = (size_t)row_group[r], at = offsets[g] + fill[g]++;
+        if ((rc = lmmiqa_csv_cell_double(csv, r, (size_t)mc, &mos[at])) != LMMIQA_OK ||
+            (rc = lmmiqa_csv_cell_double(csv, r, (size_t)pc, &pred[at])) != LMMIQA_OK) {
+            code = cli_fail_status(CMD, rc);
+            goto done;
+        }
+    }
+    for (size_t g = 0; g < series->n; g++) {
+        if (counts[g] == 0) {
+            fprintf(stderr, "lmmiqa plot: note: %s: series '%s' has no rows; left out\n", input,
+                    series->names[g]);
+            continue;
+        }
+        pts->ss[pts->n_series++] = (lmmiqa_plot_scatter_series){
+            label_of(&o, series->names[g]), mos + offsets[g], pred + offsets[g], counts[g]};
+    }
+    code = CLI_EXIT_OK;
+done:
+    pts->mos = mos;
+    pts->pred = pred;
+    pts->row_group = row_group;
+    return code;
+}
+
 static int plot_scatter(int argc, char **argv)
 {
     common_opts o;
     memset(&o, 0, sizeof o);
     lmmiqa_plot_options_init(&o.po);
     const char *input = NULL, *mos_col = "mos", *pred_col = "pred", *series_col = NULL;
-    const char *only = NULL, *split_col = NULL, *split_value = NULL;
+    const char *only = NULL, *split_col = NULL, *split_value = NULL, *train = NULL;
     int positional = 0;
     for (int i = 1; i < argc; i++) {
         int m;
@@ -396,7 +520,8 @@ static int plot_scatter(int argc, char **argv)
             (m = cli_opt_value(CMD, argc, argv, &i, "--series", &series_col)) != 0 ||
             (m = cli_opt_value(CMD, argc, argv, &i, "--only", &only)) != 0 ||
             (m = cli_opt_value(CMD, argc, argv, &i, "--split", &split_col)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--split-value", &split_value)) != 0) {
+            (m = cli_opt_value(CMD, argc, argv, &i, "--split-value", &split_value)) != 0 ||
+            (m = cli_opt_value(CMD, argc, argv, &i, "--train", &train)) != 0) {
             if (m < 0)
                 return CLI_EXIT_USAGE;
             continue;
@@ -434,115 +559,37 @@ static int plot_scatter(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
 
-    lmmiqa_csv *csv = NULL;
-    int code = CLI_EXIT_FAILURE;
-    double *mos = NULL, *pred = NULL;
-    int *row_group = NULL;
-    size_t counts[MAX_GROUPS] = {0}, offsets[MAX_GROUPS] = {0};
-    int rc = lmmiqa_csv_load(input, &csv);
-    if (rc != LMMIQA_OK) {
-        code = cli_fail_status(CMD, rc);
-        goto done;
+    /* --train: the training rows first, as the paper's panels are ordered. */
+    scatter_points pts[2];
+    memset(pts, 0, sizeof pts);
+    const char *files[2] = {train, input};
+    int code = CLI_EXIT_OK;
+    for (int k = train ? 0 : 1; k < 2 && code == CLI_EXIT_OK; k++)
+        code = scatter_load(files[k], &o, mos_col, pred_col, series_col, only, &series, &pts[k]);
+    int rc = LMMIQA_OK;
+    if (code == CLI_EXIT_OK && train) {
+        lmmiqa_plot_scatter_panel panels[2] = {{"Training", pts[0].ss, pts[0].n_series},
+                                               {"Test", pts[1].ss, pts[1].n_series}};
+        rc = lmmiqa_plot_scatter_panels(panels, 2, &o.po, o.out, NULL);
+    } else if (code == CLI_EXIT_OK) {
+        rc = lmmiqa_plot_scatter(pts[1].ss, pts[1].n_series, &o.po, o.out, NULL);
     }
-    int mc = need_column(csv, "MOS", mos_col), pc = need_column(csv, "prediction", pred_col);
-    int sc = series_col ? need_column(csv, "series", series_col) : -2;
-    if (mc < 0 || pc < 0 || sc == -1 || resolve_filters(csv, &o) != 0)
-        goto done;
-    size_t rows = lmmiqa_csv_rows(csv), used = 0;
-    row_group = calloc(rows ? rows : 1, sizeof *row_group);
-    mos = malloc((rows ? rows : 1) * sizeof *mos);
-    pred = malloc((rows ? rows : 1) * sizeof *pred);
-    if (!row_group || !mos || !pred) {
-        cli_error(CMD, "out of memory");
-        code = CLI_EXIT_INTERNAL;
-        goto done;
-    }
-    if (!series_col && group_index(&series, pred_col, "series") < 0)
-        goto done;
-    for (size_t r = 0; r < rows; r++) {
-        row_group[r] = -1;
-        if (!row_selected(csv, r, &o))
-            continue;
-        int g = series_col ? group_index(&series, lmmiqa_csv_cell(csv, r, (size_t)sc), "series")
-                           : 0;
-        if (g == -2)
-            goto done;
-        if (g < 0)
-            continue;
-        row_group[r] = g;
-        counts[g]++;
-        used++;
-    }
-    if (used == 0) {
-        cli_error(CMD, "%s: no rows match the filters%s", input,
-                  only ? " and --only" : "");
-        goto done;
-    }
-    {
-        /* eval's predictions.csv holds every split: say when points of
-         * several splits share the plot (a test image appears once a split) */
-        int split_c = lmmiqa_csv_column(csv, "split");
-        size_t distinct = 0;
-        const char *first = NULL;
-        for (size_t r = 0; split_c >= 0 && split_c != sc && r < rows && distinct < 2; r++) {
-            if (row_group[r] < 0)
-                continue;
-            const char *v = lmmiqa_csv_cell(csv, r, (size_t)split_c);
-            if (!first) {
-                first = v;
-                distinct = 1;
-            } else if (strcmp(v, first) != 0) {
-                distinct = 2;
-            }
-        }
-        if (distinct > 1)
-            cli_error(CMD, "note: the points pool several splits; --split split --split-value K "
-                           "for one");
-    }
-    for (size_t g = 1; g < series.n; g++)
-        offsets[g] = offsets[g - 1] + counts[g - 1];
-    size_t fill[MAX_GROUPS] = {0};
-    for (size_t r = 0; r < rows; r++) {
-        if (row_group[r] < 0)
-            continue;
-        size_t g = (size_t)row_group[r], at = offsets[g] + fill[g]++;
-        if ((rc = lmmiqa_csv_cell_double(csv, r, (size_t)mc, &mos[at])) != LMMIQA_OK ||
-            (rc = lmmiqa_csv_cell_double(csv, r, (size_t)pc, &pred[at])) != LMMIQA_OK) {
-            code = cli_fail_status(CMD, rc);
-            goto done;
-        }
-    }
-    lmmiqa_plot_scatter_series ss[MAX_GROUPS];
-    size_t n_series = 0;
-    for (size_t g = 0; g < series.n; g++) {
-        if (counts[g] == 0) {
-            fprintf(stderr, "lmmiqa plot: note: series '%s' has no rows; left out\n",
-                    series.names[g]);
-            continue;
-        }
-        ss[n_series++] = (lmmiqa_plot_scatter_series){label_of(&o, series.names[g]),
-                                                      mos + offsets[g], pred + offsets[g],
-                                                      counts[g]};
-    }
-    rc = lmmiqa_plot_scatter(ss, n_series, &o.po, o.out, NULL);
-    if (rc != LMMIQA_OK) {
+    if (code == CLI_EXIT_OK && rc != LMMIQA_OK)
         code = plot_status(rc);
-        goto done;
-    }
-    for (size_t s = 0; s < n_series; s++) {
-        double plcc = NAN, srocc = NAN;
-        lmmiqa_metric_plcc(ss[s].pred, ss[s].mos, ss[s].n, &plcc);
-        lmmiqa_metric_srocc(ss[s].pred, ss[s].mos, ss[s].n, &srocc);
-        printf("%s\t%zu points\tPLCC %.4f\tSROCC %.4f\n", ss[s].label, ss[s].n, plcc, srocc);
-    }
-    fprintf(stderr, "lmmiqa plot: wrote %s\n", o.out);
-    code = CLI_EXIT_OK;
-done:
-    free(row_group);
-    free(mos);
-    free(pred);
+    for (int k = train ? 0 : 1; k < 2 && code == CLI_EXIT_OK; k++)
+        for (size_t s = 0; s < pts[k].n_series; s++) {
+            const lmmiqa_plot_scatter_series *se = &pts[k].ss[s];
+            double plcc = NAN, srocc = NAN;
+            lmmiqa_metric_plcc(se->pred, se->mos, se->n, &plcc);
+            lmmiqa_metric_srocc(se->pred, se->mos, se->n, &srocc);
+            printf("%s%s\t%zu points\tPLCC %.4f\tSROCC %.4f\n", train ? (k ? "test: " : "training: ") : "",
+                   se->label, se->n, plcc, srocc);
+        }
+    if (code == CLI_EXIT_OK)
+        fprintf(stderr, "lmmiqa plot: wrote %s\n", o.out);
+    scatter_points_free(&pts[0]);
+    scatter_points_free(&pts[1]);
     group_set_free(&series);
-    lmmiqa_csv_destroy(csv);
     return code;
 }
 
