@@ -53,7 +53,12 @@ LMMIQA_API const char *lmmiqa_extractor_name(const lmmiqa_extractor *ex);
 LMMIQA_API const char *lmmiqa_extractor_version(const lmmiqa_extractor *ex);
 LMMIQA_API const char *lmmiqa_extractor_config_json(const lmmiqa_extractor *ex);
 
-/* Column names of the features ("f1".."f36" for BRISQUE). */
+/* Column name of feature i: the extractor's own where its features have
+ * meanings (BRISQUE: lmmiqa_brisque_feature_name's "s1_ggd_alpha" ..
+ * "s2_d2_r2"; clipiqa: its prompt pairs' names; ALIGN, CNNIQA, MetaIQA:
+ * "align1".., "cnniqa1".., "metaiqa1"..), else "f1".."fN" (the CLIP
+ * embeddings). The extract CSV header
+ * and the store's sidecar use these names. */
 LMMIQA_API const char *lmmiqa_extractor_feature_name(const lmmiqa_extractor *ex, size_t i);
 
 LMMIQA_API int lmmiqa_extractor_state_create(const lmmiqa_extractor *ex,

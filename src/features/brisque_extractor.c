@@ -8,6 +8,7 @@
 #include "core/internal.h"
 #include "lmmiqa/brisque.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int brisque_state_create(const void *model, void **state)
@@ -22,6 +23,14 @@ static int brisque_run(const void *model, void *state, const lmmiqa_image *img, 
 {
     (void)model;
     return lmmiqa_brisque_features(state, img, out);
+}
+
+/* Column names: the descriptive names of lmmiqa/brisque.h ("s1_ggd_alpha"). */
+static void brisque_feature_name(const void *model, size_t i, char *buf, size_t size)
+{
+    (void)model;
+    const char *n = lmmiqa_brisque_feature_name((int)i);
+    snprintf(buf, size, "%s", n ? n : "?");
 }
 
 int lmmiqa__brisque_extractor_create(const lmmiqa_extractor_options *opts,
@@ -44,5 +53,6 @@ int lmmiqa__brisque_extractor_create(const lmmiqa_extractor_options *opts,
     impl->state_create = brisque_state_create;
     impl->state_destroy = brisque_state_destroy;
     impl->run = brisque_run;
+    impl->feature_name = brisque_feature_name;
     return LMMIQA_OK;
 }

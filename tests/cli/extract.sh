@@ -26,8 +26,8 @@ check "--list names brisque" grep -qx brisque "$TMP/list"
 # CSV to stdout
 "$CLI" extract --extractor brisque --output - "$A" "$B" >"$TMP/f.csv" 2>"$TMP/err"
 check "csv exit 0" test $? -eq 0
-header="image$(for i in $(seq 1 36); do printf ',f%d' "$i"; done)"
-check "csv header" test "$(head -1 "$TMP/f.csv")" = "$header"
+header="image$(for s in 1 2; do printf ',s%d_ggd_alpha,s%d_ggd_sigma2' $s $s; for o in h v d1 d2; do for p in alpha eta l2 r2; do printf ',s%d_%s_%s' $s $o $p; done; done; done)"
+check "csv header: brisque.h's feature names" test "$(head -1 "$TMP/f.csv")" = "$header"
 check "csv 2 rows" test "$(wc -l <"$TMP/f.csv")" -eq 3
 check "csv 37 fields" test "$(awk -F, 'NR>1 {print NF}' "$TMP/f.csv" | sort -u)" = 37
 check "csv row names image" grep -q "^$A," "$TMP/f.csv"

@@ -28,7 +28,7 @@ static void usage(FILE *out)
             "Compute feature vectors.\n"
             "\n"
             "Image mode: one row per image. --output - (the default) writes CSV with the\n"
-            "header image,f1,...,fN to stdout; a FILE ending in .npy gets a float32 NumPy\n"
+            "header image,<feature names> to stdout; a FILE ending in .npy gets a float32 NumPy\n"
             "matrix (rows in argument order, a failed image's row is NaN); any other FILE\n"
             "gets the CSV. A bad image is reported on stderr and left out of the CSV; the\n"
             "others are still written and the exit code is 1.\n"
