@@ -18,12 +18,9 @@
 
 #define BENCH_IDLE_LOAD 0.5
 
-/* The 1-minute load average when the benchmark run began (-1: unknown). */
-static inline double bench_start_load(void)
+/* The 1-minute load average now (-1: unknown). */
+static inline double bench_load_now(void)
 {
-    const char *env = getenv("LMMIQA_BENCH_START_LOAD");
-    if (env && *env)
-        return strtod(env, NULL);
     double l = -1;
     FILE *f = fopen("/proc/loadavg", "r");
     if (f) {
@@ -32,6 +29,15 @@ static inline double bench_start_load(void)
         fclose(f);
     }
     return l;
+}
+
+/* The 1-minute load average when the benchmark run began (-1: unknown). */
+static inline double bench_start_load(void)
+{
+    const char *env = getenv("LMMIQA_BENCH_START_LOAD");
+    if (env && *env)
+        return strtod(env, NULL);
+    return bench_load_now();
 }
 
 /* 1 when ratios may be reported; otherwise prints why, once. */

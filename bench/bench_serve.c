@@ -53,18 +53,6 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static double load1(void)
-{
-    double l = -1;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = -1;
-        fclose(f);
-    }
-    return l;
-}
-
 #include "bench_load.h"
 
 static int cmp_str(const void *a, const void *b)
@@ -180,6 +168,19 @@ static int send_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+/* Append what the socket has to buf[got..cap-1), keeping it terminated. */
+static int recv_more(int fd, char *buf, size_t cap, size_t *got)
+{
+    if (*got + 1 >= cap)
+        return -1;
+    ssize_t r = recv(fd, buf + *got, cap - 1 - *got, 0);
+    if (r <= 0)
+        return -1;
+    *got += (size_t)r;
+    buf[*got] = '\0';
+    return 0;
+}
+
 /* One request on a keep-alive connection: 0 when the answer is 200 with a
  * score, 1 otherwise; -1 when the connection broke. */
 static int one_request(int fd, const blob *b, char *buf, size_t cap)
@@ -194,13 +195,8 @@ static int one_request(int fd, const blob *b, char *buf, size_t cap)
     size_t got = 0;
     char *end = NULL;
     while (!end) {
-        if (got + 1 >= cap)
+        if (recv_more(fd, buf, cap, &got) != 0)
             return -1;
-        ssize_t r = recv(fd, buf + got, cap - 1 - got, 0);
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-        buf[got] = '\0';
         end = strstr(buf, "\r\n\r\n");
     }
     size_t header_len = (size_t)(end + 4 - buf), clen = 0;
@@ -211,15 +207,9 @@ static int one_request(int fd, const blob *b, char *buf, size_t cap)
     if (!cl)
         return -1;
     clen = strtoul(cl + 15, NULL, 10);
-    while (got < header_len + clen) {
-        if (got + 1 >= cap)
+    while (got < header_len + clen)
+        if (recv_more(fd, buf, cap, &got) != 0)
             return -1;
-        ssize_t r = recv(fd, buf + got, cap - 1 - got, 0);
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
-    buf[got] = '\0';
     return strncmp(buf, "HTTP/1.1 200", 12) == 0 && strstr(end, "\"score\"") ? 0 : 1;
 }
 
@@ -406,7 +396,7 @@ int main(int argc, char **argv)
     printf("%-28s %10zu %10.1f %10s %10s %8d\n", "lmmiqa score, one batch", batch, batch_rate,
            "-", "-", brc != 0);
 
-    double load_end = load1();
+    double load_end = bench_load_now();
     printf("\nload average %.2f at start, %.2f at the end\n", load_start, load_end);
     if (!idle) {
         printf("goals: not judged (the machine was not idle at start)\n");
