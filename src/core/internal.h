@@ -50,7 +50,24 @@ void lmmiqa__io_fault_arm(long n);
 long lmmiqa__io_fault_steps(void);
 int lmmiqa__io_fault(void);
 
+/* A growable byte buffer (util.c), always NUL-terminated once written to.
+ * Appends never fail loudly: an allocation failure sets `oom` and later
+ * appends do nothing, so a writer checks once at the end. Zero-initialise;
+ * lmmiqa__buf_free releases it; lmmiqa__buf_take hands the text over ("" when
+ * empty; NULL only when out of memory). */
+typedef struct lmmiqa__buf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} lmmiqa__buf;
+void lmmiqa__buf_put(lmmiqa__buf *b, const void *data, size_t n);
+void lmmiqa__buf_str(lmmiqa__buf *b, const char *s);
+void lmmiqa__buf_printf(lmmiqa__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *lmmiqa__buf_take(lmmiqa__buf *b);
+void lmmiqa__buf_free(lmmiqa__buf *b);
 
+/* Seconds on the monotonic clock (for durations, never wall time). */
+double lmmiqa__now_s(void);
 
 /* SHA-256 of a byte buffer / of a whole file (streamed), as 64 lowercase hex
  * digits plus NUL. Used for image content hashes and weight checksums. */

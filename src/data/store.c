@@ -101,13 +101,6 @@ static void bin_to_hex(const unsigned char bin[32], char hex[65])
     hex[64] = '\0';
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static char *path_join(const char *dir, const char *name, const char *ext)
 {
     size_t n = strlen(dir) + strlen(name) + strlen(ext) + 2;
@@ -632,7 +625,7 @@ static int pool_journal(pool *p, size_t i, const float *row, unsigned char *rec)
         return rc;
     jn->valid_len += (off_t)jn->rec_size;
     p->unsynced++;
-    double t = now_s();
+    double t = lmmiqa__now_s();
     if (p->unsynced >= p->opt->sync_rows || t - p->last_sync >= p->opt->sync_seconds) {
         if (lmmiqa__io_fault() || fdatasync(jn->fd) != 0)
             return lmmiqa__fail(LMMIQA_ERR_IO, "%s: fsync failed: %s", jn->path, strerror(errno));
@@ -750,7 +743,7 @@ static void *pool_worker(void *arg)
             }
         }
         p->prog.done++;
-        p->prog.elapsed_s = now_s() - p->t0;
+        p->prog.elapsed_s = lmmiqa__now_s() - p->t0;
         if (p->opt->progress)
             p->opt->progress(p->opt->user, &p->prog);
         pthread_mutex_unlock(&p->mu);
@@ -775,7 +768,7 @@ static int pool_run(pool *p)
     if ((size_t)jobs > p->n)
         jobs = p->n ? (int)p->n : 1;
     pthread_mutex_init(&p->mu, NULL);
-    p->t0 = p->last_sync = now_s();
+    p->t0 = p->last_sync = lmmiqa__now_s();
     p->prog.total = p->n;
     pthread_t *tid = calloc((size_t)jobs, sizeof *tid);
     int started = 0;
@@ -788,7 +781,7 @@ static int pool_run(pool *p)
         pthread_join(tid[k], NULL);
     free(tid);
     pthread_mutex_destroy(&p->mu);
-    p->prog.elapsed_s = now_s() - p->t0;
+    p->prog.elapsed_s = lmmiqa__now_s() - p->t0;
     if (p->abort_rc != LMMIQA_OK)
         return lmmiqa__fail(p->abort_rc, "%s", p->abort_msg);
     return LMMIQA_OK;
@@ -878,7 +871,7 @@ int lmmiqa_store_sink_put(lmmiqa_store_sink *sink, size_t row, int status,
             sink->rc = rc;
     }
     p->prog.done++;
-    p->prog.elapsed_s = now_s() - p->t0;
+    p->prog.elapsed_s = lmmiqa__now_s() - p->t0;
     if (p->opt->progress)
         p->opt->progress(p->opt->user, &p->prog);
     return rc;
@@ -1032,7 +1025,7 @@ static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
     rc = pool_run(&p);
     if (rc == LMMIQA_OK && o.compute)
         rc = compute_pending(&p);
-    p.prog.elapsed_s = now_s() - p.t0;
+    p.prog.elapsed_s = lmmiqa__now_s() - p.t0;
     if (result)
         *result = p.prog;
     if (jn.fd >= 0 && rc == LMMIQA_OK && (lmmiqa__io_fault() || fsync(jn.fd) != 0))

@@ -102,42 +102,7 @@ static const char *attr(const char **atts, const char *name)
     return NULL;
 }
 
-/* Growable text buffer for character data. */
-typedef struct tbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-} tbuf;
-
-static void tbuf_add(tbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static char *tbuf_take(tbuf *b)
-{
-    char *s = b->s ? b->s : strdup("");
-    b->s = NULL;
-    b->len = b->cap = 0;
-    return s;
-}
-
+/* Character data gathers in the shared growable buffer (core/util.c). */
 typedef struct xml_ctx {
     const char *xlsx, *part;
     int error; /* status of a semantic error found by a handler */
@@ -220,7 +185,7 @@ typedef struct sst_ctx {
     char **items;
     size_t n, cap;
     int in_si, in_t, in_rph;
-    tbuf text;
+    lmmiqa__buf text;
 } sst_ctx;
 
 static void sst_start(void *ud, const char *el, const char **atts)
@@ -260,7 +225,7 @@ static void sst_end(void *ud, const char *el)
             c->items = p;
             c->cap = cap;
         }
-        char *s = tbuf_take(&c->text);
+        char *s = lmmiqa__buf_take(&c->text);
         if (!s || c->text.oom) {
             free(s);
             stop(&c->x, lmmiqa__fail(LMMIQA_ERR_NOMEM, "out of memory reading %s", c->x.xlsx));
@@ -274,7 +239,7 @@ static void sst_chars(void *ud, const char *s, int len)
 {
     sst_ctx *c = ud;
     if (c->in_t)
-        tbuf_add(&c->text, s, (size_t)len);
+        lmmiqa__buf_put(&c->text, s, (size_t)len);
 }
 
 /* ------------------------------------------------------------- sheet part */
@@ -288,7 +253,7 @@ typedef struct sheet_ctx {
     size_t c_row, c_col;
     char type[16];
     int in_c, in_v, in_is_t, has_value;
-    tbuf text;
+    lmmiqa__buf text;
 } sheet_ctx;
 
 /* "BC12" -> col 54 (0-based), row 12. 0 on success. */
@@ -421,7 +386,7 @@ static void sheet_end(void *ud, const char *el)
             }
             text = strdup(c->sst[k]);
         } else {
-            text = tbuf_take(&c->text);
+            text = lmmiqa__buf_take(&c->text);
         }
         if (!text) {
             stop(&c->x, lmmiqa__fail(LMMIQA_ERR_NOMEM, "out of memory reading %s", c->x.xlsx));
@@ -441,7 +406,7 @@ static void sheet_chars(void *ud, const char *s, int len)
 {
     sheet_ctx *c = ud;
     if (c->in_v || c->in_is_t)
-        tbuf_add(&c->text, s, (size_t)len);
+        lmmiqa__buf_put(&c->text, s, (size_t)len);
 }
 
 /* ------------------------------------------------------------------ driver */

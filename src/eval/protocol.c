@@ -39,49 +39,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- growable text buffer ------------------------------------------------ */
-
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->len;
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len <= (size_t)n)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-}
+/* ---- text output (the shared growable buffer, core/util.c) ------------- */
 
 /* The shortest %g (15 to 17 digits) that reads back as the same double. */
-static void sb_num(sbuf *b, double v)
+static void sb_num(lmmiqa__buf *b, double v)
 {
     char buf[64];
     for (int prec = 15; prec <= 17; prec++) {
@@ -89,27 +50,27 @@ static void sb_num(sbuf *b, double v)
         if (strtod(buf, NULL) == v || v != v)
             break;
     }
-    sb_printf(b, "%s", buf);
+    lmmiqa__buf_printf(b, "%s", buf);
 }
 
 /* A CSV field: quoted when it holds a comma, quote or line break. */
-static void sb_csv(sbuf *b, const char *field)
+static void sb_csv(lmmiqa__buf *b, const char *field)
 {
     if (!strpbrk(field, ",\"\r\n")) {
-        sb_printf(b, "%s", field);
+        lmmiqa__buf_printf(b, "%s", field);
         return;
     }
-    sb_printf(b, "\"");
+    lmmiqa__buf_printf(b, "\"");
     for (const char *p = field; *p; p++) {
         if (*p == '"')
-            sb_printf(b, "\"\"");
+            lmmiqa__buf_printf(b, "\"\"");
         else
-            sb_printf(b, "%c", *p);
+            lmmiqa__buf_printf(b, "%c", *p);
     }
-    sb_printf(b, "\"");
+    lmmiqa__buf_printf(b, "\"");
 }
 
-static int sb_write(sbuf *b, const char *path)
+static int sb_write(lmmiqa__buf *b, const char *path)
 {
     if (b->oom)
         return lmmiqa__fail(LMMIQA_ERR_NOMEM, "%s: out of memory", path);
@@ -237,24 +198,24 @@ static void fingerprint(const lmmiqa_features *f, const lmmiqa_split *sp,
                         const lmmiqa_regressor_config *cfg, double lo, double hi,
                         const char *rank_tag, char hex[65])
 {
-    sbuf b = {0};
+    lmmiqa__buf b = {0};
     char *cj = lmmiqa_regressor_config_json(cfg);
-    sb_printf(&b, "lmmiqa-protocol-v1\n%s\n%s\n%s\n%.17g %.17g\n", lmmiqa_features_spec(f),
+    lmmiqa__buf_printf(&b, "lmmiqa-protocol-v1\n%s\n%s\n%s\n%.17g %.17g\n", lmmiqa_features_spec(f),
               lmmiqa_features_info_json(f), cj ? cj : "", lo, hi);
     if (rank_tag)
-        sb_printf(&b, "rank %s\n", rank_tag);
+        lmmiqa__buf_printf(&b, "rank %s\n", rank_tag);
     free(cj);
     for (size_t i = 0; i < lmmiqa_features_rows(f); i++)
-        sb_printf(&b, "%s\n", lmmiqa_features_image_sha256(f, i));
+        lmmiqa__buf_printf(&b, "%s\n", lmmiqa_features_image_sha256(f, i));
     const struct {
         const size_t *idx;
         size_t n;
     } parts[3] = {{sp->train, sp->n_train}, {sp->val, sp->n_val}, {sp->test, sp->n_test}};
     for (int p = 0; p < 3; p++) {
-        sb_printf(&b, "part %d:", p);
+        lmmiqa__buf_printf(&b, "part %d:", p);
         for (size_t k = 0; k < parts[p].n; k++)
-            sb_printf(&b, " %zu", parts[p].idx[k]);
-        sb_printf(&b, "\n");
+            lmmiqa__buf_printf(&b, " %zu", parts[p].idx[k]);
+        lmmiqa__buf_printf(&b, "\n");
     }
     if (b.oom) {
         memset(hex, '0', 64); /* never matches a stored one */
@@ -534,8 +495,7 @@ static int run_split(const lmmiqa_features *f, const lmmiqa_dataset *ds, const l
         mos[ntr + nva + k] = lmmiqa_dataset_mos(ds, sp->test[k]);
         r->rows[k] = sp->test[k];
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = lmmiqa__now_s();
     lmmiqa_rank_set rank = {0};
     size_t *pairs = NULL;
     if (rank_all && rank_all->n_pairs)
@@ -547,7 +507,7 @@ static int run_split(const lmmiqa_features *f, const lmmiqa_dataset *ds, const l
     free(pairs);
     if (rc == LMMIQA_OK)
         rc = lmmiqa_regressor_predict(reg, xte, nte, r->pred);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double t1 = lmmiqa__now_s();
     if (rc == LMMIQA_OK && want_train) {
         r->train_pred = lmmiqa__malloc((ntr ? ntr : 1) * sizeof *r->train_pred);
         rc = r->train_pred ? lmmiqa_regressor_predict(reg, xtr, ntr, r->train_pred)
@@ -555,7 +515,7 @@ static int run_split(const lmmiqa_features *f, const lmmiqa_dataset *ds, const l
     }
     if (rc != LMMIQA_OK)
         goto done;
-    r->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    r->seconds = t1 - t0;
     lmmiqa_regressor_history h;
     lmmiqa_regressor_get_history(reg, &h);
     *selected_epoch = h.selected_epoch;
@@ -614,29 +574,29 @@ static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmi
     const char *dname = lmmiqa_dataset_name(ds);
 
     /* Markdown, the paper's layout. */
-    sbuf md = {0};
-    sb_printf(&md, "# Evaluation on %s\n\n", dname);
-    sb_printf(&md,
+    lmmiqa__buf md = {0};
+    lmmiqa__buf_printf(&md, "# Evaluation on %s\n\n", dname);
+    lmmiqa__buf_printf(&md,
               "%zu images, %zu %s splits (train %zu / val %zu / test %zu in split 1), mean "
               "(std) over splits.\n\n",
               lmmiqa_dataset_size(ds), ns, lmmiqa_splits_method(splits),
               lmmiqa_splits_get(splits, 0)->n_train, lmmiqa_splits_get(splits, 0)->n_val,
               lmmiqa_splits_get(splits, 0)->n_test);
-    sb_printf(&md, "| Features | Head | %s PLCC↑ (Std) | %s SRCC↑ (Std) |\n", dname, dname);
-    sb_printf(&md, "|---|---|---|---|\n");
+    lmmiqa__buf_printf(&md, "| Features | Head | %s PLCC↑ (Std) | %s SRCC↑ (Std) |\n", dname, dname);
+    lmmiqa__buf_printf(&md, "|---|---|---|---|\n");
     for (size_t c = 0; c < n_specs; c++) {
         char a[64], b[64];
         fmt_cell(a, sizeof a, rows[c].plcc_mean, rows[c].plcc_std);
         fmt_cell(b, sizeof b, rows[c].srocc_mean, rows[c].srocc_std);
-        sb_printf(&md, "| %s | %s | %s | %s |\n", rows[c].spec, lmmiqa_head_name(rows[c].head), a,
+        lmmiqa__buf_printf(&md, "| %s | %s | %s | %s |\n", rows[c].spec, lmmiqa_head_name(rows[c].head), a,
                   b);
     }
-    sb_printf(&md, "\n| Features | KRCC↑ (Std) | RMSE↓ (Std) |\n|---|---|---|\n");
+    lmmiqa__buf_printf(&md, "\n| Features | KRCC↑ (Std) | RMSE↓ (Std) |\n|---|---|---|\n");
     for (size_t c = 0; c < n_specs; c++) {
         char a[64], b[64];
         fmt_cell(a, sizeof a, rows[c].krcc_mean, rows[c].krcc_std);
         fmt_cell(b, sizeof b, rows[c].rmse_mean, rows[c].rmse_std);
-        sb_printf(&md, "| %s | %s | %s |\n", rows[c].spec, a, b);
+        lmmiqa__buf_printf(&md, "| %s | %s | %s |\n", rows[c].spec, a, b);
     }
     snprintf(path, sizeof path, "%s/results.md", dir);
     rc = sb_write(&md, path);
@@ -645,41 +605,41 @@ static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmi
         return rc;
 
     /* CSV summary, per-split CSV, predictions CSV. */
-    sbuf cs = {0}, ps = {0}, pr = {0};
-    sb_printf(&cs, "features,head,splits,plcc_mean,plcc_std,srocc_mean,srocc_std,krcc_mean,"
+    lmmiqa__buf cs = {0}, ps = {0}, pr = {0};
+    lmmiqa__buf_printf(&cs, "features,head,splits,plcc_mean,plcc_std,srocc_mean,srocc_std,krcc_mean,"
                    "krcc_std,rmse_mean,rmse_std\n");
-    sb_printf(&ps, "features,split,n_train,n_val,n_test,plcc,srocc,krcc,rmse\n");
-    sb_printf(&pr, "features,split,image,mos,pred\n");
+    lmmiqa__buf_printf(&ps, "features,split,n_train,n_val,n_test,plcc,srocc,krcc,rmse\n");
+    lmmiqa__buf_printf(&pr, "features,split,image,mos,pred\n");
     for (size_t c = 0; c < n_specs; c++) {
         const lmmiqa_protocol_row *r = &rows[c];
         sb_csv(&cs, r->spec);
-        sb_printf(&cs, ",%s,%zu", lmmiqa_head_name(r->head), r->splits);
+        lmmiqa__buf_printf(&cs, ",%s,%zu", lmmiqa_head_name(r->head), r->splits);
         const double vals[8] = {r->plcc_mean, r->plcc_std, r->srocc_mean, r->srocc_std,
                                 r->krcc_mean, r->krcc_std, r->rmse_mean,  r->rmse_std};
         for (int v = 0; v < 8; v++) {
-            sb_printf(&cs, ",");
+            lmmiqa__buf_printf(&cs, ",");
             sb_num(&cs, vals[v]);
         }
-        sb_printf(&cs, "\n");
+        lmmiqa__buf_printf(&cs, "\n");
         for (size_t k = 0; k < ns; k++) {
             const split_result *s = &res[c][k];
             sb_csv(&ps, r->spec);
-            sb_printf(&ps, ",%zu,%zu,%zu,%zu", k + 1, s->n_train, s->n_val, s->n_test);
+            lmmiqa__buf_printf(&ps, ",%zu,%zu,%zu,%zu", k + 1, s->n_train, s->n_val, s->n_test);
             const double mv[4] = {s->m.plcc, s->m.srocc, s->m.krcc, s->m.rmse};
             for (int v = 0; v < 4; v++) {
-                sb_printf(&ps, ",");
+                lmmiqa__buf_printf(&ps, ",");
                 sb_num(&ps, mv[v]);
             }
-            sb_printf(&ps, "\n");
+            lmmiqa__buf_printf(&ps, "\n");
             for (size_t i = 0; i < s->n_test; i++) {
                 sb_csv(&pr, r->spec);
-                sb_printf(&pr, ",%zu,", k + 1);
+                lmmiqa__buf_printf(&pr, ",%zu,", k + 1);
                 sb_csv(&pr, lmmiqa_dataset_image(ds, s->rows[i]));
-                sb_printf(&pr, ",");
+                lmmiqa__buf_printf(&pr, ",");
                 sb_num(&pr, lmmiqa_dataset_mos(ds, s->rows[i]));
-                sb_printf(&pr, ",");
+                lmmiqa__buf_printf(&pr, ",");
                 sb_num(&pr, s->pred[i]);
-                sb_printf(&pr, "\n");
+                lmmiqa__buf_printf(&pr, "\n");
             }
         }
     }
@@ -700,21 +660,21 @@ static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmi
     /* Opt-in: the training part's predictions, same columns (the paper's
      * Figures 4-7 show training and test panels side by side). */
     if (opt->train_predictions) {
-        sbuf tr = {0};
-        sb_printf(&tr, "features,split,image,mos,pred\n");
+        lmmiqa__buf tr = {0};
+        lmmiqa__buf_printf(&tr, "features,split,image,mos,pred\n");
         for (size_t c = 0; c < n_specs; c++)
             for (size_t k = 0; k < ns; k++) {
                 const split_result *sr = &res[c][k];
                 const lmmiqa_split *sp = lmmiqa_splits_get(splits, k);
                 for (size_t i = 0; sr->train_pred && i < sp->n_train; i++) {
                     sb_csv(&tr, rows[c].spec);
-                    sb_printf(&tr, ",%zu,", k + 1);
+                    lmmiqa__buf_printf(&tr, ",%zu,", k + 1);
                     sb_csv(&tr, lmmiqa_dataset_image(ds, sp->train[i]));
-                    sb_printf(&tr, ",");
+                    lmmiqa__buf_printf(&tr, ",");
                     sb_num(&tr, lmmiqa_dataset_mos(ds, sp->train[i]));
-                    sb_printf(&tr, ",");
+                    lmmiqa__buf_printf(&tr, ",");
                     sb_num(&tr, sr->train_pred[i]);
-                    sb_printf(&tr, "\n");
+                    lmmiqa__buf_printf(&tr, "\n");
                 }
             }
         snprintf(path, sizeof path, "%s/train_predictions.csv", dir);
@@ -803,15 +763,15 @@ static void fit_fingerprint(const char *name, const lmmiqa_dataset *ds, const lm
                             const lmmiqa_protocol_options *opt, uint64_t seed, double lo,
                             double hi, char hex[65])
 {
-    sbuf b = {0};
-    sb_printf(&b, "lmmiqa-protocol-fit-v1\n%s\nepochs %d patches %d seed %llu\n%.17g %.17g\n%s\n",
+    lmmiqa__buf b = {0};
+    lmmiqa__buf_printf(&b, "lmmiqa-protocol-fit-v1\n%s\nepochs %d patches %d seed %llu\n%.17g %.17g\n%s\n",
               name, opt->fit_epochs, opt->fit_patches, (unsigned long long)seed, lo, hi,
               opt->metaiqa_init ? opt->metaiqa_init : "");
     for (size_t i = 0; i < lmmiqa_dataset_size(ds); i++)
-        sb_printf(&b, "%s\n", lmmiqa_dataset_image(ds, i));
-    sb_printf(&b, "train:");
+        lmmiqa__buf_printf(&b, "%s\n", lmmiqa_dataset_image(ds, i));
+    lmmiqa__buf_printf(&b, "train:");
     for (size_t k = 0; k < sp->n_train; k++)
-        sb_printf(&b, " %zu", sp->train[k]);
+        lmmiqa__buf_printf(&b, " %zu", sp->train[k]);
     if (b.oom) {
         memset(hex, '0', 64);
         hex[64] = '\0';

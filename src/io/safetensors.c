@@ -650,108 +650,79 @@ int lmmiqa_safetensors_writer_set_metadata(lmmiqa_safetensors_writer *w, const c
     return LMMIQA_OK;
 }
 
-/* A growable byte buffer for the header. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
+/* The header is built in the shared growable buffer (core/util.c). */
+static void sb_json_string(lmmiqa__buf *b, const char *s)
 {
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->len + n + 1)
-            nc *= 2;
-        char *np = realloc(b->p, nc);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_json_string(sbuf *b, const char *s)
-{
-    sb_put(b, "\"", 1);
+    lmmiqa__buf_put(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
         if (*p == '"' || *p == '\\') {
             esc[0] = '\\';
             esc[1] = (char)*p;
-            sb_put(b, esc, 2);
+            lmmiqa__buf_put(b, esc, 2);
         } else if (*p < 0x20) {
             snprintf(esc, sizeof esc, "\\u%04x", *p);
-            sb_put(b, esc, 6);
+            lmmiqa__buf_put(b, esc, 6);
         } else {
-            sb_put(b, (const char *)p, 1);
+            lmmiqa__buf_put(b, (const char *)p, 1);
         }
     }
-    sb_put(b, "\"", 1);
+    lmmiqa__buf_put(b, "\"", 1);
 }
 
 int lmmiqa_safetensors_writer_save(lmmiqa_safetensors_writer *w, const char *path)
 {
     assert(w && path);
-    sbuf h = {0};
+    lmmiqa__buf h = {0};
     char num[64];
-    sb_str(&h, "{");
+    lmmiqa__buf_str(&h, "{");
     /* The checksum goes first as 64 placeholder digits, filled in once the
      * data are laid out. */
-    sb_str(&h, "\"__metadata__\":{\"" LMMIQA__ST_SHA_KEY "\":\"");
+    lmmiqa__buf_str(&h, "\"__metadata__\":{\"" LMMIQA__ST_SHA_KEY "\":\"");
     size_t sha_at = h.len;
-    sb_str(&h, "0000000000000000000000000000000000000000000000000000000000000000\"");
+    lmmiqa__buf_str(&h, "0000000000000000000000000000000000000000000000000000000000000000\"");
     for (size_t i = 0; i < w->meta_count; i++) {
         if (strcmp(w->meta[i].key, LMMIQA__ST_SHA_KEY) == 0)
             continue;
-        sb_str(&h, ",");
+        lmmiqa__buf_str(&h, ",");
         sb_json_string(&h, w->meta[i].key);
-        sb_str(&h, ":");
+        lmmiqa__buf_str(&h, ":");
         sb_json_string(&h, w->meta[i].value);
     }
-    sb_str(&h, "}");
+    lmmiqa__buf_str(&h, "}");
     size_t off = 0;
     for (size_t i = 0; i < w->count; i++) {
         const w_tensor *t = &w->t[i];
-        sb_str(&h, ",");
+        lmmiqa__buf_str(&h, ",");
         sb_json_string(&h, t->name);
-        sb_str(&h, ":{\"dtype\":\"");
-        sb_str(&h, lmmiqa__dtype_name(t->dtype));
-        sb_str(&h, "\",\"shape\":[");
+        lmmiqa__buf_str(&h, ":{\"dtype\":\"");
+        lmmiqa__buf_str(&h, lmmiqa__dtype_name(t->dtype));
+        lmmiqa__buf_str(&h, "\",\"shape\":[");
         for (int d = 0; d < t->ndim; d++) {
             snprintf(num, sizeof num, "%s%lld", d ? "," : "", (long long)t->shape[d]);
-            sb_str(&h, num);
+            lmmiqa__buf_str(&h, num);
         }
         snprintf(num, sizeof num, "],\"data_offsets\":[%zu,%zu]}", off, off + t->nbytes);
-        sb_str(&h, num);
+        lmmiqa__buf_str(&h, num);
         off += t->nbytes;
     }
-    sb_str(&h, "}");
+    lmmiqa__buf_str(&h, "}");
     while (!h.oom && h.len % 8 != 0)
-        sb_str(&h, " ");
+        lmmiqa__buf_str(&h, " ");
     if (h.oom) {
-        free(h.p);
+        free(h.s);
         return lmmiqa__fail(LMMIQA_ERR_NOMEM, "out of memory building a safetensors header");
     }
     size_t total = 8 + h.len + off;
     unsigned char *buf = lmmiqa__malloc(total);
     if (!buf) {
-        free(h.p);
+        free(h.s);
         return LMMIQA_ERR_NOMEM;
     }
     uint64_t hl = h.len;
     for (int i = 0; i < 8; i++)
         buf[i] = (unsigned char)(hl >> (8 * i));
-    memcpy(buf + 8, h.p, h.len);
+    memcpy(buf + 8, h.s, h.len);
     unsigned char *dp = buf + 8 + h.len;
     for (size_t i = 0; i < w->count; i++) {
         memcpy(dp, w->t[i].bytes, w->t[i].nbytes);
@@ -760,7 +731,7 @@ int lmmiqa_safetensors_writer_save(lmmiqa_safetensors_writer *w, const char *pat
     char sha[65];
     lmmiqa__sha256_hex(buf + 8 + h.len, off, sha);
     memcpy(buf + 8 + sha_at, sha, 64);
-    free(h.p);
+    free(h.s);
     int rc = lmmiqa__file_write_atomic(path, buf, total);
     free(buf);
     return rc;

@@ -48,6 +48,15 @@ int cli_exit_code(int status);
 int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
                   const char **value);
 
+/* Seconds on the monotonic clock (durations, timeouts, progress). */
+double cli_now_s(void);
+
+/* mkdir -p of every folder above `path` (not path itself) / of path and
+ * every folder above it. Print the reason and return CLI_EXIT_FAILURE when
+ * one cannot be made; CLI_EXIT_OK otherwise. */
+int cli_mkdir_parents(const char *cmd, const char *path);
+int cli_mkdir(const char *cmd, const char *path);
+
 /* True for --quiet and -q. */
 int cli_is_quiet(const char *arg);
 

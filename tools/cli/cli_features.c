@@ -17,13 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* "--weights NAME=FILE" at argv[*i]: 1 matched, 0 not this option, -1
  * error (printed). */
 static int parse_weights(const char *cmd, int argc, char **argv, int *i, cli_extractor_opts *eo)
@@ -175,24 +168,6 @@ void cli_default_store(const lmmiqa_dataset *ds, char *buf, size_t cap)
         snprintf(buf, cap, "lmmiqa-features/%s", lmmiqa_dataset_name(ds));
 }
 
-/* mkdir -p of every folder above `path` (not path itself). */
-static int make_parents(const char *cmd, const char *path)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-            cli_error(cmd, "cannot create the folder %s: %s", dir, strerror(errno));
-            return CLI_EXIT_FAILURE;
-        }
-        *p = '/';
-    }
-    return CLI_EXIT_OK;
-}
-
 int cli_store_dir(const char *cmd, const lmmiqa_dataset *ds, const char *given, int quiet,
                   char *buf, size_t cap)
 {
@@ -203,7 +178,7 @@ int cli_store_dir(const char *cmd, const lmmiqa_dataset *ds, const char *given, 
     cli_default_store(ds, buf, cap);
     struct stat st;
     int fresh = stat(buf, &st) != 0;
-    int code = make_parents(cmd, buf);
+    int code = cli_mkdir_parents(cmd, buf);
     if (code == CLI_EXIT_OK && fresh && !quiet)
         fprintf(stderr, "lmmiqa %s: feature store %s (new; %s DIR or LMMIQA_STORE_DIR to "
                         "change)\n",
@@ -225,7 +200,7 @@ void cli_progress_init(cli_progress *p, const char *cmd, const char *label)
         if (v >= 0 && v < 1e6)
             p->interval = v;
     }
-    p->last = now_s();
+    p->last = cli_now_s();
 }
 
 static void eta_text(const lmmiqa_store_progress *pr, char *eta, size_t cap, double *rate)
@@ -242,7 +217,7 @@ static void eta_text(const lmmiqa_store_progress *pr, char *eta, size_t cap, dou
 void cli_progress_cb(void *user, const lmmiqa_store_progress *pr)
 {
     cli_progress *p = user;
-    double t = now_s();
+    double t = cli_now_s();
     if (!p->tty) {
         if (!p->plain || pr->done >= pr->total || t - p->last < p->interval)
             return;

@@ -42,13 +42,6 @@ enum { JOB_STOP = 0, JOB_EXTRACT = 1, JOB_EVAL = 2 };
 
 static int g_active, g_rank, g_size, g_stopped;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void nap(void)
 {
     struct timespec ts = {0, 1000000};
@@ -73,14 +66,14 @@ static void abort_all(const char *cmd, const char *what)
  * MPI_ANY_TAG allowed); returns its status. */
 static MPI_Status wait_message(const char *cmd, int src, int tag, const char *what)
 {
-    double limit = timeout_s(), t0 = now_s();
+    double limit = timeout_s(), t0 = cli_now_s();
     for (;;) {
         int flag = 0;
         MPI_Status st;
         MPI_Iprobe(src, tag, MPI_COMM_WORLD, &flag, &st);
         if (flag)
             return st;
-        if (now_s() - t0 > limit) {
+        if (cli_now_s() - t0 > limit) {
             char msg[256];
             snprintf(msg, sizeof msg, "no %s within %.0f s (LMMIQA_MPI_TIMEOUT)", what, limit);
             abort_all(cmd, msg);
@@ -238,13 +231,13 @@ static int master_job(const char *cmd, int kind, const char *name, size_t n, con
     size_t next = 0;
     int rc = LMMIQA_OK;
     char first_msg[1024] = "";
-    double limit = timeout_s(), last = now_s();
+    double limit = timeout_s(), last = cli_now_s();
     while (active > 0) {
         int flag = 0;
         MPI_Status st;
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
         if (!flag) {
-            if (now_s() - last > limit) {
+            if (cli_now_s() - last > limit) {
                 char msg[256];
                 snprintf(msg, sizeof msg, "no word from any rank within %.0f s "
                                           "(LMMIQA_MPI_TIMEOUT)", limit);
@@ -253,7 +246,7 @@ static int master_job(const char *cmd, int kind, const char *name, size_t n, con
             nap();
             continue;
         }
-        last = now_s();
+        last = cli_now_s();
         int src = st.MPI_SOURCE, len;
         unsigned char *buf = recv_bytes(&st, &len);
         if (st.MPI_TAG == TAG_WANT && len >= 4) {
@@ -728,7 +721,7 @@ static void serve_job(const cli_mpi_ctx *ctx, int kind, const char *name)
                 int32_t want = (int32_t)(2 * (size_t)started - held);
                 MPI_Send(&want, 4, MPI_BYTE, 0, TAG_WANT, MPI_COMM_WORLD);
                 asked = 1;
-                asked_at = now_s();
+                asked_at = cli_now_s();
             }
             int flag = 0;
             MPI_Status st;
@@ -760,7 +753,7 @@ static void serve_job(const cli_mpi_ctx *ctx, int kind, const char *name)
                 free(buf);
                 continue;
             }
-            if (asked && now_s() - asked_at > limit)
+            if (asked && cli_now_s() - asked_at > limit)
                 abort_all(ctx->cmd, "rank 0 did not answer a request for work within "
                                     "LMMIQA_MPI_TIMEOUT seconds");
             /* Nap until a lane finishes or 1 ms passes. */

@@ -151,7 +151,8 @@ int cli_rank_augment(const char *cmd, const char *store_dir, const lmmiqa_datase
                      t == LMMIQA_DISTORT_NOISE ? NOISE_SEED : 0);
         }
     }
-    mkdir(dir, 0777);
+    if ((code = cli_mkdir(cmd, dir)) != CLI_EXIT_OK)
+        goto done;
     gen g = {ds, src, keys};
     lmmiqa_feature_spec sp;
     if (lmmiqa_feature_spec_parse(spec, &sp) != LMMIQA_OK) {

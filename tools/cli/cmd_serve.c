@@ -114,13 +114,6 @@ typedef struct request {
     double start;
 } request;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int code_index(int code)
 {
     for (size_t i = 0; i < N_CODES; i++)
@@ -437,9 +430,9 @@ static enum MHD_Result score_uploads(server *s, struct MHD_Connection *c, reques
     int code = feat && score && ms ? 0 : 500;
     enum err_kind kind = ERR_INTERNAL;
     char msg[1024] = "out of memory";
-    double t_all = now_s();
+    double t_all = cli_now_s();
     for (size_t i = 0; i < n && code == 0; i++) {
-        double t0 = now_s();
+        double t0 = cli_now_s();
         lmmiqa_image *img = NULL;
         code = decode_upload(s, &up[i], &img, &kind, msg, sizeof msg);
         if (code == 0) {
@@ -452,7 +445,7 @@ static enum MHD_Result score_uploads(server *s, struct MHD_Connection *c, reques
             }
         }
         lmmiqa_image_destroy(img);
-        ms[i] = 1e3 * (now_s() - t0);
+        ms[i] = 1e3 * (cli_now_s() - t0);
     }
     slot_give(s, k);
     if (code != 0) {
@@ -461,7 +454,7 @@ static enum MHD_Result score_uploads(server *s, struct MHD_Connection *c, reques
         free(ms);
         return send_error(s, c, rq->ep, code, kind, "%s", msg);
     }
-    count_latency(s, now_s() - t_all, n);
+    count_latency(s, cli_now_s() - t_all, n);
     if (ex && serve_wants_npy(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"))) {
         float *f32 = malloc(n * dim * sizeof *f32);
         unsigned char *bytes = NULL;
@@ -599,7 +592,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!rq)
             return MHD_NO;
         rq->ep = endpoint_of(url);
-        rq->start = now_s();
+        rq->start = cli_now_s();
         *con_cls = rq;
         atomic_fetch_add(&s->in_flight, 1);
         int post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0 ||
@@ -950,8 +943,8 @@ int cmd_serve(int argc, char **argv)
     MHD_socket ls = MHD_quiesce_daemon(d);
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
-    double deadline = now_s() + timeout + 30.0;
-    while (atomic_load(&s.in_flight) > 0 && now_s() < deadline) {
+    double deadline = cli_now_s() + timeout + 30.0;
+    while (atomic_load(&s.in_flight) > 0 && cli_now_s() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

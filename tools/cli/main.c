@@ -13,6 +13,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 struct command {
     const char *name;
@@ -322,4 +324,38 @@ cJSON *cli_json_number(double v)
             break;
     }
     return cJSON_CreateRaw(buf);
+}
+
+double cli_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int cli_mkdir_parents(const char *cmd, const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+            cli_error(cmd, "cannot create the folder %s: %s", dir, strerror(errno));
+            return CLI_EXIT_FAILURE;
+        }
+        *p = '/';
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_mkdir(const char *cmd, const char *path)
+{
+    int code = cli_mkdir_parents(cmd, path);
+    if (code == CLI_EXIT_OK && mkdir(path, 0777) != 0 && errno != EEXIST) {
+        cli_error(cmd, "cannot create the folder %s: %s", path, strerror(errno));
+        code = CLI_EXIT_FAILURE;
+    }
+    return code;
 }
