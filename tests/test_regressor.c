@@ -19,6 +19,7 @@
 
 #include "core/internal.h"
 #include "learn/mlp.h"
+#include "learn/svr_smo.h"
 #include "lmmiqa/metrics.h"
 #include "lmmiqa/regressor.h"
 #include "lmmiqa/rng.h"

@@ -1,7 +1,7 @@
 /*
- * src/learn/mlp.h - internal: the regressor's network (the paper's FC block),
- * its Adam optimiser and the epsilon-SVR solver, shared by regressor.c and
- * the tests.
+ * src/learn/mlp.h - internal: the regressor's network (the paper's FC block)
+ * and its Adam optimiser, shared by regressor.c and the tests (the SVR
+ * solver is in svr_smo.h).
  *
  * Network shapes (hidden > 0: MLP head, hidden == 0: linear head):
  *   MLP:    x [B, dim] -> fc1 (W1 [hidden, dim], b1 [hidden]) -> ReLU
@@ -128,37 +128,5 @@ int lmmiqa__regressor_train_ex(const lmmiqa_regressor_config *cfg, const float *
 
 /* The trained parameter block of an MLP/linear regressor (NULL for SVR). */
 const float *lmmiqa__regressor_params(const lmmiqa_regressor *reg, size_t *count);
-
-/* ---- epsilon-SVR (src/learn/svr_smo.c) ---------------------------------- */
-
-/* Largest n the SVR trainer accepts: it precomputes the n x n RBF kernel in
- * float (n = 16384 -> 1 GiB). */
-#define LMMIQA__SVR_MAX_ROWS 16384
-
-typedef struct lmmiqa__svr_problem {
-    const float *x;   /* [n, dim] (already standardised) */
-    const double *y;  /* [n] targets */
-    size_t n, dim;
-    double c, epsilon, gamma;
-    double tol;       /* stopping tolerance on the maximal KKT violation (libsvm: 1e-3) */
-    long max_iter;    /* 0 = max(10^7, 100 * 2n) like libsvm */
-} lmmiqa__svr_problem;
-
-typedef struct lmmiqa__svr_solution {
-    double *alpha;    /* [2n]: alpha+ (0..n-1), alpha- (n..2n-1), each in [0, C] */
-    double *coef;     /* [n]: alpha+ - alpha- */
-    double rho;       /* f(x) = sum_i coef_i K(x_i, x) - rho */
-    long iterations;
-    int converged;    /* 0 when max_iter was reached first */
-} lmmiqa__svr_solution;
-
-/* Solve the epsilon-SVR dual with the libsvm-style SMO (second-order working
- * set selection, WSS2 of Fan, Chen and Lin 2005), no shrinking. Fills `sol`
- * (free with lmmiqa__svr_solution_free). */
-int lmmiqa__svr_solve(const lmmiqa__svr_problem *p, lmmiqa__svr_solution *sol);
-void lmmiqa__svr_solution_free(lmmiqa__svr_solution *sol);
-
-/* RBF kernel exp(-gamma |a - b|^2) in double. */
-double lmmiqa__svr_rbf(const float *a, const float *b, size_t dim, double gamma);
 
 #endif

@@ -25,6 +25,7 @@
  * when scoring the validation rows (once per epoch, not per batch).
  */
 #include "learn/mlp.h"
+#include "learn/svr_smo.h"
 
 #include "core/internal.h"
 #include "lmmiqa/metrics.h"

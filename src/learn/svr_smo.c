@@ -15,7 +15,7 @@
  * (LMMIQA__SVR_MAX_ROWS bounds it), which makes every row a lookup.
  * The fitted function is f(x) = sum_i (a_i - a_{i+n}) K(x_i, x) - rho.
  */
-#include "learn/mlp.h"
+#include "learn/svr_smo.h"
 
 #include "core/internal.h"
 
