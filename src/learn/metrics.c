@@ -1,5 +1,5 @@
 /*
- * src/eval/metrics.c - PLCC, SROCC, KRCC (tau-b), RMSE and the VQEG
+ * src/learn/metrics.c - PLCC, SROCC, KRCC (tau-b), RMSE and the VQEG
  * logistic mapping (see include/lmmiqa/metrics.h and docs/metrics.md).
  *
  * Design: every sum runs in long double over centred values (two-pass
