@@ -13,6 +13,7 @@
  * float32 cosine error about 25 times).
  */
 #include "lmmiqa/extractor.h"
+#include "lmmiqa/scorer.h"
 #include "lmmiqa/advanced/text.h"
 #include "models/clip_internal.h"
 #include "models/vit_internal.h"
@@ -101,6 +102,56 @@ static void test_defaults(void)
 
 /* A second extractor on the same weights, vocabulary and prompts reuses the
  * cached prompt embeddings: no text-tower pass. */
+/* The library's scorer in zero-shot mode: the score is the extractor's
+ * first feature, on [0, 1], higher is better; the clip-vit-b16 weights serve
+ * clipiqa when it has none of its own; its identity names the kind. */
+static void test_scorer_zero_shot(void)
+{
+    const char *names[1] = {"clip-vit-b16"}, *files[1] = {weights};
+    lmmiqa_scorer_options so;
+    lmmiqa_scorer_options_init(&so);
+    so.zero_shot = "clip";
+    so.n_weights = 1;
+    so.weights_names = names;
+    so.weights_files = files;
+    lmmiqa_scorer *sc = NULL;
+    CHECK_OK(lmmiqa_scorer_create(&so, &sc));
+    if (!sc)
+        return;
+    double lo = -1, hi = -1, f[64];
+    int better = -1;
+    lmmiqa_scorer_scale(sc, &lo, &hi, &better);
+    CHECK(lo == 0 && hi == 1 && better == 1);
+    CHECK(strcmp(lmmiqa_scorer_name(sc), "clipiqa-zero-shot") == 0);
+    CHECK(strstr(lmmiqa_scorer_info_json(sc), "\"kind\":\"zero-shot\"") != NULL);
+    CHECK(strlen(lmmiqa_scorer_sha256(sc)) == 64);
+    lmmiqa_extractor_options o = {.weights = weights};
+    lmmiqa_extractor *ex = NULL;
+    CHECK_OK(lmmiqa_extractor_create("clipiqa", &o, &ex));
+    lmmiqa_scorer_state *st = NULL;
+    lmmiqa_extractor_state *es = NULL;
+    CHECK_OK(lmmiqa_scorer_state_create(sc, &st));
+    CHECK_OK(lmmiqa_extractor_state_create(ex, &es));
+    lmmiqa_image *img = vt_synth_image(0);
+    double score = -1;
+    if (st && es && img && lmmiqa_scorer_dim(sc) <= 64) {
+        CHECK_OK(lmmiqa_scorer_run(sc, st, img, &score, NULL));
+        CHECK_OK(lmmiqa_extractor_run(ex, es, img, f));
+        CHECK(score == f[0] && score > 0 && score < 1);
+    }
+    lmmiqa_image_destroy(img);
+    lmmiqa_extractor_state_destroy(es);
+    lmmiqa_extractor_destroy(ex);
+    lmmiqa_scorer_state_destroy(st);
+    lmmiqa_scorer_destroy(sc);
+    /* an unknown method, and zero-shot together with a model, are refused */
+    so.zero_shot = "siglip";
+    CHECK(lmmiqa_scorer_create(&so, &sc) == LMMIQA_ERR_INVALID_ARG);
+    so.zero_shot = "clip";
+    so.model = "m.safetensors";
+    CHECK(lmmiqa_scorer_create(&so, &sc) == LMMIQA_ERR_INVALID_ARG);
+}
+
 static void test_cache(void)
 {
     lmmiqa_extractor_options o = {.weights = weights};
@@ -335,6 +386,7 @@ int main(void)
 {
     setup();
     RUN(test_defaults);
+    RUN(test_scorer_zero_shot);
     RUN(test_cache);
     RUN(test_prompts_file_and_scale);
     RUN(test_errors);
