@@ -288,6 +288,66 @@ static void test_run_and_outputs(void)
     lmmiqa_splits_destroy(sp);
 }
 
+/* select (what `mpirun lmmiqa eval` uses): a first call computes only the
+ * odd splits and writes no summary; a second call without select reuses
+ * them, computes the rest, and its results.csv equals a run in one go.
+ * Also train_predictions: the training rows' file appears, results unchanged. */
+static int odd_splits(void *user, const char *spec, size_t combo, size_t split)
+{
+    (void)spec;
+    (void)combo;
+    (*(int *)user)++;
+    return split % 2 == 0; /* 0-based: splits 1 and 3 */
+}
+
+static void test_select_and_train_predictions(void)
+{
+    if (!ds)
+        return;
+    lmmiqa_splits *sp = NULL;
+    CHECK_OK(lmmiqa_splits_random(N, 3, 0.2, 0.0, 9, &sp));
+    if (!sp)
+        return;
+    const char *specs[1] = {"brisque"};
+    char whole[160], parts[160];
+    snprintf(whole, sizeof whole, "%s/whole", root);
+    snprintf(parts, sizeof parts, "%s/parts", root);
+    lmmiqa_protocol_options o;
+    lmmiqa_protocol_options_init(&o);
+    o.store_dir = store;
+    o.out_dir = whole;
+    lmmiqa_protocol_row row;
+    CHECK_OK(lmmiqa_protocol_run(ds, sp, 1, specs, &o, &row));
+    int asked = 0;
+    o.out_dir = parts;
+    o.select = odd_splits;
+    o.select_user = &asked;
+    CHECK_OK(lmmiqa_protocol_run(ds, sp, 1, specs, &o, &row));
+    CHECK(asked == 3);
+    struct stat st;
+    CHECK(stat(test_path(parts, "runs/brisque/split-1.json"), &st) == 0);
+    CHECK(stat(test_path(parts, "runs/brisque/split-2.json"), &st) != 0);
+    CHECK(stat(test_path(parts, "runs/brisque/split-3.json"), &st) == 0);
+    CHECK(stat(test_path(parts, "results.csv"), &st) != 0); /* a pair was skipped */
+    o.select = NULL;
+    CHECK_OK(lmmiqa_protocol_run(ds, sp, 1, specs, &o, &row));
+    char *a = read_text(test_path(whole, "results.csv")), *b = read_text(test_path(parts, "results.csv"));
+    CHECK(a && b && strcmp(a, b) == 0);
+    free(b);
+    o.train_predictions = 1; /* earlier splits lack them: recomputed, same results */
+    CHECK_OK(lmmiqa_protocol_run(ds, sp, 1, specs, &o, &row));
+    b = read_text(test_path(parts, "results.csv"));
+    CHECK(a && b && strcmp(a, b) == 0);
+    free(a);
+    free(b);
+    lmmiqa_csv *tr = NULL;
+    CHECK_OK(lmmiqa_csv_load(test_path(parts, "train_predictions.csv"), &tr));
+    if (tr)
+        CHECK(lmmiqa_csv_rows(tr) == 3 * lmmiqa_splits_get(sp, 0)->n_train);
+    lmmiqa_csv_destroy(tr);
+    lmmiqa_splits_destroy(sp);
+}
+
 static void test_failures(void)
 {
     if (!ds)
@@ -373,6 +433,7 @@ int main(void)
     setup();
     RUN(test_helpers);
     RUN(test_run_and_outputs);
+    RUN(test_select_and_train_predictions);
     RUN(test_failures);
     RUN(test_load_memory);
     lmmiqa_dataset_destroy(ds);
