@@ -564,6 +564,21 @@ static void fmt_cell(char *buf, size_t cap, double mean, double sd)
         snprintf(buf, cap, "n/a");
 }
 
+/* One line "features,split,image,mos,pred" of predictions.csv (split k is
+ * 0-based here, 1-based in the file). */
+static void prediction_row(lmmiqa__buf *b, const lmmiqa_dataset *ds, const char *spec, size_t k,
+                           size_t row, double pred)
+{
+    sb_csv(b, spec);
+    lmmiqa__buf_printf(b, ",%zu,", k + 1);
+    sb_csv(b, lmmiqa_dataset_image(ds, row));
+    lmmiqa__buf_printf(b, ",");
+    sb_num(b, lmmiqa_dataset_mos(ds, row));
+    lmmiqa__buf_printf(b, ",");
+    sb_num(b, pred);
+    lmmiqa__buf_printf(b, "\n");
+}
+
 static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmiqa_splits *splits,
                            size_t n_specs, const lmmiqa_protocol_row *rows,
                            split_result *const *res, const lmmiqa_protocol_options *opt)
@@ -631,16 +646,8 @@ static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmi
                 sb_num(&ps, mv[v]);
             }
             lmmiqa__buf_printf(&ps, "\n");
-            for (size_t i = 0; i < s->n_test; i++) {
-                sb_csv(&pr, r->spec);
-                lmmiqa__buf_printf(&pr, ",%zu,", k + 1);
-                sb_csv(&pr, lmmiqa_dataset_image(ds, s->rows[i]));
-                lmmiqa__buf_printf(&pr, ",");
-                sb_num(&pr, lmmiqa_dataset_mos(ds, s->rows[i]));
-                lmmiqa__buf_printf(&pr, ",");
-                sb_num(&pr, s->pred[i]);
-                lmmiqa__buf_printf(&pr, "\n");
-            }
+            for (size_t i = 0; i < s->n_test; i++)
+                prediction_row(&pr, ds, r->spec, k, s->rows[i], s->pred[i]);
         }
     }
     snprintf(path, sizeof path, "%s/results.csv", dir);
@@ -666,16 +673,8 @@ static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmi
             for (size_t k = 0; k < ns; k++) {
                 const split_result *sr = &res[c][k];
                 const lmmiqa_split *sp = lmmiqa_splits_get(splits, k);
-                for (size_t i = 0; sr->train_pred && i < sp->n_train; i++) {
-                    sb_csv(&tr, rows[c].spec);
-                    lmmiqa__buf_printf(&tr, ",%zu,", k + 1);
-                    sb_csv(&tr, lmmiqa_dataset_image(ds, sp->train[i]));
-                    lmmiqa__buf_printf(&tr, ",");
-                    sb_num(&tr, lmmiqa_dataset_mos(ds, sp->train[i]));
-                    lmmiqa__buf_printf(&tr, ",");
-                    sb_num(&tr, sr->train_pred[i]);
-                    lmmiqa__buf_printf(&tr, "\n");
-                }
+                for (size_t i = 0; sr->train_pred && i < sp->n_train; i++)
+                    prediction_row(&tr, ds, rows[c].spec, k, sp->train[i], sr->train_pred[i]);
             }
         snprintf(path, sizeof path, "%s/train_predictions.csv", dir);
         rc = sb_write(&tr, path);

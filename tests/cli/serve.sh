@@ -173,20 +173,19 @@ check "SIGTERM: stopped" grep -q stopped "$TMP/serve.main.err"
 
 # A full queue answers 503; a wait past --timeout answers 504.
 start_server busy --threads 1 --queue 0
-for k in 1 2 3 4; do
-    curl -s -m 120 -o /dev/null -w '%{http_code}\n' --data-binary @"$LARGE" -H 'Content-Type: image/png' \
-        "http://127.0.0.1:$PORT_busy/v1/score" >"$TMP/busy.$k" &
-done
-wait $(jobs -p | grep -v "^$PID_busy\$") 2>/dev/null
+burst() { # name port pid: 4 large requests at once, their status codes in $TMP/name.k
+    for k in 1 2 3 4; do
+        curl -s -m 120 -o /dev/null -w '%{http_code}\n' --data-binary @"$LARGE" \
+            -H 'Content-Type: image/png' "http://127.0.0.1:$2/v1/score" >"$TMP/$1.$k" &
+    done
+    wait $(jobs -p | grep -v "^$3\$") 2>/dev/null
+}
+burst busy "$PORT_busy" "$PID_busy"
 check "503 when every worker is busy and the queue is full" grep -qh 503 "$TMP"/busy.*
 check "and some still 200" grep -qh 200 "$TMP"/busy.*
 kill -TERM "$PID_busy"; wait_bounded "$PID_busy" 120
 start_server slow --threads 1 --queue 8 --timeout 0.05
-for k in 1 2 3 4; do
-    curl -s -m 120 -o /dev/null -w '%{http_code}\n' --data-binary @"$LARGE" -H 'Content-Type: image/png' \
-        "http://127.0.0.1:$PORT_slow/v1/score" >"$TMP/slow.$k" &
-done
-wait $(jobs -p | grep -v "^$PID_slow\$") 2>/dev/null
+burst slow "$PORT_slow" "$PID_slow"
 check "504 after waiting --timeout for a worker" grep -qh 504 "$TMP"/slow.*
 kill -TERM "$PID_slow"; wait_bounded "$PID_slow" 120
 check "serve --listen bad address is a usage error" sh -c "'$CLI' serve --listen nowhere >/dev/null 2>&1; test \$? -eq 2"
