@@ -158,7 +158,7 @@ int main(int argc, char **argv)
         if (lmmiqa__clip_random_save(&vc, &tc, LMMIQA_VIT_NAMING_HF, LMMIQA_DTYPE_F32, 1, path, 1))
             die(path);
     }
-    lmmiqa_extractor_options o = {.weights = path, .threads = threads, .vocab = vocab};
+    lmmiqa_extractor_options o = {.size = sizeof o, .weights = path, .threads = threads, .vocab = vocab};
     lmmiqa_extractor *vis = NULL, *iqa = NULL;
     if (lmmiqa_extractor_create("clip-vit-b16", &o, &vis))
         die("clip-vit-b16");

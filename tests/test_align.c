@@ -487,7 +487,7 @@ static void test_extractor(void)
 {
     const char *w = write_tiny(LMMIQA_DTYPE_F32, "tiny_f32");
     lmmiqa_extractor *ex = NULL;
-    lmmiqa_extractor_options o = {.weights = w};
+    lmmiqa_extractor_options o = {.size = sizeof o, .weights = w};
     CHECK_OK(lmmiqa_extractor_create("align", &o, &ex));
     if (!ex)
         return;
@@ -527,7 +527,7 @@ static void test_extractor(void)
     lmmiqa_image_destroy(img);
     lmmiqa_extractor_state_destroy(st);
     lmmiqa_extractor_destroy(ex);
-    lmmiqa_extractor_options none = {.weights = NULL};
+    lmmiqa_extractor_options none = {.size = sizeof none, .weights = NULL};
     CHECK(lmmiqa_extractor_create("align", &none, &ex) == LMMIQA_ERR_INVALID_ARG && !ex);
 }
 

@@ -85,7 +85,7 @@ static void check_golden(const lmmiqa_extractor_options *o, const char *key, int
 
 static void test_defaults(void)
 {
-    lmmiqa_extractor_options o = {.weights = weights};
+    lmmiqa_extractor_options o = {.size = sizeof o, .weights = weights};
     check_golden(&o, "default", 8);
     lmmiqa_extractor *ex = NULL;
     CHECK_OK(lmmiqa_extractor_create("clipiqa", &o, &ex));
@@ -125,7 +125,7 @@ static void test_scorer_zero_shot(void)
     CHECK(strcmp(lmmiqa_scorer_name(sc), "clipiqa-zero-shot") == 0);
     CHECK(strstr(lmmiqa_scorer_info_json(sc), "\"kind\":\"zero-shot\"") != NULL);
     CHECK(strlen(lmmiqa_scorer_sha256(sc)) == 64);
-    lmmiqa_extractor_options o = {.weights = weights};
+    lmmiqa_extractor_options o = {.size = sizeof o, .weights = weights};
     lmmiqa_extractor *ex = NULL;
     CHECK_OK(lmmiqa_extractor_create("clipiqa", &o, &ex));
     lmmiqa_scorer_state *st = NULL;
@@ -154,7 +154,7 @@ static void test_scorer_zero_shot(void)
 
 static void test_cache(void)
 {
-    lmmiqa_extractor_options o = {.weights = weights};
+    lmmiqa_extractor_options o = {.size = sizeof o, .weights = weights};
     lmmiqa_extractor *a = NULL, *b = NULL;
     CHECK_OK(lmmiqa_extractor_create("clipiqa", &o, &a));
     size_t before = lmmiqa__clipiqa_text_passes();
@@ -166,7 +166,7 @@ static void test_cache(void)
     lmmiqa_extractor_destroy(a);
     lmmiqa_extractor_destroy(b);
     /* other prompts are computed */
-    lmmiqa_extractor_options f = {.weights = weights, .prompts = DATA "/prompts_test.txt"};
+    lmmiqa_extractor_options f = {.size = sizeof f, .weights = weights, .prompts = DATA "/prompts_test.txt"};
     CHECK_OK(lmmiqa_extractor_create("clipiqa", &f, &a));
     CHECK(lmmiqa__clipiqa_text_passes() == before + 8);
     lmmiqa_extractor_destroy(a);
@@ -174,7 +174,7 @@ static void test_cache(void)
 
 static void test_prompts_file_and_scale(void)
 {
-    lmmiqa_extractor_options o = {.weights = weights, .prompts = DATA "/prompts_test.txt"};
+    lmmiqa_extractor_options o = {.size = sizeof o, .weights = weights, .prompts = DATA "/prompts_test.txt"};
     check_golden(&o, "file", 4);
     lmmiqa_extractor *ex = NULL;
     CHECK_OK(lmmiqa_extractor_create("clipiqa", &o, &ex));
@@ -184,10 +184,10 @@ static void test_prompts_file_and_scale(void)
         CHECK(strcmp(lmmiqa_extractor_feature_name(ex, 3), "caf") == 0);
     }
     lmmiqa_extractor_destroy(ex);
-    lmmiqa_extractor_options s = {.weights = weights, .logit_scale = 2.0};
+    lmmiqa_extractor_options s = {.size = sizeof s, .weights = weights, .logit_scale = 2.0};
     check_golden(&s, "scale2", 8);
     /* the vocabulary named explicitly (a folder) */
-    lmmiqa_extractor_options v = {.weights = weights, .vocab = DATA "/hf_tiny"};
+    lmmiqa_extractor_options v = {.size = sizeof v, .weights = weights, .vocab = DATA "/hf_tiny"};
     check_golden(&v, "default", 8);
 }
 
@@ -204,27 +204,27 @@ static void write_file(const char *path, const char *s)
 static void test_errors(void)
 {
     lmmiqa_extractor *ex = NULL;
-    lmmiqa_extractor_options none = {.weights = NULL};
+    lmmiqa_extractor_options none = {.size = sizeof none, .weights = NULL};
     CHECK(lmmiqa_extractor_create("clipiqa", &none, &ex) == LMMIQA_ERR_INVALID_ARG);
     CHECK(strstr(lmmiqa_error_message(), "--weights clipiqa=FILE") != NULL);
     /* a vision-only checkpoint */
     char p[4300], q[4300];
     snprintf(p, sizeof p, "%s/vonly/model.safetensors", dir);
     CHECK_OK(lmmiqa__vit_random_save(&vtiny, LMMIQA_VIT_NAMING_HF, LMMIQA_DTYPE_F32, 7, p, 0));
-    lmmiqa_extractor_options o = {.weights = p, .vocab = DATA "/hf_tiny"};
+    lmmiqa_extractor_options o = {.size = sizeof o, .weights = p, .vocab = DATA "/hf_tiny"};
     CHECK(lmmiqa_extractor_create("clipiqa", &o, &ex) == LMMIQA_ERR_MISMATCH);
     CHECK(strstr(lmmiqa_error_message(), "text") != NULL);
     /* no vocabulary beside the weights */
     snprintf(q, sizeof q, "%s/novocab/model.safetensors", dir);
     copy(weights, q);
-    lmmiqa_extractor_options nv = {.weights = q};
+    lmmiqa_extractor_options nv = {.size = sizeof nv, .weights = q};
     CHECK(lmmiqa_extractor_create("clipiqa", &nv, &ex) == LMMIQA_ERR_INVALID_ARG);
     CHECK(strstr(lmmiqa_error_message(), "--vocab") != NULL);
     /* the full CLIP vocabulary does not fit the tiny text tower */
     snprintf(p, sizeof p, "%s/vocab/clip/bpe_simple_vocab_16e6.txt.gz",
              test_shared_dir() ? test_shared_dir() : "../shared");
     if (access(p, R_OK) == 0) {
-        lmmiqa_extractor_options big = {.weights = weights, .vocab = p};
+        lmmiqa_extractor_options big = {.size = sizeof big, .weights = weights, .vocab = p};
         CHECK(lmmiqa_extractor_create("clipiqa", &big, &ex) == LMMIQA_ERR_MISMATCH);
         CHECK(strstr(lmmiqa_error_message(), "49408") != NULL);
     }
@@ -233,11 +233,11 @@ static void test_errors(void)
     const char *bad[] = {"Good photo.\n", "# only a comment\n\n", "a | b | c\n", " | b\n"};
     for (int k = 0; k < 4; k++) {
         write_file(p, bad[k]);
-        lmmiqa_extractor_options bp = {.weights = weights, .prompts = p};
+        lmmiqa_extractor_options bp = {.size = sizeof bp, .weights = weights, .prompts = p};
         CHECK(lmmiqa_extractor_create("clipiqa", &bp, &ex) == LMMIQA_ERR_FORMAT);
         CHECK(ex == NULL);
     }
-    lmmiqa_extractor_options ls = {.weights = weights, .logit_scale = -1};
+    lmmiqa_extractor_options ls = {.size = sizeof ls, .weights = weights, .logit_scale = -1};
     CHECK(lmmiqa_extractor_create("clipiqa", &ls, &ex) == LMMIQA_ERR_INVALID_ARG);
 }
 

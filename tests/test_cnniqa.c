@@ -194,7 +194,7 @@ static void test_files_and_extractor(void)
     CHECK_OK(lmmiqa_cnniqa_predict(l, st, img, &s1, f1));
     CHECK_OK(lmmiqa_cnniqa_predict_gray(l, st, images[3], IW, IH, &s2, f2));
     CHECK(s1 == s2 && memcmp(f1, f2, sizeof f1) == 0);
-    lmmiqa_extractor_options eo = {.weights = path, .threads = 1};
+    lmmiqa_extractor_options eo = {.size = sizeof eo, .weights = path, .threads = 1};
     lmmiqa_extractor *ex = NULL;
     CHECK_OK(lmmiqa_extractor_create("cnniqa", &eo, &ex));
     if (ex) {

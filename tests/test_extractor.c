@@ -16,7 +16,7 @@ static void test_registry(void)
     CHECK(ex == NULL);
     CHECK(strstr(lmmiqa_error_message(), "no-such-thing") != NULL);
     CHECK(strstr(lmmiqa_error_message(), "brisque") != NULL);
-    lmmiqa_extractor_options opts = {.weights = "x.safetensors"};
+    lmmiqa_extractor_options opts = {.size = sizeof opts, .weights = "x.safetensors"};
     CHECK(lmmiqa_extractor_create("brisque", &opts, &ex) == LMMIQA_ERR_INVALID_ARG);
     lmmiqa_extractor_destroy(NULL);
     lmmiqa_extractor_state_destroy(NULL);

@@ -114,7 +114,7 @@ static void test_train_resume(void)
         double s, f[8], f2[8];
         CHECK_OK(lmmiqa_metaiqa_predict(m, st, img, &s, f));
         CHECK(s > 0.0 && s < 1.0);
-        lmmiqa_extractor_options eo = {.weights = w1, .threads = 1};
+        lmmiqa_extractor_options eo = {.size = sizeof eo, .weights = w1, .threads = 1};
         lmmiqa_extractor *ex = NULL;
         CHECK_OK(lmmiqa_extractor_create("metaiqa", &eo, &ex));
         if (ex) {

@@ -19,7 +19,7 @@
 
 static void check_extractor(const char *name, const char *weights, const char *key, int dim)
 {
-    lmmiqa_extractor_options o = {.weights = weights};
+    lmmiqa_extractor_options o = {.size = sizeof o, .weights = weights};
     lmmiqa_extractor *ex = NULL;
     CHECK_OK(lmmiqa_extractor_create(name, &o, &ex));
     if (!ex)
@@ -82,10 +82,10 @@ int main(void)
     check_extractor("clip-vit-b16", opath, "tiny_openai_f32", 32);
 
     lmmiqa_extractor *ex = NULL;
-    lmmiqa_extractor_options none = {.weights = NULL};
+    lmmiqa_extractor_options none = {.size = sizeof none, .weights = NULL};
     CHECK(lmmiqa_extractor_create("hps", &none, &ex) == LMMIQA_ERR_INVALID_ARG);
     CHECK(strstr(lmmiqa_error_message(), "--weights") != NULL);
-    lmmiqa_extractor_options bad = {.weights = LMMIQA_SOURCE_DIR "/tests/data/vit/golden_tiny.txt"};
+    lmmiqa_extractor_options bad = {.size = sizeof bad, .weights = LMMIQA_SOURCE_DIR "/tests/data/vit/golden_tiny.txt"};
     CHECK(lmmiqa_extractor_create("clip-vit-b16", &bad, &ex) != LMMIQA_OK);
     CHECK(strstr(lmmiqa_error_message(), "clip-vit-b16") != NULL);
     CHECK(ex == NULL);

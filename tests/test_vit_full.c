@@ -24,7 +24,7 @@ static void run(const char *name, const char *file, const char *key, int dim)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    lmmiqa_extractor_options o = {.weights = path};
+    lmmiqa_extractor_options o = {.size = sizeof o, .weights = path};
     lmmiqa_extractor *ex = NULL;
     CHECK_OK(lmmiqa_extractor_create(name, &o, &ex));
     if (!ex)

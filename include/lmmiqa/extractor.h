@@ -25,7 +25,13 @@ extern "C" {
 typedef struct lmmiqa_extractor lmmiqa_extractor;
 typedef struct lmmiqa_extractor_state lmmiqa_extractor_state;
 
+/* Options of lmmiqa_extractor_create. Start from
+ * lmmiqa_extractor_options_init() (or a designated initialiser that sets
+ * `.size = sizeof o`): `size` lets later versions add fields without
+ * breaking programs built against this one (fields past a caller's size take
+ * their defaults). */
 typedef struct lmmiqa_extractor_options {
+    size_t size;          /* sizeof(lmmiqa_extractor_options), set by _init */
     const char *weights;  /* weight file for learned extractors, NULL for none */
     int normalize;        /* 1: scale embeddings to unit length */
     int threads;          /* threads one extraction may use, 0 = library default */
@@ -36,11 +42,16 @@ typedef struct lmmiqa_extractor_options {
     double logit_scale;   /* 0 = the checkpoint's exp(logit_scale), else 100 */
 } lmmiqa_extractor_options;
 
+/* Defaults: no weights, no normalisation, the library's threads, clipiqa's
+ * defaults. */
+LMMIQA_API void lmmiqa_extractor_options_init(lmmiqa_extractor_options *opt);
+
 /* Names of the available extractors, NULL-terminated. */
 LMMIQA_API const char *const *lmmiqa_extractor_names(void);
 
 /* Create an extractor by name. `opts` may be NULL for defaults. Unknown
- * names fail with LMMIQA_ERR_INVALID_ARG listing the known ones. */
+ * names fail with LMMIQA_ERR_INVALID_ARG listing the known ones, as does an
+ * options struct whose size was not set. */
 LMMIQA_API int lmmiqa_extractor_create(const char *name, const lmmiqa_extractor_options *opts,
                                        lmmiqa_extractor **out);
 LMMIQA_API void lmmiqa_extractor_destroy(lmmiqa_extractor *ex);

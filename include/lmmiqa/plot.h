@@ -48,8 +48,11 @@ extern "C" {
 LMMIQA_API uint32_t lmmiqa_plot_color(size_t i); /* palette[i % 10] */
 
 /* Options shared by both chart kinds. Initialise with
- * lmmiqa_plot_options_init, then set what differs. */
+ * lmmiqa_plot_options_init, then set what differs: it sets `size`, through
+ * which later versions add options without breaking programs built against
+ * this one. */
 typedef struct lmmiqa_plot_options {
+    size_t size;          /* sizeof(lmmiqa_plot_options), set by _init */
     double width;         /* canvas width; 0 = as wide as the content needs */
     double height;        /* canvas height; 0 = default (scatter 560, trend
                            * 480); grows when the legend needs more */

@@ -82,7 +82,11 @@ typedef struct lmmiqa_protocol_event {
     double seconds;               /* training + prediction time (0 when reused) */
 } lmmiqa_protocol_event;
 
+/* Options of lmmiqa_protocol_run. Start from lmmiqa_protocol_options_init():
+ * it sets `size`, through which later versions add fields without breaking
+ * programs built against this one. */
 typedef struct lmmiqa_protocol_options {
+    size_t size;                  /* sizeof(lmmiqa_protocol_options), set by _init */
     const char *store_dir;        /* feature store holding every part of every spec */
     const char *out_dir;          /* results folder, created if missing */
     lmmiqa_regressor_config reg;  /* base configuration (seed = base seed) */
@@ -163,7 +167,8 @@ LMMIQA_API const char *lmmiqa_head_name(lmmiqa_head head);
 LMMIQA_API int lmmiqa_head_parse(const char *name);
 
 /* A regressor configuration as a JSON object (malloc'd string; free()). NULL
- * when out of memory. Used in result files and model metadata. */
+ * when out of memory or cfg was not initialised (size unset; the message
+ * says so). Used in result files and model metadata. */
 LMMIQA_API char *lmmiqa_regressor_config_json(const lmmiqa_regressor_config *cfg);
 
 /* The MOS range used to train on the given training rows: NOMINAL gives

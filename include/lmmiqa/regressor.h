@@ -32,7 +32,12 @@ typedef enum lmmiqa_head {
     LMMIQA_HEAD_SVR = 2     /* epsilon-SVR, RBF kernel, on standardised features */
 } lmmiqa_head;
 
+/* The regressor's settings. Start from lmmiqa_regressor_config_init(): it
+ * sets `size`, through which later versions add settings without breaking
+ * programs built against this one (settings past a caller's size take their
+ * defaults). */
 typedef struct lmmiqa_regressor_config {
+    size_t size;           /* sizeof(lmmiqa_regressor_config), set by _init */
     lmmiqa_head head;
     int hidden;            /* MLP hidden width (paper: 512) */
     int epochs;            /* passes over the training rows (paper shows epoch 25) */

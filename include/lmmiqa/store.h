@@ -57,7 +57,11 @@ typedef struct lmmiqa_store_progress {
 /* Where lmmiqa_store_options.compute delivers rows; owned by the build. */
 typedef struct lmmiqa_store_sink lmmiqa_store_sink;
 
+/* Options of the store's builds and of lmmiqa_store_compute. Start from
+ * lmmiqa_store_options_init(): it sets `size`, through which later versions
+ * add fields without breaking programs built against this one. */
 typedef struct lmmiqa_store_options {
+    size_t size;         /* sizeof(lmmiqa_store_options), set by _init */
     int jobs;            /* worker threads; 0 = all online cores */
     size_t sync_rows;    /* fsync the journal after this many new rows (0: 16) */
     double sync_seconds; /* ... or when this much time passed since the last fsync (<= 0: 2) */

@@ -220,7 +220,10 @@ class Extractor(_Handle):
 
     def __init__(self, name, weights=None, threads=0):
         super().__init__()
-        opts = _lib.ExtractorOptions(_b(weights), 0, int(threads))
+        opts = _lib.ExtractorOptions()
+        lib.lmmiqa_extractor_options_init(ctypes.byref(opts))
+        opts.weights = _b(weights)
+        opts.threads = int(threads)
         _check(lib.lmmiqa_extractor_create(name.encode(), ctypes.byref(opts), ctypes.byref(self._h)))
 
     @property

@@ -43,6 +43,7 @@ class ExtractorOptions(ctypes.Structure):
     """lmmiqa_extractor_options (lmmiqa/extractor.h)."""
 
     _fields_ = [
+        ("size", c_size_t),
         ("weights", c_char_p),
         ("normalize", c_int),
         ("threads", c_int),
@@ -76,6 +77,7 @@ class StoreOptions(ctypes.Structure):
     """lmmiqa_store_options (lmmiqa/store.h); callbacks left NULL."""
 
     _fields_ = [
+        ("size", c_size_t),
         ("jobs", c_int),
         ("sync_rows", c_size_t),
         ("sync_seconds", c_double),
@@ -93,6 +95,7 @@ class RegressorConfig(ctypes.Structure):
     """lmmiqa_regressor_config (lmmiqa/regressor.h)."""
 
     _fields_ = [
+        ("size", c_size_t),
         ("head", c_int),
         ("hidden", c_int),
         ("epochs", c_int),
@@ -115,6 +118,7 @@ class ProtocolOptions(ctypes.Structure):
     """lmmiqa_protocol_options (lmmiqa/protocol.h); callbacks left NULL."""
 
     _fields_ = [
+        ("size", c_size_t),
         ("store_dir", c_char_p),
         ("out_dir", c_char_p),
         ("reg", RegressorConfig),
@@ -181,6 +185,7 @@ _SIGNATURES = {
     "lmmiqa_image_create": (c_int, [c_int, c_int, ctypes.POINTER(ctypes.POINTER(Image))]),
     "lmmiqa_image_destroy": (None, [ctypes.POINTER(Image)]),
     "lmmiqa_extractor_names": (ctypes.POINTER(c_char_p), []),
+    "lmmiqa_extractor_options_init": (None, [ctypes.POINTER(ExtractorOptions)]),
     "lmmiqa_extractor_create": (c_int, [c_char_p, ctypes.POINTER(ExtractorOptions), ctypes.POINTER(c_void_p)]),
     "lmmiqa_extractor_destroy": (None, [c_void_p]),
     "lmmiqa_extractor_dim": (c_size_t, [c_void_p]),

@@ -66,6 +66,17 @@ void lmmiqa__buf_printf(lmmiqa__buf *b, const char *fmt, ...) __attribute__((for
 char *lmmiqa__buf_take(lmmiqa__buf *b);
 void lmmiqa__buf_free(lmmiqa__buf *b);
 
+/* Read a caller's options struct whose first field is `size_t size` (set by
+ * its _init function) into dst, which already holds this library's
+ * defaults: the bytes the caller's struct has (min(size, dst_size)) are
+ * copied, the rest keep their defaults, and dst's size becomes dst_size. So
+ * a program built against an older, smaller struct keeps working, and a
+ * newer, larger one is read as far as this library knows it. A size below
+ * min_size (the struct was not initialised) fails with
+ * LMMIQA_ERR_INVALID_ARG naming `type` and its _init function. */
+int lmmiqa__options_read(void *dst, size_t dst_size, const void *src, size_t min_size,
+                         const char *type);
+
 /* Seconds on the monotonic clock (for durations, never wall time). */
 double lmmiqa__now_s(void);
 

@@ -42,6 +42,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -58,8 +59,20 @@
 void lmmiqa_store_options_init(lmmiqa_store_options *opt)
 {
     memset(opt, 0, sizeof *opt);
+    opt->size = sizeof *opt;
     opt->sync_rows = 16;
     opt->sync_seconds = 2.0;
+}
+
+/* The caller's options (NULL: defaults) as this library's struct. */
+static int options_get(const lmmiqa_store_options *opt, lmmiqa_store_options *o)
+{
+    lmmiqa_store_options_init(o);
+    if (!opt)
+        return LMMIQA_OK;
+    return lmmiqa__options_read(o, sizeof *o, opt,
+                                offsetof(lmmiqa_store_options, jobs) + sizeof opt->jobs,
+                                "lmmiqa_store_options");
 }
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -803,11 +816,11 @@ int lmmiqa_store_compute(const lmmiqa_extractor *ex, size_t n, const char *const
                          const lmmiqa_store_options *opt, double *out, int *status,
                          lmmiqa_store_progress *result)
 {
-    lmmiqa_store_options defaults;
-    if (!opt) {
-        lmmiqa_store_options_init(&defaults);
-        opt = &defaults;
-    }
+    lmmiqa_store_options given;
+    int grc = options_get(opt, &given);
+    if (grc)
+        return grc;
+    opt = &given;
     pool p;
     memset(&p, 0, sizeof p);
     p.ex = ex;
@@ -925,10 +938,9 @@ static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
                       const lmmiqa_store_options *opt, lmmiqa_store_progress *result)
 {
     lmmiqa_store_options o;
-    if (opt)
-        o = *opt;
-    else
-        lmmiqa_store_options_init(&o);
+    int orc = options_get(opt, &o);
+    if (orc)
+        return orc;
     if (o.sync_rows == 0)
         o.sync_rows = 16;
     if (!(o.sync_seconds > 0))
@@ -1135,13 +1147,11 @@ int lmmiqa_store_build_dataset(const char *dir, const lmmiqa_extractor *ex,
         paths[i] = lmmiqa_dataset_image_path(ds, i);
     }
     lmmiqa_store_options o;
-    if (opt)
-        o = *opt;
-    else
-        lmmiqa_store_options_init(&o);
+    int rc = options_get(opt, &o);
     if (!o.dataset)
         o.dataset = lmmiqa_dataset_name(ds);
-    int rc = lmmiqa_store_build(dir, ex, n, names, paths, &o, result);
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa_store_build(dir, ex, n, names, paths, &o, result);
     free(names);
     free(paths);
     return rc;

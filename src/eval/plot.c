@@ -27,6 +27,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -47,6 +48,7 @@ void lmmiqa_plot_options_init(lmmiqa_plot_options *opt)
 {
     assert(opt);
     memset(opt, 0, sizeof *opt);
+    opt->size = sizeof *opt;
     opt->scale = 1.0;
     opt->legend_metrics = 1;
 }
@@ -718,17 +720,19 @@ static int render(chart *c, out_format fmt, const char *path, draw_fn draw, cons
     return rc;
 }
 
-static void chart_init(chart *c, const lmmiqa_plot_options *opt, int is_scatter)
+static int chart_init(chart *c, const lmmiqa_plot_options *opt, int is_scatter)
 {
     memset(c, 0, sizeof *c);
-    if (opt)
-        c->opt = *opt;
-    else
-        lmmiqa_plot_options_init(&c->opt);
+    lmmiqa_plot_options_init(&c->opt);
+    int rc = opt ? lmmiqa__options_read(&c->opt, sizeof c->opt, opt,
+                                        offsetof(lmmiqa_plot_options, width) + sizeof opt->width,
+                                        "lmmiqa_plot_options")
+                 : LMMIQA_OK;
     c->is_scatter = is_scatter;
     c->font = c->opt.font_size > 0 ? c->opt.font_size : 12;
     c->title_font = c->font * 1.3;
     c->marker = c->opt.marker_size > 0 ? c->opt.marker_size : is_scatter ? 2.5 : 4.5;
+    return rc;
 }
 
 /* ---- scatter ---------------------------------------------------------------------- */
@@ -893,8 +897,8 @@ int lmmiqa_plot_scatter(const lmmiqa_plot_scatter_series *series, size_t n_serie
                             path);
     assert(series);
     chart c;
-    chart_init(&c, opt, 1);
-    if ((rc = check_options(&c.opt)) != LMMIQA_OK)
+    if ((rc = chart_init(&c, opt, 1)) != LMMIQA_OK ||
+        (rc = check_options(&c.opt)) != LMMIQA_OK)
         return lmmiqa__fail_context(rc, "%s: ", path);
     double dmin = INFINITY, dmax = -INFINITY;
     rc = scatter_range(series, n_series, path, &dmin, &dmax);
@@ -958,10 +962,10 @@ int lmmiqa_plot_scatter_panels(const lmmiqa_plot_scatter_panel *panels, size_t n
     }
     double width = 0, height = 0;
     for (size_t k = 0; k < n_panels && rc == LMMIQA_OK; k++) {
-        chart_init(&charts[k], opt, 1);
+        rc = chart_init(&charts[k], opt, 1);
         if (panels[k].title)
             charts[k].opt.title = panels[k].title;
-        if ((rc = check_options(&charts[k].opt)) != LMMIQA_OK) {
+        if (rc != LMMIQA_OK || (rc = check_options(&charts[k].opt)) != LMMIQA_OK) {
             rc = lmmiqa__fail_context(rc, "%s: ", path);
             break;
         }
@@ -971,7 +975,7 @@ int lmmiqa_plot_scatter_panels(const lmmiqa_plot_scatter_panel *panels, size_t n
         height = charts[k].f.canvas_height > height ? charts[k].f.canvas_height : height;
     }
     chart all;
-    chart_init(&all, opt, 1);
+    (void)chart_init(&all, opt, 1); /* read above already, per panel */
     all.f.canvas_width = width;
     all.f.canvas_height = height;
     if (rc == LMMIQA_OK && (width * all.opt.scale > MAX_CANVAS || height * all.opt.scale > MAX_CANVAS))
@@ -1065,8 +1069,8 @@ int lmmiqa_plot_trend(const char *const *categories, size_t n_categories,
                             n_categories);
     assert(categories && lines);
     chart c;
-    chart_init(&c, opt, 0);
-    if ((rc = check_options(&c.opt)) != LMMIQA_OK)
+    if ((rc = chart_init(&c, opt, 0)) != LMMIQA_OK ||
+        (rc = check_options(&c.opt)) != LMMIQA_OK)
         return lmmiqa__fail_context(rc, "%s: ", path);
     for (size_t j = 0; j < n_categories; j++) {
         char what[64];

@@ -34,6 +34,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -82,6 +83,7 @@ static int sb_write(lmmiqa__buf *b, const char *path)
 void lmmiqa_protocol_options_init(lmmiqa_protocol_options *opt)
 {
     memset(opt, 0, sizeof *opt);
+    opt->size = sizeof *opt;
     lmmiqa_regressor_config_init(&opt->reg);
     /* One BLAS thread: these heads are small (threads cost more than they
      * save, badly so on a busy machine) and results then do not depend on
@@ -146,7 +148,13 @@ static cJSON *config_object(const lmmiqa_regressor_config *c)
 
 char *lmmiqa_regressor_config_json(const lmmiqa_regressor_config *cfg)
 {
-    cJSON *o = config_object(cfg);
+    lmmiqa_regressor_config given;
+    lmmiqa_regressor_config_init(&given);
+    if (lmmiqa__options_read(&given, sizeof given, cfg,
+                             offsetof(lmmiqa_regressor_config, head) + sizeof cfg->head,
+                             "lmmiqa_regressor_config") != LMMIQA_OK)
+        return NULL;
+    cJSON *o = config_object(&given);
     char *s = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     return s;
@@ -1019,7 +1027,7 @@ static int fit_all(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, size_t
             rc = fit_split(name, ds, sp, k, opt, weights, sizeof weights);
             if (rc != LMMIQA_OK)
                 break;
-            lmmiqa_extractor_options eo = {0};
+            lmmiqa_extractor_options eo = {.size = sizeof eo};
             eo.weights = weights;
             lmmiqa_extractor *ex = NULL;
             rc = lmmiqa_extractor_create(name, &eo, &ex);
@@ -1052,6 +1060,15 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
                         const char *const *specs, const lmmiqa_protocol_options *opt,
                         lmmiqa_protocol_row *rows_out)
 {
+    lmmiqa_protocol_options given;
+    lmmiqa_protocol_options_init(&given);
+    int grc = lmmiqa__options_read(&given, sizeof given, opt,
+                                   offsetof(lmmiqa_protocol_options, out_dir) +
+                                       sizeof opt->out_dir,
+                                   "lmmiqa_protocol_options");
+    if (grc)
+        return grc;
+    opt = &given;
     if (!opt->store_dir || !opt->out_dir)
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "protocol: store_dir and out_dir must be set");
     size_t n = lmmiqa_dataset_size(ds), ns = lmmiqa_splits_count(splits);

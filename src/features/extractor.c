@@ -10,6 +10,7 @@
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 struct lmmiqa_extractor {
@@ -50,14 +51,29 @@ const char *const *lmmiqa_extractor_names(void)
     return names;
 }
 
+void lmmiqa_extractor_options_init(lmmiqa_extractor_options *opt)
+{
+    assert(opt);
+    memset(opt, 0, sizeof *opt);
+    opt->size = sizeof *opt;
+}
+
 int lmmiqa_extractor_create(const char *name, const lmmiqa_extractor_options *opts,
                             lmmiqa_extractor **out)
 {
     assert(name && out);
     *out = NULL;
-    lmmiqa_extractor_options defaults = {0};
-    if (!opts)
-        opts = &defaults;
+    lmmiqa_extractor_options given;
+    lmmiqa_extractor_options_init(&given);
+    if (opts) {
+        int rc = lmmiqa__options_read(&given, sizeof given, opts,
+                                      offsetof(lmmiqa_extractor_options, weights) +
+                                          sizeof opts->weights,
+                                      "lmmiqa_extractor_options");
+        if (rc)
+            return rc;
+    }
+    opts = &given;
     size_t k = 0;
     while (k < REGISTRY_SIZE && strcmp(registry[k].name, name) != 0)
         k++;

@@ -39,6 +39,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #define WEIGHT_DIVERGED 1e8f
@@ -69,6 +70,7 @@ void lmmiqa_regressor_config_init(lmmiqa_regressor_config *cfg)
 {
     assert(cfg);
     memset(cfg, 0, sizeof *cfg);
+    cfg->size = sizeof *cfg;
     cfg->head = LMMIQA_HEAD_MLP;
     cfg->hidden = 512;
     cfg->epochs = 25;
@@ -602,6 +604,14 @@ static int train_impl(const lmmiqa_regressor_config *cfg, const float *x, const 
 {
     assert(cfg && out);
     *out = NULL;
+    lmmiqa_regressor_config given;
+    lmmiqa_regressor_config_init(&given);
+    int grc = lmmiqa__options_read(&given, sizeof given, cfg,
+                                   offsetof(lmmiqa_regressor_config, head) + sizeof cfg->head,
+                                   "lmmiqa_regressor_config");
+    if (grc)
+        return grc;
+    cfg = &given;
     if (n == 0)
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "regressor: no training rows (n = 0)");
     if (dim == 0)

@@ -73,14 +73,9 @@ static int copy_options(const lmmiqa_scorer_options *in, lmmiqa_scorer_options *
     lmmiqa_scorer_options_init(o);
     if (!in)
         return LMMIQA_OK;
-    if (in->size < offsetof(lmmiqa_scorer_options, model) + sizeof in->model)
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
-                            "lmmiqa_scorer_options.size is %zu: start from "
-                            "lmmiqa_scorer_options_init()",
-                            in->size);
-    memcpy(o, in, in->size < sizeof *o ? in->size : sizeof *o);
-    o->size = sizeof *o;
-    return LMMIQA_OK;
+    return lmmiqa__options_read(o, sizeof *o, in,
+                                offsetof(lmmiqa_scorer_options, model) + sizeof in->model,
+                                "lmmiqa_scorer_options");
 }
 
 static void append_warning(lmmiqa_scorer *sc, const char *text)
@@ -103,7 +98,7 @@ static int create_extractors(lmmiqa_scorer *sc, const lmmiqa_scorer_options *o,
     sc->dim = 0;
     for (size_t k = 0; k < sc->spec.count; k++) {
         const char *name = sc->spec.names[k];
-        lmmiqa_extractor_options eo = {0};
+        lmmiqa_extractor_options eo = {.size = sizeof eo};
         eo.threads = o->extractor_threads > 0 ? o->extractor_threads : 1;
         eo.vocab = o->vocab;
         eo.prompts = o->prompts;
@@ -494,8 +489,13 @@ int lmmiqa_scorer_run_files(const lmmiqa_scorer *sc, size_t n, const char *const
     assert(sc && (paths || n == 0) && (scores || n == 0) && (status || n == 0));
     lmmiqa_store_options base;
     lmmiqa_store_options_init(&base);
-    if (opt)
-        base = *opt;
+    if (opt) {
+        int rc = lmmiqa__options_read(&base, sizeof base, opt,
+                                      offsetof(lmmiqa_store_options, jobs) + sizeof opt->jobs,
+                                      "lmmiqa_store_options");
+        if (rc)
+            return rc;
+    }
     for (size_t i = 0; i < n; i++) {
         scores[i] = NAN;
         status[i] = LMMIQA_OK;

@@ -123,7 +123,7 @@ int cli_extractor_create(const char *cmd, const char *name, const cli_extractor_
     *out = NULL;
     if (!cli_check_extractor_name(cmd, name))
         return CLI_EXIT_USAGE;
-    lmmiqa_extractor_options o = {0};
+    lmmiqa_extractor_options o = {.size = sizeof o};
     o.threads = 1; /* parallelism comes from one worker per image */
     for (int k = 0; k < eo->n_weights; k++)
         if (strcmp(eo->weights_name[k], name) == 0)

@@ -632,7 +632,7 @@ static void serve_job(const cli_mpi_ctx *ctx, int kind, const char *name)
             rc = LMMIQA_ERR_INVALID_ARG;
             snprintf(msg, sizeof msg, "no dataset to extract from");
         } else {
-            lmmiqa_extractor_options o = {0};
+            lmmiqa_extractor_options o = {.size = sizeof o};
             o.threads = 1;
             for (int k = 0; k < ctx->eo->n_weights; k++)
                 if (strcmp(ctx->eo->weights_name[k], name) == 0)
