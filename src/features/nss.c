@@ -54,6 +54,11 @@ static const lmmiqa__nss_group groups[] = {
      LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
          LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM + LMMIQA__NSS_EXPOSURE_DIM,
      LMMIQA__NSS_COLOUR_DIM},
+    {"local",
+     LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
+         LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM + LMMIQA__NSS_EXPOSURE_DIM +
+         LMMIQA__NSS_COLOUR_DIM,
+     LMMIQA__NSS_LOCAL_DIM},
 };
 
 const lmmiqa__nss_group *lmmiqa__nss_groups(size_t *n)
@@ -307,6 +312,92 @@ static void sharp_global(const double *p, int w, int h, double out[2])
     out[1] = log1p(g / n);
 }
 
+static const double local_q[5] = {0.1, 0.25, 0.5, 0.75, 0.9};
+
+/* Sort v[n] and write its local_q quantiles to out[0..4]. */
+static void quantiles5(double *v, size_t n, double *out)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    for (int k = 0; k < 5; k++)
+        out[k] = quantile(v, n, local_q[k]);
+}
+
+/* Block statistics of the grey plane (BLOCK_SHARP blocks of Y, half-size
+ * blocks of Y/2, the same image regions): quantiles over blocks of
+ * [0..4] log contrast log1p(std), [5..9] contrast-normalised sharpness
+ * log((Laplacian energy + 1) / (variance + 1)), [10..14] mean brightness / 255,
+ * [15..19] log1p(Laplacian energy) of Y/2, [20..24] the blur ratio
+ * log1p(energy of Y) - log1p(energy of Y/2), and [25..27] the 50/90/99 %
+ * quantiles of the gradient magnitude of Y (log1p, from a 0.25-wide
+ * histogram). */
+static int local_stats(lmmiqa__nss_state *st, const double *Y, int w, int h, const double *Y2,
+                       int w2, int h2, double *o)
+{
+    const int B = BLOCK_SHARP, B2 = BLOCK_SHARP / 2;
+    int bw = (w2 - 2) / B2, bh = (h2 - 2) / B2;
+    size_t nb = (size_t)bw * (size_t)bh;
+    int rc = reserve(&st->vals, &st->vcap, 5 * nb);
+    if (rc)
+        return rc;
+    double *con = st->vals, *nsh = con + nb, *bri = nsh + nb, *e2 = bri + nb, *ratio = e2 + nb;
+    for (int by = 0; by < bh; by++)
+        for (int bx = 0; bx < bw; bx++) {
+            double e = 0, s = 0, q = 0, f = 0;
+            for (int y = 2 + by * B; y < 2 + (by + 1) * B; y++)
+                for (int x = 2 + bx * B; x < 2 + (bx + 1) * B; x++) {
+                    double v = Y[(size_t)y * (size_t)w + (size_t)x];
+                    e += lap2(Y, w, x, y);
+                    s += v;
+                    q += v * v;
+                }
+            for (int y = 1 + by * B2; y < 1 + (by + 1) * B2; y++)
+                for (int x = 1 + bx * B2; x < 1 + (bx + 1) * B2; x++)
+                    f += lap2(Y2, w2, x, y);
+            double cnt = (double)B * B, m = s / cnt, var = q / cnt - m * m;
+            var = var > 0 ? var : 0;
+            e /= cnt;
+            f /= (double)B2 * B2;
+            size_t i = (size_t)by * (size_t)bw + (size_t)bx;
+            con[i] = log1p(sqrt(var));
+            nsh[i] = log((e + 1) / (var + 1));
+            bri[i] = m / 255;
+            e2[i] = log1p(f);
+            ratio[i] = log1p(e) - log1p(f);
+        }
+    quantiles5(con, nb, o);
+    quantiles5(nsh, nb, o + 5);
+    quantiles5(bri, nb, o + 10);
+    quantiles5(e2, nb, o + 15);
+    quantiles5(ratio, nb, o + 20);
+    /* gradient magnitude histogram: bins of 0.25 up to 512 */
+    enum { GM_BINS = 2048 };
+    double *hist = lmmiqa__calloc(GM_BINS, sizeof *hist);
+    if (!hist)
+        return LMMIQA_ERR_NOMEM;
+    double total = 0;
+    for (int y = 1; y + 1 < h; y++) {
+        const double *r = Y + (size_t)y * (size_t)w;
+        for (int x = 1; x + 1 < w; x++) {
+            double gx = 0.5 * (r[x + 1] - r[x - 1]), gy = 0.5 * (r[x + w] - r[x - w]);
+            int b = (int)(4 * sqrt(gx * gx + gy * gy));
+            hist[b < GM_BINS ? b : GM_BINS - 1] += 1;
+            total += 1;
+        }
+    }
+    static const double gq[3] = {0.5, 0.9, 0.99};
+    double cum = 0;
+    int qi = 0;
+    for (int b = 0; b < GM_BINS && qi < 3; b++) {
+        cum += hist[b];
+        while (qi < 3 && cum >= gq[qi] * total)
+            o[25 + qi++] = log1p(0.25 * b);
+    }
+    while (qi < 3)
+        o[25 + qi++] = log1p(0.25 * GM_BINS);
+    free(hist);
+    return LMMIQA_OK;
+}
+
 /* ---- the extractor ---------------------------------------------------------- */
 
 int lmmiqa__nss_features(lmmiqa__nss_state *st, const lmmiqa_image *img, double *out)
@@ -495,7 +586,10 @@ int lmmiqa__nss_features(lmmiqa__nss_state *st, const lmmiqa_image *img, double 
     o[4] = (sqrt(sd_rg * sd_rg + sd_yb * sd_yb) + 0.3 * sqrt(m_rg * m_rg + m_yb * m_yb)) / 255;
     o[5] = m_sat;
     o[6] = sqrt(v_sat > 0 ? v_sat : 0);
-    return LMMIQA_OK;
+    o += LMMIQA__NSS_COLOUR_DIM;
+
+    rc = local_stats(st, Y, w, h, Y2, w2, h2, o);
+    return rc;
 }
 
 void lmmiqa__nss_feature_name(size_t i, char *buf, size_t size)
@@ -514,6 +608,10 @@ void lmmiqa__nss_feature_name(size_t i, char *buf, size_t size)
         "clip_low", "clip_high", "entropy"};
     static const char *const colour[LMMIQA__NSS_COLOUR_DIM] = {
         "mean_rg", "mean_yb", "std_rg", "std_yb", "colourfulness", "sat_mean", "sat_std"};
+    static const char *const local_kind[6] = {"contrast", "nsharp", "bright", "lap_s2", "blur",
+                                              "grad"};
+    static const char *const local_q_name[5] = {"p10", "p25", "p50", "p75", "p90"};
+    static const char *const grad_q_name[3] = {"p50", "p90", "p99"};
     size_t k = i;
     if (k < LMMIQA__NSS_GREY_DIM) {
         snprintf(buf, size, "grey_s%zu_%s", 3 + k / LMMIQA__NSS_MSCN_DIM,
@@ -529,6 +627,16 @@ void lmmiqa__nss_feature_name(size_t i, char *buf, size_t size)
         return;
     }
     k -= LMMIQA__NSS_CHROMA_DIM;
+    size_t before_local = LMMIQA__NSS_SHARP_DIM + LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM +
+                          LMMIQA__NSS_EXPOSURE_DIM + LMMIQA__NSS_COLOUR_DIM;
+    if (k >= before_local && k < before_local + LMMIQA__NSS_LOCAL_DIM) {
+        size_t j = k - before_local;
+        if (j < 25)
+            snprintf(buf, size, "local_%s_%s", local_kind[j / 5], local_q_name[j % 5]);
+        else
+            snprintf(buf, size, "local_%s_%s", local_kind[5], grad_q_name[j - 25]);
+        return;
+    }
     const char *const *tables[] = {sharp, noise, block, expo, colour};
     const char *prefix[] = {"sharp", "noise", "block", "exposure", "colour"};
     const size_t dims[] = {LMMIQA__NSS_SHARP_DIM, LMMIQA__NSS_NOISE_DIM, LMMIQA__NSS_BLOCK_DIM,

@@ -5,7 +5,9 @@
  * "nss" complements BRISQUE (scales 1 and 2 of the grey MSCN coefficients)
  * with hand-crafted statistics of what BRISQUE does not see: the grey MSCN
  * statistics at coarser scales, the colour (opponent-channel) MSCN
- * statistics, sharpness, noise, JPEG blockiness, exposure and colourfulness.
+ * statistics, sharpness, noise, JPEG blockiness, exposure and colourfulness, and how
+ * sharpness, contrast and brightness vary over the image (quantiles of
+ * block statistics: a photo is judged by its best and worst regions).
  * Every value is a plain, always-defined statistic (moments rather than
  * fitted distributions, so flat or grey images give finite numbers); the
  * groups are listed in nss_groups[] so ablations can name them
@@ -27,16 +29,18 @@
 #define LMMIQA__NSS_BLOCK_DIM 3
 #define LMMIQA__NSS_EXPOSURE_DIM 12
 #define LMMIQA__NSS_COLOUR_DIM 7
+#define LMMIQA__NSS_LOCAL_DIM 28
 #define LMMIQA__NSS_DIM                                                                     \
     (LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +                \
      LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM + LMMIQA__NSS_EXPOSURE_DIM +             \
-     LMMIQA__NSS_COLOUR_DIM)
+     LMMIQA__NSS_COLOUR_DIM + LMMIQA__NSS_LOCAL_DIM)
 
 /* Smallest side accepted: four halvings must leave at least 4 pixels. */
 #define LMMIQA__NSS_MIN_SIDE 64
 
 typedef struct lmmiqa__nss_group {
-    const char *name; /* "grey", "chroma", "sharp", "noise", "block", "exposure", "colour" */
+    const char *name; /* "grey", "chroma", "sharp", "noise", "block", "exposure", "colour",
+                         "local" */
     size_t first, count;
 } lmmiqa__nss_group;
 
