@@ -1,7 +1,7 @@
 /*
- * src/features/nss.c - the "nss" extractor: quality statistics that BRISQUE
- * lacks (see nss_internal.h for the list and docs/default-model.md for why
- * each group is there).
+ * src/features/nss.c - the "nss" extractor: BRISQUE plus the quality
+ * statistics it lacks (see nss_internal.h for the list and
+ * docs/default-model.md for why each group is there).
  *
  * Design: the image is turned once into double planes on the 0..255 scale
  * (grey Y = 0.299 R + 0.587 G + 0.114 B and the opponent planes rg = R - G,
@@ -19,6 +19,7 @@
 #include "features/nss_internal.h"
 
 #include "core/internal.h"
+#include "lmmiqa/brisque.h"
 
 #include <assert.h>
 #include <math.h>
@@ -28,38 +29,43 @@
 
 #define BLOCK_SHARP 32 /* side of the blocks of the local sharpness percentiles */
 #define BLOCK_NOISE 8  /* side of the blocks of the flat-region noise percentile */
+#define MSQ_FLOOR 1e-6 /* mean squares are reported as log(value + MSQ_FLOOR) */
 
 struct lmmiqa__nss_state {
     size_t cap; /* doubles */
     double *buf;
     size_t vcap; /* doubles, block values */
     double *vals;
+    lmmiqa_brisque_state *brisque;
 };
 
+#define B0 LMMIQA__NSS_BRISQUE_DIM
 static const lmmiqa__nss_group groups[] = {
-    {"grey", 0, LMMIQA__NSS_GREY_DIM},
-    {"chroma", LMMIQA__NSS_GREY_DIM, LMMIQA__NSS_CHROMA_DIM},
-    {"sharp", LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM, LMMIQA__NSS_SHARP_DIM},
-    {"noise", LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM,
+    {"brisque", 0, LMMIQA__NSS_BRISQUE_DIM},
+    {"grey", B0, LMMIQA__NSS_GREY_DIM},
+    {"chroma", B0 + LMMIQA__NSS_GREY_DIM, LMMIQA__NSS_CHROMA_DIM},
+    {"sharp", B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM, LMMIQA__NSS_SHARP_DIM},
+    {"noise", B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM,
      LMMIQA__NSS_NOISE_DIM},
     {"block",
-     LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
+     B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
          LMMIQA__NSS_NOISE_DIM,
      LMMIQA__NSS_BLOCK_DIM},
     {"exposure",
-     LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
+     B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
          LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM,
      LMMIQA__NSS_EXPOSURE_DIM},
     {"colour",
-     LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
+     B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
          LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM + LMMIQA__NSS_EXPOSURE_DIM,
      LMMIQA__NSS_COLOUR_DIM},
     {"local",
-     LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
+     B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
          LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM + LMMIQA__NSS_EXPOSURE_DIM +
          LMMIQA__NSS_COLOUR_DIM,
      LMMIQA__NSS_LOCAL_DIM},
 };
+#undef B0
 
 const lmmiqa__nss_group *lmmiqa__nss_groups(size_t *n)
 {
@@ -71,7 +77,14 @@ int lmmiqa__nss_state_create(lmmiqa__nss_state **out)
 {
     assert(out);
     *out = lmmiqa__calloc(1, sizeof **out);
-    return *out ? LMMIQA_OK : LMMIQA_ERR_NOMEM;
+    if (!*out)
+        return LMMIQA_ERR_NOMEM;
+    int rc = lmmiqa_brisque_state_create(&(*out)->brisque);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 void lmmiqa__nss_state_destroy(lmmiqa__nss_state *st)
@@ -80,6 +93,7 @@ void lmmiqa__nss_state_destroy(lmmiqa__nss_state *st)
         return;
     free(st->buf);
     free(st->vals);
+    lmmiqa_brisque_state_destroy(st->brisque);
     free(st);
 }
 
@@ -165,13 +179,13 @@ static void mscn_stats(const double *m, int w, int h, double out[LMMIQA__NSS_MSC
         }
     }
     double n = (double)w * (double)h;
-    out[0] = sq / n;
+    out[0] = log(sq / n + MSQ_FLOOR);
     out[1] = rho_of(n, abs_sum, sq);
     for (int k = 0; k < 4; k++) {
         const prod_acc *a = &acc[k];
         out[2 + 4 * k] = a->n > 0 ? a->sum / a->n : 0;
-        out[3 + 4 * k] = a->neg_n > 0 ? a->neg_sq / a->neg_n : 0;
-        out[4 + 4 * k] = a->pos_n > 0 ? a->pos_sq / a->pos_n : 0;
+        out[3 + 4 * k] = log((a->neg_n > 0 ? a->neg_sq / a->neg_n : 0) + MSQ_FLOOR);
+        out[4 + 4 * k] = log((a->pos_n > 0 ? a->pos_sq / a->pos_n : 0) + MSQ_FLOOR);
         out[5 + 4 * k] = rho_of(a->n, a->abs_sum, a->sq);
     }
 }
@@ -454,6 +468,15 @@ int lmmiqa__nss_features(lmmiqa__nss_state *st, const lmmiqa_image *img, double 
     lmmiqa__nss_halve(Y4, w4, h4, Y8);
 
     double *o = out;
+    /* BRISQUE; of every scale's 18 values the GGD alpha and sigma^2 and each
+     * direction's AGGD alpha, l^2 and r^2 (all positive) as logs */
+    rc = lmmiqa_brisque_features(st->brisque, img, o);
+    if (rc)
+        return rc;
+    for (int k = 0; k < LMMIQA__NSS_BRISQUE_DIM; k++)
+        if (k % 18 < 2 || (k % 18 - 2) % 4 != 1)
+            o[k] = log(o[k]);
+    o += LMMIQA__NSS_BRISQUE_DIM;
     /* grey MSCN at scales 3 and 4 (BRISQUE has 1 and 2) */
     lmmiqa__nss_mscn_moments(Y4, w4, h4, scratch, o);
     lmmiqa__nss_mscn_moments(Y8, w8, h8, scratch, o + LMMIQA__NSS_MSCN_DIM);
@@ -613,6 +636,11 @@ void lmmiqa__nss_feature_name(size_t i, char *buf, size_t size)
     static const char *const local_q_name[5] = {"p10", "p25", "p50", "p75", "p90"};
     static const char *const grad_q_name[3] = {"p50", "p90", "p99"};
     size_t k = i;
+    if (k < LMMIQA__NSS_BRISQUE_DIM) {
+        snprintf(buf, size, "brisque_%s", lmmiqa_brisque_feature_name((int)k));
+        return;
+    }
+    k -= LMMIQA__NSS_BRISQUE_DIM;
     if (k < LMMIQA__NSS_GREY_DIM) {
         snprintf(buf, size, "grey_s%zu_%s", 3 + k / LMMIQA__NSS_MSCN_DIM,
                  mscn[k % LMMIQA__NSS_MSCN_DIM]);

@@ -2,8 +2,9 @@
  * src/features/nss_internal.h - the "nss" extractor's statistics, exposed to
  * the tests (tests/test_nss.c) and to the extractor wrapper.
  *
- * "nss" complements BRISQUE (scales 1 and 2 of the grey MSCN coefficients)
- * with hand-crafted statistics of what BRISQUE does not see: the grey MSCN
+ * "nss" is BRISQUE (scales 1 and 2 of the grey MSCN coefficients; its
+ * GGD/AGGD shapes and variances as logarithms, which suit a standardising
+ * head better than their skewed raw values) plus hand-crafted statistics of what BRISQUE does not see: the grey MSCN
  * statistics at coarser scales, the colour (opponent-channel) MSCN
  * statistics, sharpness, noise, JPEG blockiness, exposure and colourfulness, and how
  * sharpness, contrast and brightness vary over the image (quantiles of
@@ -21,6 +22,7 @@
 #include <stddef.h>
 
 /* Feature counts per group, in output order. */
+#define LMMIQA__NSS_BRISQUE_DIM 36 /* BRISQUE, positive shape/scale values as logs */
 #define LMMIQA__NSS_MSCN_DIM 18 /* moment statistics of one MSCN plane */
 #define LMMIQA__NSS_GREY_DIM (2 * LMMIQA__NSS_MSCN_DIM)   /* grey, scales 3 and 4 */
 #define LMMIQA__NSS_CHROMA_DIM (4 * LMMIQA__NSS_MSCN_DIM) /* 2 opponent planes x 2 scales */
@@ -31,7 +33,7 @@
 #define LMMIQA__NSS_COLOUR_DIM 7
 #define LMMIQA__NSS_LOCAL_DIM 28
 #define LMMIQA__NSS_DIM                                                                     \
-    (LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +                \
+    (LMMIQA__NSS_BRISQUE_DIM + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +                \
      LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM + LMMIQA__NSS_EXPOSURE_DIM +             \
      LMMIQA__NSS_COLOUR_DIM + LMMIQA__NSS_LOCAL_DIM)
 
@@ -39,7 +41,7 @@
 #define LMMIQA__NSS_MIN_SIDE 64
 
 typedef struct lmmiqa__nss_group {
-    const char *name; /* "grey", "chroma", "sharp", "noise", "block", "exposure", "colour",
+    const char *name; /* "brisque", "grey", "chroma", "sharp", "noise", "block", "exposure", "colour",
                          "local" */
     size_t first, count;
 } lmmiqa__nss_group;
@@ -53,7 +55,8 @@ int lmmiqa__nss_state_create(lmmiqa__nss_state **out);
 void lmmiqa__nss_state_destroy(lmmiqa__nss_state *st);
 
 /* All LMMIQA__NSS_DIM features of an RGB image. LMMIQA_ERR_INVALID_ARG for
- * a side below LMMIQA__NSS_MIN_SIDE, LMMIQA_ERR_NOMEM. */
+ * a side below LMMIQA__NSS_MIN_SIDE, LMMIQA_ERR_UNDEFINED where BRISQUE is
+ * (a flat image), LMMIQA_ERR_NOMEM. */
 int lmmiqa__nss_features(lmmiqa__nss_state *st, const lmmiqa_image *img, double *out);
 
 /* Column name of feature i, e.g. "chroma_rg_s1_rho", "noise_sigma_s1". */
@@ -63,11 +66,13 @@ void lmmiqa__nss_feature_name(size_t i, char *buf, size_t size);
 
 /* MSCN moments of a plane (w x h doubles, 0..255 scale): mu and sigma^2 from
  * a 7-tap separable Gaussian (sigma 7/6, edge samples repeated), MSCN =
- * (x - mu) / (sigma + 1), then [0] mean square, [1] rho = E|x|^2 / E[x^2]
+ * (x - mu) / (sigma + 1), then [0] log(mean square + 1e-6), [1] rho = E|x|^2 / E[x^2]
  * (the statistic the BRISQUE GGD fit inverts; 0 for a flat plane) and for
  * the horizontal, vertical, main- and anti-diagonal neighbour products
- * (pairs inside the image): mean, left mean square (negative products),
- * right mean square (positive products), rho. Scratch: 4*w*h doubles. */
+ * (pairs inside the image): mean, log(left mean square (negative products)
+ * + 1e-6), log(right mean square (positive products) + 1e-6), rho. Mean
+ * squares are logs because their spread is skewed over orders of magnitude.
+ * Scratch: 3*w*h doubles. */
 void lmmiqa__nss_mscn_moments(const double *x, int w, int h, double *scratch,
                               double out[LMMIQA__NSS_MSCN_DIM]);
 
