@@ -12,7 +12,16 @@
 #include <stddef.h>
 
 /* Name (file name without .safetensors) of the built-in scoring model. */
-#define LMMIQA__BUILTIN_MODEL "default-brisque-livec"
+#define LMMIQA__BUILTIN_MODEL "default-nss-livec"
+
+/* Its recipe (lmmiqa_scorer_builtin_recipe; the ablation behind every choice
+ * is in docs/default-model.md): the nss features (BRISQUE plus colour,
+ * sharpness, noise, blockiness, exposure and local statistics) and an RBF
+ * SVR on standardised features. */
+#define LMMIQA__BUILTIN_FEATURES "nss"
+#define LMMIQA__BUILTIN_SVR_C 1.0
+#define LMMIQA__BUILTIN_SVR_GAMMA 0.0024
+#define LMMIQA__BUILTIN_SVR_EPSILON 0.05
 
 /* One embedded file; the generated table ends with a NULL name. */
 typedef struct lmmiqa__embedded_model {

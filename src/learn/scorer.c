@@ -67,6 +67,19 @@ const char *lmmiqa_scorer_builtin_name(void)
     return LMMIQA__BUILTIN_MODEL;
 }
 
+const char *lmmiqa_scorer_builtin_recipe(lmmiqa_regressor_config *cfg)
+{
+    if (cfg) {
+        lmmiqa_regressor_config_init(cfg);
+        cfg->head = LMMIQA_HEAD_SVR;
+        cfg->svr_c = LMMIQA__BUILTIN_SVR_C;
+        cfg->svr_gamma = LMMIQA__BUILTIN_SVR_GAMMA;
+        cfg->svr_epsilon = LMMIQA__BUILTIN_SVR_EPSILON;
+        cfg->threads = 1;
+    }
+    return LMMIQA__BUILTIN_FEATURES;
+}
+
 /* The caller's options, read only as far as the caller's struct goes. */
 static int copy_options(const lmmiqa_scorer_options *in, lmmiqa_scorer_options *o)
 {
@@ -446,7 +459,12 @@ static int head_run(const lmmiqa_scorer *sc, const double *feat, float *row, dou
     }
     for (size_t d = 0; d < sc->dim; d++)
         row[d] = (float)feat[d];
-    return lmmiqa_regressor_predict(sc->reg, row, 1, score);
+    int rc = lmmiqa_regressor_predict(sc->reg, row, 1, score);
+    /* The built-in model promises its 0..100 scale; its SVR head can step
+     * slightly outside it on images unlike any training image. */
+    if (rc == LMMIQA_OK && sc->kind == KIND_BUILTIN)
+        *score = *score < sc->min ? sc->min : *score > sc->max ? sc->max : *score;
+    return rc;
 }
 
 int lmmiqa_scorer_run(const lmmiqa_scorer *sc, lmmiqa_scorer_state *st, const lmmiqa_image *img,
