@@ -81,10 +81,11 @@ LMMIQA_API void lmmiqa_scorer_options_init(lmmiqa_scorer_options *opt);
 LMMIQA_API int lmmiqa_scorer_create(const lmmiqa_scorer_options *opt, lmmiqa_scorer **out);
 LMMIQA_API void lmmiqa_scorer_destroy(lmmiqa_scorer *sc); /* NULL is a no-op */
 
-/* The name of the built-in model (e.g. "default-nss-livec"). */
+/* The name of the built-in model (e.g. "default-brisque-livec"). */
 LMMIQA_API const char *lmmiqa_scorer_builtin_name(void);
 
-/* The built-in model's recipe: the feature spec it reads (returned, a static
+/* The built-in model's recipe (its successor's while docs/default-model.md
+ * says that it is not embedded yet): the feature spec it reads (returned, a static
  * string) and its regressor settings (cfg filled from
  * lmmiqa_regressor_config_init plus the recipe's head and its settings).
  * `lmmiqa eval --features default` evaluates exactly this recipe with the

@@ -12,10 +12,11 @@
 #include <stddef.h>
 
 /* Name (file name without .safetensors) of the built-in scoring model. */
-#define LMMIQA__BUILTIN_MODEL "default-nss-livec"
+#define LMMIQA__BUILTIN_MODEL "default-brisque-livec"
 
-/* Its recipe (lmmiqa_scorer_builtin_recipe; the ablation behind every choice
- * is in docs/default-model.md): the nss features (BRISQUE plus colour,
+/* The recipe of the built-in model's successor (lmmiqa_scorer_builtin_recipe,
+ * `--features default`; docs/default-model.md): not embedded yet because it
+ * fails the demo's monotonicity check (tests/cli/demo_monotone.sh). The nss features (BRISQUE plus colour,
  * sharpness, noise, blockiness, exposure and local statistics) and an RBF
  * SVR on standardised features. */
 #define LMMIQA__BUILTIN_FEATURES "nss"

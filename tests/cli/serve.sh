@@ -59,7 +59,7 @@ B=http://127.0.0.1:$PORT_main
 check "server listening" test -n "$PORT_main"
 check "healthz" test "$(status_of GET "$B/healthz")" = 200
 check "models 200" test "$(status_of GET "$B/v1/models")" = 200
-check "models names the built-in model" grep -q default-nss-livec "$TMP/body"
+check "models names the built-in model" grep -q default-brisque-livec "$TMP/body"
 check "page served" test "$(status_of GET "$B/")" = 200
 check "page is self-contained (no external URL)" sh -c "! grep -Eq '(src|href)=\"(https?:)?//' '$TMP/body'"
 
