@@ -115,29 +115,6 @@ int main(int argc, char **argv)
         return 2;
     }
     const float *all = lmmiqa_features_data(f);
-    if (getenv("ABLATE_LOG")) {
-        float *copy = malloc(n * dim * sizeof *copy);
-        memcpy(copy, all, n * dim * sizeof *copy);
-        size_t nlog = 0;
-        for (size_t j = 0; j < dim; j++) {
-            double lo = HUGE_VAL, hi = -HUGE_VAL;
-            for (size_t i = 0; i < n; i++) {
-                lo = fmin(lo, copy[i * dim + j]);
-                hi = fmax(hi, copy[i * dim + j]);
-            }
-            int in = 1;
-            for (size_t q = 0; q < kept; q++)
-                if (cols[q] == j && getenv("ABLATE_LOG_FROM"))
-                    in = q >= (size_t)atol(getenv("ABLATE_LOG_FROM"));
-            if (in && lo > 0 && hi / lo > atof(getenv("ABLATE_LOG"))) {
-                nlog++;
-                for (size_t i = 0; i < n; i++)
-                    copy[i * dim + j] = (float)log(copy[i * dim + j]);
-            }
-        }
-        fprintf(stderr, "%zu columns logged\n", nlog);
-        all = copy;
-    }
     double s_p = 0, q_p = 0, s_s = 0, q_s = 0;
     for (size_t k = 0; k < lmmiqa_splits_count(sp); k++) {
         const lmmiqa_split *s = lmmiqa_splits_get(sp, k);
