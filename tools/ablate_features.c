@@ -3,7 +3,8 @@
  * with the paper's protocol, for docs/default-model.md.
  *
  *   ablate_features --store DIR --dataset D --features SPEC [--head svr|mlp|linear]
- *       [--svr-c X] [--svr-gamma X] [--svr-epsilon X] [--splits N] [--seed S]
+ *       [--svr-c X] [--svr-gamma X] [--svr-epsilon X] [--epochs N] [--lr X]
+ *       [--dropout X] [--hidden N] [--splits N] [--seed S]
  *       [--drop PREFIX]... [--only PREFIX]...
  *
  * Columns are named "<extractor>.<column>" (brisque.f1, nss.chroma_rg_s2_msq,
@@ -46,6 +47,7 @@ int main(int argc, char **argv)
     lmmiqa_regressor_config cfg;
     lmmiqa_regressor_config_init(&cfg);
     cfg.head = LMMIQA_HEAD_SVR;
+    cfg.threads = 1; /* as lmmiqa eval */
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *o = argv[i], *v = argv[i + 1];
         if (!strcmp(o, "--store"))
@@ -62,6 +64,14 @@ int main(int argc, char **argv)
             cfg.svr_gamma = atof(v);
         else if (!strcmp(o, "--svr-epsilon"))
             cfg.svr_epsilon = atof(v);
+        else if (!strcmp(o, "--epochs"))
+            cfg.epochs = atoi(v);
+        else if (!strcmp(o, "--lr"))
+            cfg.learning_rate = atof(v);
+        else if (!strcmp(o, "--dropout"))
+            cfg.dropout = atof(v);
+        else if (!strcmp(o, "--hidden"))
+            cfg.hidden = atoi(v);
         else if (!strcmp(o, "--splits"))
             n_splits = atol(v);
         else if (!strcmp(o, "--seed"))

@@ -5,7 +5,7 @@
  *
  * Design: the image is turned once into double planes on the 0..255 scale
  * (grey Y = 0.299 R + 0.587 G + 0.114 B and the opponent planes rg = R - G,
- * yb = (R + G) / 2 - B), and a 2x2 box pyramid of each. Every statistic is
+ * yb = (R + G) / 2 - B) and a 2x2 box pyramid of Y. Every statistic is
  * a sum over one of these planes, so the whole extractor is a dozen passes
  * over the image. MSCN statistics use moments (mean square, the ratio rho =
  * E|x|^2 / E[x^2] that BRISQUE's GGD fit inverts, left/right mean squares of
@@ -43,24 +43,23 @@ struct lmmiqa__nss_state {
 static const lmmiqa__nss_group groups[] = {
     {"brisque", 0, LMMIQA__NSS_BRISQUE_DIM},
     {"grey", B0, LMMIQA__NSS_GREY_DIM},
-    {"chroma", B0 + LMMIQA__NSS_GREY_DIM, LMMIQA__NSS_CHROMA_DIM},
-    {"sharp", B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM, LMMIQA__NSS_SHARP_DIM},
-    {"noise", B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM,
+    {"sharp", B0 + LMMIQA__NSS_GREY_DIM, LMMIQA__NSS_SHARP_DIM},
+    {"noise", B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_SHARP_DIM,
      LMMIQA__NSS_NOISE_DIM},
     {"block",
-     B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
+     B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_SHARP_DIM +
          LMMIQA__NSS_NOISE_DIM,
      LMMIQA__NSS_BLOCK_DIM},
     {"exposure",
-     B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
+     B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_SHARP_DIM +
          LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM,
      LMMIQA__NSS_EXPOSURE_DIM},
     {"colour",
-     B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
+     B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_SHARP_DIM +
          LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM + LMMIQA__NSS_EXPOSURE_DIM,
      LMMIQA__NSS_COLOUR_DIM},
     {"local",
-     B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +
+     B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_SHARP_DIM +
          LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM + LMMIQA__NSS_EXPOSURE_DIM +
          LMMIQA__NSS_COLOUR_DIM,
      LMMIQA__NSS_LOCAL_DIM},
@@ -423,16 +422,15 @@ int lmmiqa__nss_features(lmmiqa__nss_state *st, const lmmiqa_image *img, double 
                             "nss: the image is %dx%d; both sides must be at least %d", w, h,
                             LMMIQA__NSS_MIN_SIDE);
     size_t n = (size_t)w * (size_t)h;
-    /* planes: Y, rg, yb (n each); Y/2, rg/2, yb/2 (n/4 each); Y/4, rg/4, yb/4;
-     * Y/8; scratch 3 * n/4 for the MSCN moments (largest plane: n/4). */
-    size_t need = 3 * n + 3 * (n / 4 + 1) + 3 * (n / 16 + 1) + (n / 64 + 1) + 3 * (n / 4 + 1);
+    /* planes: Y, rg, yb (n each); Y/2, Y/4, Y/8; scratch 3 * n/16 for the
+     * MSCN moments (largest plane: Y/4). */
+    size_t need = 3 * n + (n / 4 + 1) + (n / 16 + 1) + (n / 64 + 1) + 3 * (n / 16 + 1);
     int rc = reserve(&st->buf, &st->cap, need);
     if (rc)
         return rc;
     double *Y = st->buf, *RG = Y + n, *YB = RG + n;
-    double *Y2 = YB + n, *RG2 = Y2 + n / 4 + 1, *YB2 = RG2 + n / 4 + 1;
-    double *Y4 = YB2 + n / 4 + 1, *RG4 = Y4 + n / 16 + 1, *YB4 = RG4 + n / 16 + 1;
-    double *Y8 = YB4 + n / 16 + 1, *scratch = Y8 + n / 64 + 1;
+    double *Y2 = YB + n, *Y4 = Y2 + n / 4 + 1, *Y8 = Y4 + n / 16 + 1;
+    double *scratch = Y8 + n / 64 + 1;
 
     /* colour planes, exposure histogram and colourfulness in one pass */
     double hist[256] = {0};
@@ -460,11 +458,7 @@ int lmmiqa__nss_features(lmmiqa__nss_state *st, const lmmiqa_image *img, double 
     }
     int w2 = w / 2, h2 = h / 2, w4 = w2 / 2, h4 = h2 / 2, w8 = w4 / 2, h8 = h4 / 2;
     lmmiqa__nss_halve(Y, w, h, Y2);
-    lmmiqa__nss_halve(RG, w, h, RG2);
-    lmmiqa__nss_halve(YB, w, h, YB2);
     lmmiqa__nss_halve(Y2, w2, h2, Y4);
-    lmmiqa__nss_halve(RG2, w2, h2, RG4);
-    lmmiqa__nss_halve(YB2, w2, h2, YB4);
     lmmiqa__nss_halve(Y4, w4, h4, Y8);
 
     double *o = out;
@@ -481,12 +475,6 @@ int lmmiqa__nss_features(lmmiqa__nss_state *st, const lmmiqa_image *img, double 
     lmmiqa__nss_mscn_moments(Y4, w4, h4, scratch, o);
     lmmiqa__nss_mscn_moments(Y8, w8, h8, scratch, o + LMMIQA__NSS_MSCN_DIM);
     o += LMMIQA__NSS_GREY_DIM;
-    /* opponent-colour MSCN at scales 2 and 3 */
-    lmmiqa__nss_mscn_moments(RG2, w2, h2, scratch, o);
-    lmmiqa__nss_mscn_moments(RG4, w4, h4, scratch, o + LMMIQA__NSS_MSCN_DIM);
-    lmmiqa__nss_mscn_moments(YB2, w2, h2, scratch, o + 2 * LMMIQA__NSS_MSCN_DIM);
-    lmmiqa__nss_mscn_moments(YB4, w4, h4, scratch, o + 3 * LMMIQA__NSS_MSCN_DIM);
-    o += LMMIQA__NSS_CHROMA_DIM;
 
     /* sharpness: global Laplacian energy and gradient at 3 scales, then the
      * local Laplacian energy of 32x32 blocks (10/50/90 % and the maximum) */
@@ -647,14 +635,6 @@ void lmmiqa__nss_feature_name(size_t i, char *buf, size_t size)
         return;
     }
     k -= LMMIQA__NSS_GREY_DIM;
-    if (k < LMMIQA__NSS_CHROMA_DIM) {
-        size_t plane = k / (2 * LMMIQA__NSS_MSCN_DIM);
-        size_t scale = 2 + (k / LMMIQA__NSS_MSCN_DIM) % 2;
-        snprintf(buf, size, "chroma_%s_s%zu_%s", plane ? "yb" : "rg", scale,
-                 mscn[k % LMMIQA__NSS_MSCN_DIM]);
-        return;
-    }
-    k -= LMMIQA__NSS_CHROMA_DIM;
     size_t before_local = LMMIQA__NSS_SHARP_DIM + LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM +
                           LMMIQA__NSS_EXPOSURE_DIM + LMMIQA__NSS_COLOUR_DIM;
     if (k >= before_local && k < before_local + LMMIQA__NSS_LOCAL_DIM) {

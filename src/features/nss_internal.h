@@ -4,9 +4,9 @@
  *
  * "nss" is BRISQUE (scales 1 and 2 of the grey MSCN coefficients; its
  * GGD/AGGD shapes and variances as logarithms, which suit a standardising
- * head better than their skewed raw values) plus hand-crafted statistics of what BRISQUE does not see: the grey MSCN
- * statistics at coarser scales, the colour (opponent-channel) MSCN
- * statistics, sharpness, noise, JPEG blockiness, exposure and colourfulness, and how
+ * head better than their skewed raw values) plus hand-crafted statistics
+ * of what BRISQUE does not see: the grey MSCN statistics at coarser scales,
+ * sharpness, noise, JPEG blockiness, exposure and colourfulness, and how
  * sharpness, contrast and brightness vary over the image (quantiles of
  * block statistics: a photo is judged by its best and worst regions).
  * Every value is a plain, always-defined statistic (moments rather than
@@ -25,7 +25,6 @@
 #define LMMIQA__NSS_BRISQUE_DIM 36 /* BRISQUE, positive shape/scale values as logs */
 #define LMMIQA__NSS_MSCN_DIM 18 /* moment statistics of one MSCN plane */
 #define LMMIQA__NSS_GREY_DIM (2 * LMMIQA__NSS_MSCN_DIM)   /* grey, scales 3 and 4 */
-#define LMMIQA__NSS_CHROMA_DIM (4 * LMMIQA__NSS_MSCN_DIM) /* 2 opponent planes x 2 scales */
 #define LMMIQA__NSS_SHARP_DIM 10
 #define LMMIQA__NSS_NOISE_DIM 5
 #define LMMIQA__NSS_BLOCK_DIM 3
@@ -33,7 +32,7 @@
 #define LMMIQA__NSS_COLOUR_DIM 7
 #define LMMIQA__NSS_LOCAL_DIM 28
 #define LMMIQA__NSS_DIM                                                                     \
-    (LMMIQA__NSS_BRISQUE_DIM + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_CHROMA_DIM + LMMIQA__NSS_SHARP_DIM +                \
+    (LMMIQA__NSS_BRISQUE_DIM + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_SHARP_DIM +                \
      LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM + LMMIQA__NSS_EXPOSURE_DIM +             \
      LMMIQA__NSS_COLOUR_DIM + LMMIQA__NSS_LOCAL_DIM)
 
@@ -41,7 +40,7 @@
 #define LMMIQA__NSS_MIN_SIDE 64
 
 typedef struct lmmiqa__nss_group {
-    const char *name; /* "brisque", "grey", "chroma", "sharp", "noise", "block", "exposure", "colour",
+    const char *name; /* "brisque", "grey", "sharp", "noise", "block", "exposure", "colour",
                          "local" */
     size_t first, count;
 } lmmiqa__nss_group;
@@ -59,7 +58,7 @@ void lmmiqa__nss_state_destroy(lmmiqa__nss_state *st);
  * (a flat image), LMMIQA_ERR_NOMEM. */
 int lmmiqa__nss_features(lmmiqa__nss_state *st, const lmmiqa_image *img, double *out);
 
-/* Column name of feature i, e.g. "chroma_rg_s1_rho", "noise_sigma_s1". */
+/* Column name of feature i, e.g. "grey_s3_rho", "noise_sigma_s1". */
 void lmmiqa__nss_feature_name(size_t i, char *buf, size_t size);
 
 /* The building blocks, exposed for the tests. */
