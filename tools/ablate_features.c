@@ -108,6 +108,8 @@ int main(int argc, char **argv)
         if (lmmiqa_extractor_create(ps.names[k], NULL, &ex))
             return die(ps.names[k]);
         for (size_t j = 0; j < lmmiqa_extractor_dim(ex); j++, c++) {
+            if (c >= dim)
+                continue;
             char name[128];
             snprintf(name, sizeof name, "%s.%s", ps.names[k], lmmiqa_extractor_feature_name(ex, j));
             int keep = n_only == 0;
@@ -119,6 +121,11 @@ int main(int argc, char **argv)
                 cols[kept++] = c;
         }
         lmmiqa_extractor_destroy(ex);
+    }
+    if (c != dim) {
+        fprintf(stderr, "ablate_features: the store has %zu columns, the extractors %zu: "
+                        "re-extract\n", dim, c);
+        return 1;
     }
     if (kept == 0) {
         fprintf(stderr, "ablate_features: every column dropped\n");

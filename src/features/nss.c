@@ -63,6 +63,11 @@ static const lmmiqa__nss_group groups[] = {
          LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM + LMMIQA__NSS_EXPOSURE_DIM +
          LMMIQA__NSS_COLOUR_DIM,
      LMMIQA__NSS_LOCAL_DIM},
+    {"region",
+     B0 + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_SHARP_DIM + LMMIQA__NSS_NOISE_DIM +
+         LMMIQA__NSS_BLOCK_DIM + LMMIQA__NSS_EXPOSURE_DIM + LMMIQA__NSS_COLOUR_DIM +
+         LMMIQA__NSS_LOCAL_DIM,
+     LMMIQA__NSS_REGION_DIM},
 };
 #undef B0
 
@@ -411,6 +416,71 @@ static int local_stats(lmmiqa__nss_state *st, const double *Y, int w, int h, con
     return LMMIQA_OK;
 }
 
+/* Regional colour and focus over BLOCK_SHARP blocks of the image: [0..2]
+ * the 10/50/90 % quantiles of the blocks' colourfulness (as the global one,
+ * / 255), [3..5] those of their mean HSV saturation, [6] the mean
+ * contrast-normalised sharpness (as local_stats) of the blocks whose centre
+ * lies in the middle half of the image (both axes) minus that of all
+ * blocks, [7] and [8] the same difference for the mean brightness (/ 255)
+ * and the contrast log1p(std). */
+static int region_stats(lmmiqa__nss_state *st, const lmmiqa_image *img, const double *Y,
+                        const double *RG, const double *YB, double *o)
+{
+    const int B = BLOCK_SHARP, w = img->width, h = img->height;
+    int bw = (w - 2) / B, bh = (h - 2) / B;
+    size_t nb = (size_t)bw * (size_t)bh;
+    int rc = reserve(&st->vals, &st->vcap, 2 * nb);
+    if (rc)
+        return rc;
+    double *col = st->vals, *sat = col + nb;
+    double all[3] = {0}, centre[3] = {0}, n_centre = 0;
+    for (int by = 0; by < bh; by++)
+        for (int bx = 0; bx < bw; bx++) {
+            double s_rg = 0, q_rg = 0, s_yb = 0, q_yb = 0, s_sat = 0, e = 0, s = 0, q = 0;
+            for (int y = 1 + by * B; y < 1 + (by + 1) * B; y++)
+                for (int x = 1 + bx * B; x < 1 + (bx + 1) * B; x++) {
+                    size_t i = (size_t)y * (size_t)w + (size_t)x;
+                    const uint8_t *p = img->pixels + 3 * i;
+                    int mx = p[0] > p[1] ? (p[0] > p[2] ? p[0] : p[2]) : (p[1] > p[2] ? p[1] : p[2]);
+                    int mn = p[0] < p[1] ? (p[0] < p[2] ? p[0] : p[2]) : (p[1] < p[2] ? p[1] : p[2]);
+                    s_sat += mx > 0 ? (double)(mx - mn) / mx : 0;
+                    s_rg += RG[i];
+                    q_rg += RG[i] * RG[i];
+                    s_yb += YB[i];
+                    q_yb += YB[i] * YB[i];
+                    e += lap2(Y, w, x, y);
+                    s += Y[i];
+                    q += Y[i] * Y[i];
+                }
+            double cnt = (double)B * B;
+            double m_rg = s_rg / cnt, m_yb = s_yb / cnt, m = s / cnt;
+            double v = (q_rg / cnt - m_rg * m_rg) + (q_yb / cnt - m_yb * m_yb);
+            double var = q / cnt - m * m;
+            size_t i = (size_t)by * (size_t)bw + (size_t)bx;
+            col[i] = (sqrt(v > 0 ? v : 0) + 0.3 * sqrt(m_rg * m_rg + m_yb * m_yb)) / 255;
+            sat[i] = s_sat / cnt;
+            var = var > 0 ? var : 0;
+            double f[3] = {log((e / cnt + 1) / (var + 1)), m / 255, log1p(sqrt(var))};
+            int cx = 1 + bx * B + B / 2, cy = 1 + by * B + B / 2;
+            int in = 4 * cx >= w && 4 * cx < 3 * w && 4 * cy >= h && 4 * cy < 3 * h;
+            for (int k = 0; k < 3; k++) {
+                all[k] += f[k];
+                centre[k] += in ? f[k] : 0;
+            }
+            n_centre += in;
+        }
+    static const double q3[3] = {0.1, 0.5, 0.9};
+    qsort(col, nb, sizeof *col, cmp_double);
+    qsort(sat, nb, sizeof *sat, cmp_double);
+    for (int k = 0; k < 3; k++) {
+        o[k] = quantile(col, nb, q3[k]);
+        o[3 + k] = quantile(sat, nb, q3[k]);
+    }
+    for (int k = 0; k < 3; k++)
+        o[6 + k] = n_centre > 0 ? centre[k] / n_centre - all[k] / (double)nb : 0;
+    return LMMIQA_OK;
+}
+
 /* ---- the extractor ---------------------------------------------------------- */
 
 int lmmiqa__nss_features(lmmiqa__nss_state *st, const lmmiqa_image *img, double *out)
@@ -600,7 +670,10 @@ int lmmiqa__nss_features(lmmiqa__nss_state *st, const lmmiqa_image *img, double 
     o += LMMIQA__NSS_COLOUR_DIM;
 
     rc = local_stats(st, Y, w, h, Y2, w2, h2, o);
-    return rc;
+    if (rc)
+        return rc;
+    o += LMMIQA__NSS_LOCAL_DIM;
+    return region_stats(st, img, Y, RG, YB, o);
 }
 
 void lmmiqa__nss_feature_name(size_t i, char *buf, size_t size)
@@ -643,6 +716,14 @@ void lmmiqa__nss_feature_name(size_t i, char *buf, size_t size)
             snprintf(buf, size, "local_%s_%s", local_kind[j / 5], local_q_name[j % 5]);
         else
             snprintf(buf, size, "local_%s_%s", local_kind[5], grad_q_name[j - 25]);
+        return;
+    }
+    static const char *const region[LMMIQA__NSS_REGION_DIM] = {
+        "colourful_p10", "colourful_p50", "colourful_p90", "sat_p10", "sat_p50", "sat_p90",
+        "centre_nsharp", "centre_bright", "centre_contrast"};
+    if (k >= before_local + LMMIQA__NSS_LOCAL_DIM &&
+        k < before_local + LMMIQA__NSS_LOCAL_DIM + LMMIQA__NSS_REGION_DIM) {
+        snprintf(buf, size, "region_%s", region[k - before_local - LMMIQA__NSS_LOCAL_DIM]);
         return;
     }
     const char *const *tables[] = {sharp, noise, block, expo, colour};

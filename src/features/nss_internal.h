@@ -8,7 +8,9 @@
  * of what BRISQUE does not see: the grey MSCN statistics at coarser scales,
  * sharpness, noise, JPEG blockiness, exposure and colourfulness, and how
  * sharpness, contrast and brightness vary over the image (quantiles of
- * block statistics: a photo is judged by its best and worst regions).
+ * block statistics: a photo is judged by its best and worst regions), and
+ * where: colour by region, and whether the centre is sharper than the rest
+ * (a subject in focus against a soft background is not a blurred photo).
  * Every value is a plain, always-defined statistic (moments rather than
  * fitted distributions, so flat or grey images give finite numbers); the
  * groups are listed in nss_groups[] so ablations can name them
@@ -31,17 +33,18 @@
 #define LMMIQA__NSS_EXPOSURE_DIM 12
 #define LMMIQA__NSS_COLOUR_DIM 7
 #define LMMIQA__NSS_LOCAL_DIM 28
+#define LMMIQA__NSS_REGION_DIM 9
 #define LMMIQA__NSS_DIM                                                                     \
     (LMMIQA__NSS_BRISQUE_DIM + LMMIQA__NSS_GREY_DIM + LMMIQA__NSS_SHARP_DIM +                \
      LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM + LMMIQA__NSS_EXPOSURE_DIM +             \
-     LMMIQA__NSS_COLOUR_DIM + LMMIQA__NSS_LOCAL_DIM)
+     LMMIQA__NSS_COLOUR_DIM + LMMIQA__NSS_LOCAL_DIM + LMMIQA__NSS_REGION_DIM)
 
 /* Smallest side accepted: four halvings must leave at least 4 pixels. */
 #define LMMIQA__NSS_MIN_SIDE 64
 
 typedef struct lmmiqa__nss_group {
     const char *name; /* "brisque", "grey", "sharp", "noise", "block", "exposure", "colour",
-                         "local" */
+                         "local", "region" */
     size_t first, count;
 } lmmiqa__nss_group;
 
