@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# scripts/train-default-model.sh - train the built-in model's recipe
-# (default-nss-livec.safetensors; not embedded yet, see docs/default-model.md) on all 1162 LIVE Challenge images
+# scripts/train-default-model.sh - train the built-in model
+# (models/default-nss-livec.safetensors) on all 1162 LIVE Challenge images
 # with the recipe `lmmiqa eval --features default` cross-validates
 # (docs/default-model.md). Deterministic: the same build and data give the
 # same bytes (tests/cli/default_model.sh checks it), so a rebuild can be
@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=build
-OUT=default-nss-livec.safetensors
+OUT=models/default-nss-livec.safetensors
 STORE=
 while [ $# -gt 0 ]; do
     case "$1" in

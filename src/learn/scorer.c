@@ -24,6 +24,7 @@
 #include <assert.h>
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,16 +68,21 @@ const char *lmmiqa_scorer_builtin_name(void)
     return LMMIQA__BUILTIN_MODEL;
 }
 
-const char *lmmiqa_scorer_builtin_recipe(lmmiqa_regressor_config *cfg)
+const char *lmmiqa_scorer_builtin_recipe(lmmiqa_regressor_config *cfg, size_t *rank_images)
 {
     if (cfg) {
         lmmiqa_regressor_config_init(cfg);
-        cfg->head = LMMIQA_HEAD_SVR;
-        cfg->svr_c = LMMIQA__BUILTIN_SVR_C;
-        cfg->svr_gamma = LMMIQA__BUILTIN_SVR_GAMMA;
-        cfg->svr_epsilon = LMMIQA__BUILTIN_SVR_EPSILON;
+        cfg->head = LMMIQA__BUILTIN_HEAD;
+        cfg->hidden = LMMIQA__BUILTIN_HIDDEN;
+        cfg->epochs = LMMIQA__BUILTIN_EPOCHS;
+        cfg->learning_rate = LMMIQA__BUILTIN_LR;
+        cfg->dropout = LMMIQA__BUILTIN_DROPOUT;
+        cfg->rank_lambda = LMMIQA__BUILTIN_RANK_LAMBDA;
+        cfg->rank_margin = LMMIQA__BUILTIN_RANK_MARGIN;
         cfg->threads = 1;
     }
+    if (rank_images)
+        *rank_images = LMMIQA__BUILTIN_RANK_IMAGES;
     return LMMIQA__BUILTIN_FEATURES;
 }
 

@@ -157,12 +157,14 @@ int cmd_eval(int argc, char **argv)
             if (m < 0 || cli_parse_range(cmd, "--rank-lambda", v,
                                          0, 0, HUGE_VAL, 1, &po.reg.rank_lambda) != 0)
                 goto usage_error;
+            reg_opts = 1;
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-margin", &v)) != 0) {
             if (m < 0 || cli_parse_range(cmd, "--rank-margin", v,
                                          0, 0, 1, 0, &po.reg.rank_margin) != 0)
                 goto usage_error;
+            reg_opts = 1;
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--features", &v)) != 0) {
@@ -186,7 +188,7 @@ int cmd_eval(int argc, char **argv)
                 one[len] = '\0';
                 if (strcmp(one, "default") == 0) {
                     /* the built-in model's recipe: its spec, head and settings */
-                    const char *spec = lmmiqa_scorer_builtin_recipe(NULL);
+                    const char *spec = lmmiqa_scorer_builtin_recipe(NULL, NULL);
                     char *r = realloc(one, strlen(spec) + 1);
                     if (!r) {
                         free(one);
@@ -272,10 +274,10 @@ int cmd_eval(int argc, char **argv)
         if (n_specs > 1 || reg_opts || rank_n) {
             cli_error(cmd, "--features default is the built-in model's whole recipe (features, "
                            "head and its settings): give it alone, without other feature "
-                           "combinations, regressor options or --rank-augment");
+                           "combinations, regressor options or --rank-* options");
             goto usage_error;
         }
-        lmmiqa_scorer_builtin_recipe(&po.reg);
+        lmmiqa_scorer_builtin_recipe(&po.reg, &rank_n);
         head_set = 1;
     }
     po.reg.seed = seed;

@@ -145,12 +145,14 @@ int cmd_train(int argc, char **argv)
             if (m < 0 || cli_parse_range(cmd, "--rank-lambda", v,
                                          0, 0, HUGE_VAL, 1, &cfg.rank_lambda) != 0)
                 return CLI_EXIT_USAGE;
+            reg_opts = 1;
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-margin", &v)) != 0) {
             if (m < 0 || cli_parse_range(cmd, "--rank-margin", v,
                                          0, 0, 1, 0, &cfg.rank_margin) != 0)
                 return CLI_EXIT_USAGE;
+            reg_opts = 1;
             continue;
         }
         cli_error(cmd, "unexpected argument '%s' (see lmmiqa train --help)", argv[i]);
@@ -167,11 +169,11 @@ int cmd_train(int argc, char **argv)
     if (strcmp(spec, "default") == 0) {
         if (reg_opts || rank_n) {
             cli_error(cmd, "--features default is the built-in model's whole recipe: give no "
-                           "regressor options or --rank-augment with it");
+                           "regressor options or --rank-* options with it");
             return CLI_EXIT_USAGE;
         }
         uint64_t seed = cfg.seed;
-        spec = lmmiqa_scorer_builtin_recipe(&cfg);
+        spec = lmmiqa_scorer_builtin_recipe(&cfg, &rank_n);
         cfg.seed = seed;
         head_set = 1;
     }
