@@ -11,7 +11,8 @@
  *    scenes (blur lowers the Laplacian energy, noise raises the noise
  *    estimate, stronger JPEG raises the 8x8 blockiness), at every step;
  *  - the features are finite on a grey (R = G = B) image, identical bits on
- *    a second run, and an image below the minimum side is refused.
+ *    a second run and on an image of the minimum side, and an image below
+ *    it is refused.
  */
 #include "test.h"
 
@@ -188,6 +189,15 @@ static void test_extractor(void)
         CHECK_OK(lmmiqa_extractor_run(ex, st, colour, b));
         CHECK(memcmp(a, b, LMMIQA__NSS_DIM * sizeof *a) == 0);
     }
+    lmmiqa_image *small = scene(LMMIQA__NSS_MIN_SIDE, LMMIQA__NSS_MIN_SIDE, 8, 0);
+    CHECK(small != NULL);
+    if (small && st && a) {
+        CHECK_OK(lmmiqa_extractor_run(ex, st, small, a));
+        for (size_t k = 0; k < LMMIQA__NSS_DIM; k++)
+            CHECK_MSG(isfinite(a[k]), "smallest image: %s = %g",
+                      lmmiqa_extractor_feature_name(ex, k), a[k]);
+    }
+    lmmiqa_image_destroy(small);
     lmmiqa_image *tiny = NULL;
     CHECK_OK(lmmiqa_image_create(LMMIQA__NSS_MIN_SIDE - 1, 100, &tiny));
     if (tiny && st && a)

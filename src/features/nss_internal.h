@@ -39,8 +39,10 @@
      LMMIQA__NSS_NOISE_DIM + LMMIQA__NSS_BLOCK_DIM + LMMIQA__NSS_EXPOSURE_DIM +             \
      LMMIQA__NSS_COLOUR_DIM + LMMIQA__NSS_LOCAL_DIM + LMMIQA__NSS_REGION_DIM)
 
-/* Smallest side accepted: four halvings must leave at least 4 pixels. */
-#define LMMIQA__NSS_MIN_SIDE 64
+/* Smallest side accepted: the local statistics need one 32x32 block inside
+ * the 1-pixel border at full size and one 16x16 block at half size (36),
+ * the coarsest MSCN scale (1/8) then has 5 pixels a side. */
+#define LMMIQA__NSS_MIN_SIDE 40
 
 typedef struct lmmiqa__nss_group {
     const char *name; /* "brisque", "grey", "sharp", "noise", "block", "exposure", "colour",
