@@ -63,8 +63,15 @@ static void test_builtin_identity(void)
     if (!sc)
         return;
     CHECK(strcmp(lmmiqa_scorer_name(sc), lmmiqa_scorer_builtin_name()) == 0);
-    CHECK(strcmp(lmmiqa_scorer_features(sc), "brisque") == 0);
-    CHECK(lmmiqa_scorer_dim(sc) == 36);
+    lmmiqa_regressor_config cfg;
+    size_t rank_images = 0;
+    CHECK(strcmp(lmmiqa_scorer_features(sc), lmmiqa_scorer_builtin_recipe(&cfg, &rank_images)) ==
+          0);
+    CHECK(cfg.head == LMMIQA_HEAD_MLP && rank_images > 0);
+    lmmiqa_extractor *ex = NULL;
+    CHECK_OK(lmmiqa_extractor_create(lmmiqa_scorer_features(sc), NULL, &ex));
+    CHECK(ex && lmmiqa_scorer_dim(sc) == lmmiqa_extractor_dim(ex));
+    lmmiqa_extractor_destroy(ex);
     CHECK(strlen(lmmiqa_scorer_sha256(sc)) == 64);
     double lo = -1, hi = -1;
     int better = -1;
@@ -105,21 +112,26 @@ static void test_one_vs_batch(void)
     CHECK(status[N_IMG] != LMMIQA_OK && isnan(batch[N_IMG]));
     lmmiqa_extractor *ex = NULL;
     lmmiqa_extractor_state *exs = NULL;
-    CHECK_OK(lmmiqa_extractor_create("brisque", NULL, &ex));
+    CHECK_OK(lmmiqa_extractor_create(lmmiqa_scorer_builtin_recipe(NULL, NULL), NULL, &ex));
     CHECK_OK(lmmiqa_extractor_state_create(ex, &exs));
-    for (int i = 0; i < N_IMG; i++) {
+    size_t dim = lmmiqa_scorer_dim(sc);
+    double *feat = malloc(dim * sizeof *feat), *ref = malloc(dim * sizeof *ref);
+    CHECK(feat && ref && lmmiqa_extractor_dim(ex) == dim);
+    for (int i = 0; i < N_IMG && feat && ref; i++) {
         CHECK(status[i] == LMMIQA_OK);
         lmmiqa_image *img = NULL;
         CHECK_OK(lmmiqa_image_load(paths[i], &img));
-        double one = NAN, feat[36], ref[36];
+        double one = NAN;
         CHECK_OK(lmmiqa_scorer_run(sc, st, img, &one, feat));
         CHECK_MSG(memcmp(&one, &batch[i], sizeof one) == 0, "image %d: alone %.17g, batch %.17g",
                   i, one, batch[i]);
         CHECK(one >= 0.0 && one <= 100.0);
         CHECK_OK(lmmiqa_extractor_run(ex, exs, img, ref));
-        CHECK(memcmp(feat, ref, sizeof feat) == 0);
+        CHECK(memcmp(feat, ref, dim * sizeof *feat) == 0);
         lmmiqa_image_destroy(img);
     }
+    free(feat);
+    free(ref);
     /* The batch without the bad file succeeds, same numbers. */
     double again[N_IMG];
     int st2[N_IMG];

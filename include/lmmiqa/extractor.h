@@ -2,7 +2,9 @@
  * lmmiqa/extractor.h - one interface over every feature extractor.
  *
  * An extractor maps an image to a fixed-width float32 feature vector:
- * "brisque" (36 hand-crafted statistics), and, as they land, the learned and
+ * "brisque" (36 hand-crafted statistics), "nss" (BRISQUE plus 110 further
+ * hand-crafted quality statistics, the built-in model's features;
+ * docs/default-model.md), and, as they land, the learned and
  * foundation-model encoders ("cnniqa", "metaiqa", "clip-vit-b16", "altclip",
  * "hps", "align"), and "clipiqa", CLIP's zero-shot quality (one probability
  * per antonym prompt pair). The feature store, the regressor and the CLI only see this

@@ -38,6 +38,7 @@
 #define LMMIQA_SCORER_H
 
 #include "lmmiqa/core.h"
+#include "lmmiqa/regressor.h"
 #include "lmmiqa/image.h"
 #include "lmmiqa/store.h"
 
@@ -80,8 +81,21 @@ LMMIQA_API void lmmiqa_scorer_options_init(lmmiqa_scorer_options *opt);
 LMMIQA_API int lmmiqa_scorer_create(const lmmiqa_scorer_options *opt, lmmiqa_scorer **out);
 LMMIQA_API void lmmiqa_scorer_destroy(lmmiqa_scorer *sc); /* NULL is a no-op */
 
-/* The name of the built-in model (e.g. "default-brisque-livec"). */
+/* The name of the built-in model (e.g. "default-nss-livec"). */
 LMMIQA_API const char *lmmiqa_scorer_builtin_name(void);
+
+/* The built-in model's recipe: the feature spec it reads (returned, a static
+ * string), its regressor settings (cfg filled from
+ * lmmiqa_regressor_config_init plus the recipe's head, its settings and the
+ * ranking term's weight and margin) and *rank_images, the number of training
+ * images whose synthetic distortions give ranking pairs (SIZE_MAX: every
+ * one; 0: none; `--rank-augment`, docs/regressor.md). `lmmiqa eval
+ * --features default` evaluates exactly this recipe with the paper's
+ * protocol and scripts/train-default-model.sh trains it on all of LIVE
+ * Challenge (docs/default-model.md gives the figures and the ablation behind
+ * each choice). cfg and rank_images may be NULL. */
+LMMIQA_API const char *lmmiqa_scorer_builtin_recipe(lmmiqa_regressor_config *cfg,
+                                                    size_t *rank_images);
 
 /* Identity: a name (the built-in model's name, the model file's base name, or
  * "brisque-svr"), the feature spec ("brisque", "clip-vit-b16+brisque") and

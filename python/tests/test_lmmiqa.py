@@ -90,7 +90,7 @@ def test_version_and_extractors():
 
 def test_metric_equals_cli_bit_for_bit(samples):
     ref = json.loads(cli("score", "--format", "json", *samples))
-    assert ref["model"]["name"] == "default-brisque-livec"
+    assert ref["model"]["name"] == "default-nss-livec"
     with lmmiqa.Metric() as m:
         got = m(samples)
         assert m.lower_better is False and m.score_range == (0.0, 100.0)

@@ -31,6 +31,7 @@ static const struct {
     lmmiqa__extractor_create_fn create;
 } registry[] = {
     {"brisque", lmmiqa__brisque_extractor_create},
+    {"nss", lmmiqa__nss_extractor_create},
     {"cnniqa", lmmiqa__cnniqa_extractor_create},
     {"metaiqa", lmmiqa__metaiqa_extractor_create},
     {"clip-vit-b16", lmmiqa__clip_vit_b16_extractor_create},

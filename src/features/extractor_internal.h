@@ -34,6 +34,9 @@ typedef int (*lmmiqa__extractor_create_fn)(const lmmiqa_extractor_options *opts,
 /* Implementations (one per file in src/features or src/models). */
 int lmmiqa__brisque_extractor_create(const lmmiqa_extractor_options *opts,
                                      lmmiqa__extractor_impl *impl);
+/* Hand-crafted quality statistics beyond BRISQUE (src/features/nss_extractor.c). */
+int lmmiqa__nss_extractor_create(const lmmiqa_extractor_options *opts,
+                                 lmmiqa__extractor_impl *impl);
 /* Trainable distortion models (src/models/cnniqa_extractor.c, metaiqa_extractor.c):
  * options.weights must name a weight file trained per split (`lmmiqa fit`). */
 int lmmiqa__cnniqa_extractor_create(const lmmiqa_extractor_options *opts,

@@ -10,9 +10,27 @@
 #define LMMIQA_LEARN_BUILTIN_MODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Name (file name without .safetensors) of the built-in scoring model. */
-#define LMMIQA__BUILTIN_MODEL "default-brisque-livec"
+#define LMMIQA__BUILTIN_MODEL "default-nss-livec"
+
+/* Its recipe (lmmiqa_scorer_builtin_recipe; the ablation behind every choice
+ * is in docs/default-model.md): the nss features (BRISQUE plus multi-scale,
+ * sharpness, noise, blockiness, exposure, colour, local and regional
+ * statistics), the MLP head with dropout and a slower, longer schedule than
+ * the paper's, and ranking pairs from blurred, noisy and JPEG copies of
+ * every training image (RankIQA), which keep scores falling as a photo is
+ * degraded. */
+#define LMMIQA__BUILTIN_FEATURES "nss"
+#define LMMIQA__BUILTIN_HEAD LMMIQA_HEAD_MLP
+#define LMMIQA__BUILTIN_HIDDEN 512
+#define LMMIQA__BUILTIN_EPOCHS 50
+#define LMMIQA__BUILTIN_LR 3e-4
+#define LMMIQA__BUILTIN_DROPOUT 0.5
+#define LMMIQA__BUILTIN_RANK_IMAGES SIZE_MAX
+#define LMMIQA__BUILTIN_RANK_LAMBDA 0.5
+#define LMMIQA__BUILTIN_RANK_MARGIN 0.05
 
 /* One embedded file; the generated table ends with a NULL name. */
 typedef struct lmmiqa__embedded_model {

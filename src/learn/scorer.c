@@ -24,6 +24,7 @@
 #include <assert.h>
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,24 @@ void lmmiqa_scorer_options_init(lmmiqa_scorer_options *opt)
 const char *lmmiqa_scorer_builtin_name(void)
 {
     return LMMIQA__BUILTIN_MODEL;
+}
+
+const char *lmmiqa_scorer_builtin_recipe(lmmiqa_regressor_config *cfg, size_t *rank_images)
+{
+    if (cfg) {
+        lmmiqa_regressor_config_init(cfg);
+        cfg->head = LMMIQA__BUILTIN_HEAD;
+        cfg->hidden = LMMIQA__BUILTIN_HIDDEN;
+        cfg->epochs = LMMIQA__BUILTIN_EPOCHS;
+        cfg->learning_rate = LMMIQA__BUILTIN_LR;
+        cfg->dropout = LMMIQA__BUILTIN_DROPOUT;
+        cfg->rank_lambda = LMMIQA__BUILTIN_RANK_LAMBDA;
+        cfg->rank_margin = LMMIQA__BUILTIN_RANK_MARGIN;
+        cfg->threads = 1;
+    }
+    if (rank_images)
+        *rank_images = LMMIQA__BUILTIN_RANK_IMAGES;
+    return LMMIQA__BUILTIN_FEATURES;
 }
 
 /* The caller's options, read only as far as the caller's struct goes. */
@@ -441,7 +460,12 @@ static int head_run(const lmmiqa_scorer *sc, const double *feat, float *row, dou
     }
     for (size_t d = 0; d < sc->dim; d++)
         row[d] = (float)feat[d];
-    return lmmiqa_regressor_predict(sc->reg, row, 1, score);
+    int rc = lmmiqa_regressor_predict(sc->reg, row, 1, score);
+    /* The built-in model promises its 0..100 scale; its SVR head can step
+     * slightly outside it on images unlike any training image. */
+    if (rc == LMMIQA_OK && sc->kind == KIND_BUILTIN)
+        *score = *score < sc->min ? sc->min : *score > sc->max ? sc->max : *score;
+    return rc;
 }
 
 int lmmiqa_scorer_run(const lmmiqa_scorer *sc, lmmiqa_scorer_state *st, const lmmiqa_image *img,

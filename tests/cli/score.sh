@@ -68,7 +68,7 @@ check "json: model, scale and direction" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 m = d["model"]
-assert m["name"] == "default-brisque-livec" and m["features"] == "brisque", m
+assert m["name"] == "default-nss-livec" and m["features"] == "nss", m
 assert m["scale"] == {"min": 0, "max": 100, "higher_is_better": True}, m["scale"]
 assert len(m["sha256"]) == 64
 rows = [l.split(",") for l in open(sys.argv[2]).read().split("\n")[1:] if l]

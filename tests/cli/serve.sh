@@ -61,22 +61,23 @@ B=http://127.0.0.1:$PORT_main
 check "server listening" test -n "$PORT_main"
 check "healthz" test "$(status_of GET "$B/healthz")" = 200
 check "models 200" test "$(status_of GET "$B/v1/models")" = 200
-check "models names the built-in model" grep -q default-brisque-livec "$TMP/body"
+check "models names the built-in model" grep -q default-nss-livec "$TMP/body"
 check "page served" test "$(status_of GET "$B/")" = 200
 check "page is self-contained (no external URL)" sh -c "! grep -Eq '(src|href)=\"(https?:)?//' '$TMP/body'"
 
 # Scores: one body per image, and multipart with all of them, equal the CLI's.
+DIM=$($PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["model"]["dim"])' "$TMP/ref.json")
 all_equal=1
 for img in "${IMGS[@]}"; do
     case "$img" in *.jpg) ct=image/jpeg ;; *) ct=image/png ;; esac
     code=$(status_of POST "$B/v1/score?features=1" --data-binary @"$img" -H "Content-Type: $ct")
-    $PY - "$TMP/body" "$TMP/expected.json" "$img" <<'PYEOF' || all_equal=0
+    $PY - "$TMP/body" "$TMP/expected.json" "$img" "$DIM" <<'PYEOF' || all_equal=0
 import json, sys
 d = json.load(open(sys.argv[1])); want = json.load(open(sys.argv[2]))[sys.argv[3]]
 e = d["images"][0]
 assert e["score"] == want, (e["score"], want)
 assert e["scale"] == {"min": 0, "max": 100, "higher_is_better": True}
-assert len(e["features"]) == 36 and e["ms"] >= 0
+assert len(e["features"]) == int(sys.argv[4]) and e["ms"] >= 0
 PYEOF
     [ "$code" = 200 ] || all_equal=0
 done
@@ -155,7 +156,7 @@ rows = page["rows"]
 assert len(rows) == 2, rows
 assert all(r["score"] == ref[r["name"]] for r in rows), (rows, ref)
 assert page["sorted_desc"], rows
-assert page["model"].startswith("Model default-brisque-livec"), page["model"]
+assert page["model"].startswith("Model default-nss-livec"), page["model"]
 ' "$TMP/page.json" "$TMP/expected.json"
     check "screenshot saved (test-output/serve_page.png)" sh -c "head -c 8 '$OUTDIR/serve_page.png' | grep -q PNG"
 fi

@@ -12,6 +12,7 @@
 #include "lmmiqa/extractor.h"
 #include "lmmiqa/protocol.h"
 #include "lmmiqa/regressor.h"
+#include "lmmiqa/scorer.h"
 #include "lmmiqa/store.h"
 
 #include <stdio.h>

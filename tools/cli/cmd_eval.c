@@ -30,7 +30,9 @@ static void usage(FILE *out)
             "\n"
             "  --dataset D          a dataset name (livec, ...) or label file\n"
             "  --image-root DIR     folder the dataset's image names are relative to\n"
-            "  --features SPEC,...  feature combinations (repeatable)\n"
+            "  --features SPEC,...  feature combinations (repeatable); 'default' alone is the\n"
+            "                       built-in model's recipe: its features, head and head\n"
+            "                       settings (docs/default-model.md)\n"
             "  --out DIR            results folder\n"
             "  --store DIR          feature store (default $LMMIQA_STORE_DIR/<dataset>, else\n"
             "                       ~/.cache/lmmiqa/features/<dataset>, XDG_CACHE_HOME\n"
@@ -194,7 +196,7 @@ int cmd_eval(int argc, char **argv)
     cli_extractor_opts eo = {0};
     lmmiqa_protocol_options po;
     lmmiqa_protocol_options_init(&po);
-    int head_set = 0, quiet = 0, code = CLI_EXIT_OK;
+    int head_set = 0, quiet = 0, code = CLI_EXIT_OK, reg_opts = 0, use_default = 0;
     size_t rank_n = 0;
     cli_rank_provider rp;
     memset(&rp, 0, sizeof rp);
@@ -223,9 +225,15 @@ int cmd_eval(int argc, char **argv)
             (m = cli_opt_value(cmd, argc, argv, &i, "--store", &store_opt)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--split-file", &split_file)) != 0 ||
             (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0 ||
-            (m = cli_parse_regressor_opt(cmd, argc, argv, &i, &po.reg, &head_set)) != 0) {
+            (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0) {
             if (m < 0)
                 goto usage_error;
+            continue;
+        }
+        if ((m = cli_parse_regressor_opt(cmd, argc, argv, &i, &po.reg, &head_set)) != 0) {
+            if (m < 0)
+                goto usage_error;
+            reg_opts = 1;
             continue;
         }
         if ((m = cli_parse_rank_augment(cmd, argc, argv, &i, &rank_n)) != 0) {
@@ -237,12 +245,14 @@ int cmd_eval(int argc, char **argv)
             if (m < 0 || cli_parse_range(cmd, "--rank-lambda", v,
                                          0, 0, HUGE_VAL, 1, &po.reg.rank_lambda) != 0)
                 goto usage_error;
+            reg_opts = 1;
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-margin", &v)) != 0) {
             if (m < 0 || cli_parse_range(cmd, "--rank-margin", v,
                                          0, 0, 1, 0, &po.reg.rank_margin) != 0)
                 goto usage_error;
+            reg_opts = 1;
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--features", &v)) != 0) {
@@ -264,6 +274,18 @@ int cmd_eval(int argc, char **argv)
                 }
                 memcpy(one, s, len);
                 one[len] = '\0';
+                if (strcmp(one, "default") == 0) {
+                    /* the built-in model's recipe: its spec, head and settings */
+                    const char *spec = lmmiqa_scorer_builtin_recipe(NULL, NULL);
+                    char *r = realloc(one, strlen(spec) + 1);
+                    if (!r) {
+                        free(one);
+                        code = CLI_EXIT_INTERNAL;
+                        goto done;
+                    }
+                    one = strcpy(r, spec);
+                    use_default = 1;
+                }
                 specs_buf[n_specs] = one;
                 specs[n_specs++] = one;
                 if (!cli_check_spec(cmd, "--features", one))
@@ -335,6 +357,16 @@ int cmd_eval(int argc, char **argv)
     if (!grouped && !split_file && n_splits < 1) {
         cli_error(cmd, "--splits must be at least 1 for random splits");
         goto usage_error;
+    }
+    if (use_default) {
+        if (n_specs > 1 || reg_opts || rank_n) {
+            cli_error(cmd, "--features default is the built-in model's whole recipe (features, "
+                           "head and its settings): give it alone, without other feature "
+                           "combinations, regressor options or --rank-* options");
+            goto usage_error;
+        }
+        lmmiqa_scorer_builtin_recipe(&po.reg, &rank_n);
+        head_set = 1;
     }
     po.reg.seed = seed;
     po.force_head = head_set;

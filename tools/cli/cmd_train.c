@@ -28,7 +28,8 @@ static void usage(FILE *out)
             "model records its features, their extractor configurations, the\n"
             "standardisation and the MOS range; `lmmiqa score --model MODEL` uses it.\n"
             "\n"
-            "  --features SPEC      extractor names joined by '+'\n"
+            "  --features SPEC      extractor names joined by '+', or 'default': the built-in\n"
+            "                       model's recipe (features, head and its settings)\n"
             "  --dataset D          a dataset name (livec, ...) or label file\n"
             "  --image-root DIR     folder the dataset's image names are relative to\n"
             "  --store DIR          feature store (default $LMMIQA_STORE_DIR/<dataset>, else\n"
@@ -88,7 +89,7 @@ int cmd_train(int argc, char **argv)
     lmmiqa_regressor_config_init(&cfg);
     cfg.threads = 1; /* as lmmiqa_protocol_options_init: fast, machine-independent */
     lmmiqa_mos_range range = LMMIQA_MOS_RANGE_NOMINAL;
-    int head_set = 0, quiet = 0;
+    int head_set = 0, quiet = 0, reg_opts = 0;
     size_t rank_n = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -107,10 +108,15 @@ int cmd_train(int argc, char **argv)
             (m = cli_opt_value(cmd, argc, argv, &i, "--store", &store_opt)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--split-file", &split_file)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--out", &out)) != 0 ||
-            (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0 ||
-            (m = cli_parse_regressor_opt(cmd, argc, argv, &i, &cfg, &head_set)) != 0) {
+            (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0) {
             if (m < 0)
                 return CLI_EXIT_USAGE;
+            continue;
+        }
+        if ((m = cli_parse_regressor_opt(cmd, argc, argv, &i, &cfg, &head_set)) != 0) {
+            if (m < 0)
+                return CLI_EXIT_USAGE;
+            reg_opts = 1;
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--split", &v)) != 0) {
@@ -139,12 +145,14 @@ int cmd_train(int argc, char **argv)
             if (m < 0 || cli_parse_range(cmd, "--rank-lambda", v,
                                          0, 0, HUGE_VAL, 1, &cfg.rank_lambda) != 0)
                 return CLI_EXIT_USAGE;
+            reg_opts = 1;
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-margin", &v)) != 0) {
             if (m < 0 || cli_parse_range(cmd, "--rank-margin", v,
                                          0, 0, 1, 0, &cfg.rank_margin) != 0)
                 return CLI_EXIT_USAGE;
+            reg_opts = 1;
             continue;
         }
         cli_error(cmd, "unexpected argument '%s' (see lmmiqa train --help)", argv[i]);
@@ -157,6 +165,17 @@ int cmd_train(int argc, char **argv)
     if (split_k && !split_file) {
         cli_error(cmd, "--split needs --split-file");
         return CLI_EXIT_USAGE;
+    }
+    if (strcmp(spec, "default") == 0) {
+        if (reg_opts || rank_n) {
+            cli_error(cmd, "--features default is the built-in model's whole recipe: give no "
+                           "regressor options or --rank-* options with it");
+            return CLI_EXIT_USAGE;
+        }
+        uint64_t seed = cfg.seed;
+        spec = lmmiqa_scorer_builtin_recipe(&cfg, &rank_n);
+        cfg.seed = seed;
+        head_set = 1;
     }
     if (!cli_check_spec(cmd, "--features", spec))
         return CLI_EXIT_USAGE;
