@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/bench_mpi.sh BUILD [EXTRACTOR] [N] - extraction of N images (default
+# bench/bench_mpi.sh BUILD [EXTRACTOR] [N] [WEIGHTS] - extraction of N images (default
 # 200 LIVE Challenge images, or generated ones without ../shared) into a
 # fresh feature store: the threaded single process against mpirun -n 1, 2
 # and 4 (each rank with all cores' threads; rank 0 coordinates and writes).
@@ -11,6 +11,9 @@ set -uo pipefail
 build=${1:-build}
 ex=${2:-brisque}
 n=${3:-200}
+weights=${4:-}   # a weight file for a learned extractor (e.g. a CLIP checkpoint)
+wopt=()
+[ -n "$weights" ] && wopt=(--weights "$ex=$weights")
 cli=$build/lmmiqa
 here=$(cd "$(dirname "$0")" && pwd)
 livec=$here/../../shared/data/livec
@@ -42,7 +45,7 @@ run() { # label, command...
     local label=$1 out=$tmp/s-$RANDOM t0 t1
     shift
     t0=$(date +%s.%N)
-    "$@" extract --extractor "$ex" --dataset "$tmp/set.csv" --image-root "$root" \
+    "$@" extract --extractor "$ex" "${wopt[@]}" --dataset "$tmp/set.csv" --image-root "$root" \
         --output "$out" --quiet 2>"$tmp/err" || { echo "$label: failed"; cat "$tmp/err"; return; }
     t1=$(date +%s.%N)
     local secs
