@@ -60,5 +60,5 @@ run() { # label, command...
 base=
 run "single process (threads)" "$cli"
 for r in 1 2 4; do
-    run "mpirun -n $r" "$mpirun" --oversubscribe --allow-run-as-root --mca btl self,vader -n "$r" "$cli"
+    run "mpirun -n $r" "$mpirun" --oversubscribe --allow-run-as-root --bind-to none --mca btl self,vader -n "$r" "$cli"
 done

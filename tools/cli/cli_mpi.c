@@ -21,6 +21,7 @@
  *     others; the store's journal and the finished result files are what a
  *     re-run resumes from.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "cli_mpi.h"
 
 #include "cli.h"
@@ -30,6 +31,7 @@
 #include <errno.h>
 #include <mpi.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +115,16 @@ int cli_mpi_init(const char *cmd)
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
     g_active = 1;
+    /* mpirun binds each rank to one core by default (for 2 ranks or fewer):
+     * a computing rank's threads then share that core, halving a 2-core
+     * machine's throughput (measured: docs/scale-out.md). Say so. */
+    cpu_set_t set;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (g_rank > 0 && online > 1 && sched_getaffinity(0, sizeof set, &set) == 0 &&
+        CPU_COUNT(&set) == 1)
+        cli_error(cmd, "warning: rank %d is bound to one core of %ld, so its threads share it; "
+                       "run mpirun with --bind-to none (or --map-by ...:PE=N)",
+                  g_rank, online);
     return CLI_EXIT_OK;
 }
 

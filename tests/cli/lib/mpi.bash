@@ -21,7 +21,7 @@ if [ -n "${LMMIQA_SANITIZED:-}" ]; then
 fi
 # Root in a container; shared memory between the local ranks only; every
 # wait of a rank for another bounded (cli_mpi.c).
-MPIOPTS=(--oversubscribe --allow-run-as-root --mca btl self,vader)
+MPIOPTS=(--oversubscribe --allow-run-as-root --bind-to none --mca btl self,vader)
 export LMMIQA_MPI_TIMEOUT=120
 mpi() { # ranks, lmmiqa arguments...
     local n=$1
