@@ -18,6 +18,8 @@
  * that was not idle (1-minute load > 0.5 at start) are marked as noise.
  * scripts/bench.sh makes IMAGE_DIR with gen_samples (512x384 scenes).
  */
+#include "bench_load.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -53,7 +55,6 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-#include "bench_load.h"
 
 static int cmp_str(const void *a, const void *b)
 {

@@ -71,11 +71,14 @@ void lmmiqa__buf_free(lmmiqa__buf *b);
  * defaults: the bytes the caller's struct has (min(size, dst_size)) are
  * copied, the rest keep their defaults, and dst's size becomes dst_size. So
  * a program built against an older, smaller struct keeps working, and a
- * newer, larger one is read as far as this library knows it. A size below
+ * newer, larger one is read as far as this library knows it. src NULL keeps
+ * the defaults. A size below
  * min_size (the struct was not initialised) fails with
  * LMMIQA_ERR_INVALID_ARG naming `type` and its _init function. */
 int lmmiqa__options_read(void *dst, size_t dst_size, const void *src, size_t min_size,
                          const char *type);
+/* min_size of a struct whose first field after `size` is `first`. */
+#define LMMIQA__OPTIONS_MIN(type, first) (offsetof(type, first) + sizeof(((type *)0)->first))
 
 /* Seconds on the monotonic clock (for durations, never wall time). */
 double lmmiqa__now_s(void);

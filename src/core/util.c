@@ -90,6 +90,8 @@ void lmmiqa__buf_free(lmmiqa__buf *b)
 int lmmiqa__options_read(void *dst, size_t dst_size, const void *src, size_t min_size,
                          const char *type)
 {
+    if (!src)
+        return LMMIQA_OK;
     size_t size;
     memcpy(&size, src, sizeof size);
     if (size < min_size)

@@ -31,6 +31,7 @@
 #include "lmmiqa/store.h"
 
 #include "core/internal.h"
+#include "data/store_internal.h"
 #include "lmmiqa/advanced/npy.h"
 #include "lmmiqa/image.h"
 
@@ -64,14 +65,10 @@ void lmmiqa_store_options_init(lmmiqa_store_options *opt)
     opt->sync_seconds = 2.0;
 }
 
-/* The caller's options (NULL: defaults) as this library's struct. */
-static int options_get(const lmmiqa_store_options *opt, lmmiqa_store_options *o)
+int lmmiqa__store_options_get(const lmmiqa_store_options *opt, lmmiqa_store_options *o)
 {
     lmmiqa_store_options_init(o);
-    if (!opt)
-        return LMMIQA_OK;
-    return lmmiqa__options_read(o, sizeof *o, opt,
-                                offsetof(lmmiqa_store_options, jobs) + sizeof opt->jobs,
+    return lmmiqa__options_read(o, sizeof *o, opt, LMMIQA__OPTIONS_MIN(lmmiqa_store_options, jobs),
                                 "lmmiqa_store_options");
 }
 
@@ -817,7 +814,7 @@ int lmmiqa_store_compute(const lmmiqa_extractor *ex, size_t n, const char *const
                          lmmiqa_store_progress *result)
 {
     lmmiqa_store_options given;
-    int grc = options_get(opt, &given);
+    int grc = lmmiqa__store_options_get(opt, &given);
     if (grc)
         return grc;
     opt = &given;
@@ -938,7 +935,7 @@ static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
                       const lmmiqa_store_options *opt, lmmiqa_store_progress *result)
 {
     lmmiqa_store_options o;
-    int orc = options_get(opt, &o);
+    int orc = lmmiqa__store_options_get(opt, &o);
     if (orc)
         return orc;
     if (o.sync_rows == 0)
@@ -1147,7 +1144,7 @@ int lmmiqa_store_build_dataset(const char *dir, const lmmiqa_extractor *ex,
         paths[i] = lmmiqa_dataset_image_path(ds, i);
     }
     lmmiqa_store_options o;
-    int rc = options_get(opt, &o);
+    int rc = lmmiqa__store_options_get(opt, &o);
     if (!o.dataset)
         o.dataset = lmmiqa_dataset_name(ds);
     if (rc == LMMIQA_OK)

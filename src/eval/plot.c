@@ -724,10 +724,9 @@ static int chart_init(chart *c, const lmmiqa_plot_options *opt, int is_scatter)
 {
     memset(c, 0, sizeof *c);
     lmmiqa_plot_options_init(&c->opt);
-    int rc = opt ? lmmiqa__options_read(&c->opt, sizeof c->opt, opt,
-                                        offsetof(lmmiqa_plot_options, width) + sizeof opt->width,
-                                        "lmmiqa_plot_options")
-                 : LMMIQA_OK;
+    int rc = lmmiqa__options_read(&c->opt, sizeof c->opt, opt,
+                                  LMMIQA__OPTIONS_MIN(lmmiqa_plot_options, width),
+                                  "lmmiqa_plot_options");
     c->is_scatter = is_scatter;
     c->font = c->opt.font_size > 0 ? c->opt.font_size : 12;
     c->title_font = c->font * 1.3;

@@ -151,7 +151,7 @@ char *lmmiqa_regressor_config_json(const lmmiqa_regressor_config *cfg)
     lmmiqa_regressor_config given;
     lmmiqa_regressor_config_init(&given);
     if (lmmiqa__options_read(&given, sizeof given, cfg,
-                             offsetof(lmmiqa_regressor_config, head) + sizeof cfg->head,
+                             LMMIQA__OPTIONS_MIN(lmmiqa_regressor_config, head),
                              "lmmiqa_regressor_config") != LMMIQA_OK)
         return NULL;
     cJSON *o = config_object(&given);
@@ -1063,8 +1063,7 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
     lmmiqa_protocol_options given;
     lmmiqa_protocol_options_init(&given);
     int grc = lmmiqa__options_read(&given, sizeof given, opt,
-                                   offsetof(lmmiqa_protocol_options, out_dir) +
-                                       sizeof opt->out_dir,
+                                   LMMIQA__OPTIONS_MIN(lmmiqa_protocol_options, store_dir),
                                    "lmmiqa_protocol_options");
     if (grc)
         return grc;

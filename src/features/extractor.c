@@ -66,14 +66,11 @@ int lmmiqa_extractor_create(const char *name, const lmmiqa_extractor_options *op
     *out = NULL;
     lmmiqa_extractor_options given;
     lmmiqa_extractor_options_init(&given);
-    if (opts) {
-        int rc = lmmiqa__options_read(&given, sizeof given, opts,
-                                      offsetof(lmmiqa_extractor_options, weights) +
-                                          sizeof opts->weights,
-                                      "lmmiqa_extractor_options");
-        if (rc)
-            return rc;
-    }
+    int grc = lmmiqa__options_read(&given, sizeof given, opts,
+                                   LMMIQA__OPTIONS_MIN(lmmiqa_extractor_options, weights),
+                                   "lmmiqa_extractor_options");
+    if (grc)
+        return grc;
     opts = &given;
     size_t k = 0;
     while (k < REGISTRY_SIZE && strcmp(registry[k].name, name) != 0)

@@ -607,7 +607,7 @@ static int train_impl(const lmmiqa_regressor_config *cfg, const float *x, const 
     lmmiqa_regressor_config given;
     lmmiqa_regressor_config_init(&given);
     int grc = lmmiqa__options_read(&given, sizeof given, cfg,
-                                   offsetof(lmmiqa_regressor_config, head) + sizeof cfg->head,
+                                   LMMIQA__OPTIONS_MIN(lmmiqa_regressor_config, head),
                                    "lmmiqa_regressor_config");
     if (grc)
         return grc;

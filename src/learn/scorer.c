@@ -15,6 +15,7 @@
 #include "lmmiqa/scorer.h"
 
 #include "core/internal.h"
+#include "data/store_internal.h"
 #include "learn/builtin_model.h"
 #include "lmmiqa/brisque.h"
 #include "lmmiqa/extractor.h"
@@ -90,10 +91,7 @@ const char *lmmiqa_scorer_builtin_recipe(lmmiqa_regressor_config *cfg, size_t *r
 static int copy_options(const lmmiqa_scorer_options *in, lmmiqa_scorer_options *o)
 {
     lmmiqa_scorer_options_init(o);
-    if (!in)
-        return LMMIQA_OK;
-    return lmmiqa__options_read(o, sizeof *o, in,
-                                offsetof(lmmiqa_scorer_options, model) + sizeof in->model,
+    return lmmiqa__options_read(o, sizeof *o, in, LMMIQA__OPTIONS_MIN(lmmiqa_scorer_options, model),
                                 "lmmiqa_scorer_options");
 }
 
@@ -512,14 +510,9 @@ int lmmiqa_scorer_run_files(const lmmiqa_scorer *sc, size_t n, const char *const
 {
     assert(sc && (paths || n == 0) && (scores || n == 0) && (status || n == 0));
     lmmiqa_store_options base;
-    lmmiqa_store_options_init(&base);
-    if (opt) {
-        int rc = lmmiqa__options_read(&base, sizeof base, opt,
-                                      offsetof(lmmiqa_store_options, jobs) + sizeof opt->jobs,
-                                      "lmmiqa_store_options");
-        if (rc)
-            return rc;
-    }
+    int brc = lmmiqa__store_options_get(opt, &base);
+    if (brc)
+        return brc;
     for (size_t i = 0; i < n; i++) {
         scores[i] = NAN;
         status[i] = LMMIQA_OK;

@@ -77,22 +77,25 @@ typedef struct row_filter {
     size_t specs_pooled;  /* distinct "features" values among the kept rows */
 } row_filter;
 
-/* Distinct values of column c over the rows kept (keep[r] != 0). */
+/* Distinct values of column c over the rows kept (keep[r] != 0), counted
+ * up to MAX_DISTINCT (enough to say "pooled"): each row is compared with the
+ * values seen so far, not with every earlier row. */
+#define MAX_DISTINCT 64
 static size_t count_distinct(const lmmiqa_csv *csv, int c, const unsigned char *keep)
 {
     if (c < 0)
         return 0;
+    const char *seen[MAX_DISTINCT];
     size_t n = lmmiqa_csv_rows(csv), distinct = 0;
-    for (size_t r = 0; r < n; r++) {
+    for (size_t r = 0; r < n && distinct < MAX_DISTINCT; r++) {
         if (!keep[r])
             continue;
         const char *v = lmmiqa_csv_cell(csv, r, (size_t)c);
         size_t q = 0;
-        while (q < r && (!keep[q] || strcmp(lmmiqa_csv_cell(csv, q, (size_t)c), v) != 0))
+        while (q < distinct && strcmp(seen[q], v) != 0)
             q++;
-        distinct += q == r;
-        if (distinct > 1000) /* enough to say "pooled" */
-            break;
+        if (q == distinct)
+            seen[distinct++] = v;
     }
     return distinct;
 }
