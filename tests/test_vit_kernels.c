@@ -5,10 +5,14 @@
  * Tolerances: sgemm |fast - ref| <= 1e-5 * sum_k |a||b| (float accumulation
  * vs double); LayerNorm 2e-5 absolute (unit-variance outputs); softmax 1e-6
  * absolute; QuickGELU 2e-6 relative + 1e-7 absolute; GELU 1e-6 absolute;
- * exp 1e-6 relative over [-87, 88].
+ * exp 1e-6 relative over [-87, 88]; oneDNN products (tensor/matmul.h, packed
+ * weights, fused bias / activation / residual, strided attention operands,
+ * two threads on their own slots) |fast - ref| <= 1e-5 * (sum_k |a||b| +
+ * |bias| + |c before|) + 1e-6 (the activations add ~1e-7 relative).
  */
 #include "lmmiqa/rng.h"
 #include "tensor/kernels.h"
+#include "tensor/matmul.h"
 #include "test.h"
 
 static lmmiqa_rng rng;
@@ -157,6 +161,103 @@ static void test_exp(void)
     CHECK(isfinite(out[0]) && out[0] > 1e38f && out[1] >= 0.0f && out[1] < 1e-37f);
 }
 
+/* Worst error of c (from `before`) against the reference, scaled as above. */
+static double mm_err(const lmmiqa__mm_op *op, const float *a, const float *b, const float *bias,
+                     const float *before, const float *c)
+{
+    float *ref = malloc(sizeof(float) * (size_t)op->m * op->ldc);
+    memcpy(ref, before, sizeof(float) * (size_t)op->m * op->ldc);
+    lmmiqa__mm_run_ref(op, a, b, bias, ref);
+    double worst = 0;
+    for (int i = 0; i < op->m; i++)
+        for (int j = 0; j < op->n; j++) {
+            double mag = (op->bias ? fabs(bias[j]) : 0) +
+                         (op->accumulate ? fabs(before[(size_t)i * op->ldc + j]) : 0);
+            for (int p = 0; p < op->k; p++) {
+                double y = op->b == LMMIQA__MM_B_PACKED ? b[(size_t)j * op->k + p]
+                           : op->b == LMMIQA__MM_B_NT   ? b[(size_t)j * op->ldb + p]
+                                                        : b[(size_t)p * op->ldb + j];
+                mag += fabs(a[(size_t)i * op->lda + p] * y);
+            }
+            size_t at = (size_t)i * op->ldc + j;
+            double e = fabs((double)c[at] - ref[at]) / (1e-5 * mag + 1e-6);
+            worst = e > worst ? e : worst;
+        }
+    free(ref);
+    return worst;
+}
+
+static void test_matmul_linear(void)
+{
+    const int shapes[][3] = {{1, 64, 48}, {5, 96, 80}, {197, 130, 70}, {33, 768, 588}};
+    lmmiqa__mm *mm = NULL;
+    CHECK_OK(lmmiqa__mm_create(1, &mm));
+    for (size_t s = 0; mm && s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        size_t np = lmmiqa__mm_packed_floats(n, k);
+        CHECK(np >= (size_t)n * k);
+        float *a = malloc(sizeof(float) * m * k), *w = malloc(sizeof(float) * n * k);
+        float *wp = malloc(sizeof(float) * np), *bias = malloc(sizeof(float) * n);
+        float *c0 = malloc(sizeof(float) * m * n), *c = malloc(sizeof(float) * m * n);
+        fill(a, (size_t)m * k, 1);
+        fill(w, (size_t)n * k, 0.2f);
+        fill(bias, (size_t)n, 1);
+        fill(c0, (size_t)m * n, 1);
+        CHECK_OK(lmmiqa__mm_pack(n, k, w, wp));
+        for (int variant = 0; variant < 6; variant++) {
+            int act = variant % 3, acc = variant >= 3, has_bias = variant != 2;
+            lmmiqa__mm_op op = {m, n, k, k, 0, n, LMMIQA__MM_B_PACKED, has_bias, act, acc};
+            if (acc)
+                op.act = LMMIQA__MM_NO_ACT;
+            memcpy(c, c0, sizeof(float) * m * n);
+            CHECK_OK(lmmiqa__mm_linear(mm, m, n, k, a, wp, has_bias ? bias : NULL, op.act, acc,
+                                       c));
+            double e = mm_err(&op, a, w, bias, c0, c);
+            CHECK_MSG(e <= 1, "linear %dx%dx%d act %d bias %d acc %d: err %.3g of tolerance", m,
+                      n, k, op.act, has_bias, acc, e);
+        }
+        free(a), free(w), free(wp), free(bias), free(c0), free(c);
+    }
+    lmmiqa__mm_destroy(mm);
+}
+
+/* Q K^T and S V as the attention runs them: strided operands, two slots. */
+static void test_matmul_strided(void)
+{
+    const int T = 37, d = 16, W = 48, ld = 3 * W;
+    float *qkv = malloc(sizeof(float) * T * ld), *s = malloc(sizeof(float) * 2 * T * T);
+    float *att = calloc((size_t)T * W, sizeof(float)), *zero = calloc((size_t)T * W, sizeof(float));
+    fill(qkv, (size_t)T * ld, 1);
+    lmmiqa__mm_op qk = {T, T, d, ld, ld, T, LMMIQA__MM_B_NT, 0, LMMIQA__MM_NO_ACT, 0};
+    lmmiqa__mm_op sv = {T, d, T, T, ld, W, LMMIQA__MM_B_NN, 0, LMMIQA__MM_NO_ACT, 0};
+    lmmiqa__mm *mm = NULL;
+    lmmiqa__mm_plan *pqk = NULL, *psv = NULL;
+    CHECK_OK(lmmiqa__mm_create(2, &mm));
+    CHECK_OK(lmmiqa__mm_prepare(mm, &qk, &pqk));
+    CHECK_OK(lmmiqa__mm_prepare(mm, &sv, &psv));
+    int fails = 0;
+    LMMIQA__OMP(omp parallel for num_threads(2) schedule(static) reduction(+ : fails))
+    for (int h = 0; h < 3; h++) {
+        int slot = lmmiqa__thread_num();
+        const float *q = qkv + h * d;
+        fails += lmmiqa__mm_run(pqk, slot, q, q + W, NULL, s + (size_t)slot * T * T) != 0;
+        fails += lmmiqa__mm_run(psv, slot, s + (size_t)slot * T * T, q + 2 * W, NULL,
+                                att + h * d) != 0;
+    }
+    CHECK(fails == 0);
+    /* check head 1 serially against the reference */
+    float *s1 = malloc(sizeof(float) * T * T);
+    const float *q = qkv + d;
+    CHECK_OK(lmmiqa__mm_run(pqk, 0, q, q + W, NULL, s1));
+    double e = mm_err(&qk, q, q + W, NULL, s1, s1);
+    CHECK_MSG(e <= 1, "Q K^T: err %.3g of tolerance", e);
+    e = mm_err(&sv, s1, q + 2 * W, NULL, zero + d, att + d);
+    CHECK_MSG(e <= 1, "S V (threaded): err %.3g of tolerance", e);
+    free(s1);
+    lmmiqa__mm_destroy(mm);
+    free(qkv), free(s), free(att), free(zero);
+}
+
 int main(void)
 {
     lmmiqa_rng_seed(&rng, 5);
@@ -165,5 +266,7 @@ int main(void)
     RUN(test_softmax);
     RUN(test_bias_act);
     RUN(test_exp);
+    RUN(test_matmul_linear);
+    RUN(test_matmul_strided);
     return test_finish();
 }

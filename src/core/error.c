@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -87,6 +88,27 @@ void *lmmiqa__malloc(size_t bytes)
     void *p = malloc(bytes ? bytes : 1);
     if (!p)
         lmmiqa__fail(LMMIQA_ERR_NOMEM, "out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+void *lmmiqa__aligned_alloc(size_t align, size_t bytes)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, align, bytes ? bytes : 1) != 0) {
+        lmmiqa__fail(LMMIQA_ERR_NOMEM, "out of memory allocating %zu bytes", bytes);
+        return NULL;
+    }
+    return p;
+}
+
+void *lmmiqa__alloc_big(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    void *p = lmmiqa__aligned_alloc(huge, bytes);
+#ifdef MADV_HUGEPAGE
+    if (p && bytes >= huge)
+        madvise(p, (bytes + huge - 1) & ~(huge - 1), MADV_HUGEPAGE);
+#endif
     return p;
 }
 

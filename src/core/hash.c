@@ -1,10 +1,13 @@
 /*
  * src/core/hash.c - SHA-256 through OpenSSL's libcrypto (EVP interface), for
- * image content hashes in the feature store and weight checksums.
+ * image content hashes in the feature store and weight checksums (also on a
+ * helper thread, so that a model's file is hashed while its weights load).
  */
 #include "internal.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,4 +55,53 @@ int lmmiqa__sha256_file(const char *path, char hex[65])
         return lmmiqa__fail(LMMIQA_ERR_IO, "%s: read error", path);
     to_hex(md, hex);
     return LMMIQA_OK;
+}
+
+struct lmmiqa__sha256_job {
+    pthread_t thread;
+    int started, status;
+    char *path;
+    char hex[65];
+    char message[512];
+};
+
+static void *sha256_job_main(void *arg)
+{
+    lmmiqa__sha256_job *job = arg;
+    job->status = lmmiqa__sha256_file(job->path, job->hex);
+    if (job->status != LMMIQA_OK)
+        snprintf(job->message, sizeof job->message, "%s", lmmiqa_error_message());
+    return NULL;
+}
+
+lmmiqa__sha256_job *lmmiqa__sha256_file_start(const char *path)
+{
+    lmmiqa__sha256_job *job = calloc(1, sizeof *job);
+    if (!job)
+        return NULL;
+    job->path = strdup(path);
+    if (job->path)
+        job->started = pthread_create(&job->thread, NULL, sha256_job_main, job) == 0;
+    return job;
+}
+
+int lmmiqa__sha256_file_finish(lmmiqa__sha256_job *job, char hex[65])
+{
+    if (!job || !job->path || !job->started) {
+        int rc = job && job->path ? lmmiqa__sha256_file(job->path, hex)
+                                  : lmmiqa__fail(LMMIQA_ERR_NOMEM, "out of memory hashing weights");
+        if (job)
+            free(job->path);
+        free(job);
+        return rc;
+    }
+    pthread_join(job->thread, NULL);
+    int rc = job->status;
+    if (rc == LMMIQA_OK)
+        memcpy(hex, job->hex, 65);
+    else
+        lmmiqa__fail(rc, "%s", job->message);
+    free(job->path);
+    free(job);
+    return rc;
 }

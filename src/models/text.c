@@ -5,14 +5,14 @@
  *
  * Weights live in one float32 arena: token embedding [V, W], positional
  * embedding [C, W], the blocks (models/transformer.h layout), the final
- * LayerNorm and the projection stored [E, W] (OpenAI's text_projection
- * [W, E] is transposed on load).
+ * LayerNorm and the projection, packed [E, W] for oneDNN (OpenAI's
+ * text_projection [W, E] is transposed on load).
  *
  * Forward pass for n tokens (n <= C):
  *   x[t] = tok[ids[t]] + pos[t]                              [n, W]
  *   blocks with a causal mask (key <= query)                  [n, W]
  *   p = first position of the largest id (the end-of-text token)
- *   pooled = LN_final(x[p] + last fc2 bias); out = proj pooled  [E]
+ *   pooled = LN_final(x[p]); out = proj pooled                 [E]
  * Padding after the end token does not change x[p] (causal mask), so
  * sequences run at their own length.
  */
@@ -42,12 +42,13 @@ struct lmmiqa_text {
     float *tok;             /* [V, W] */
     float *pos;             /* [C, W] */
     float *lnf_w, *lnf_b;   /* [W] */
-    float *proj;            /* [E, W] */
+    float *proj;            /* packed [E, W] */
     lmmiqa__tfm_layer *layer;
 };
 
 struct lmmiqa_text_state {
     const lmmiqa_text *text;
+    lmmiqa__mm *mm;
     float *mem;
     lmmiqa__tfm_buffers buf;
     float *pooled; /* [W] */
@@ -222,25 +223,28 @@ static int load_tensors(lmmiqa_text *t, lmmiqa__weights *w)
         (rc = read2(w, hf ? HF_T "final_layer_norm.weight" : "ln_final.weight", t->lnf_w, W, 0)) ||
         (rc = read2(w, hf ? HF_T "final_layer_norm.bias" : "ln_final.bias", t->lnf_b, W, 0)))
         return rc;
+    size_t ns = lmmiqa__tfm_load_scratch_floats((size_t)W, (size_t)c->mlp_dim);
+    float *scratch = lmmiqa__malloc(sizeof(float) * (ns > (size_t)(2 * W * E) ? ns : (size_t)(2 * W * E)));
+    if (!scratch)
+        return LMMIQA_ERR_NOMEM;
     if (hf) {
-        if ((rc = read2(w, "text_projection.weight", t->proj, E, W)))
-            return rc;
+        rc = lmmiqa__tfm_read_packed(w, "text_projection.weight", (int)E, (int)W, scratch,
+                                     t->proj);
     } else {
-        float *tmp = lmmiqa__malloc(sizeof(float) * (size_t)(W * E));
-        if (!tmp)
-            return LMMIQA_ERR_NOMEM;
-        rc = read2(w, "text_projection", tmp, W, E);
+        float *tr = scratch + W * E;
+        rc = read2(w, "text_projection", scratch, W, E);
         for (int64_t i = 0; rc == LMMIQA_OK && i < W; i++)
             for (int64_t j = 0; j < E; j++)
-                t->proj[j * W + i] = tmp[i * E + j];
-        free(tmp);
-        if (rc)
-            return rc;
+                tr[j * W + i] = scratch[i * E + j];
+        if (rc == LMMIQA_OK)
+            rc = lmmiqa__mm_pack((int)E, (int)W, tr, t->proj);
     }
-    for (int i = 0; i < c->layers; i++)
-        if ((rc = lmmiqa__tfm_layer_load(w, hf, hf ? HF_TL : OA_TL, i, &t->layer[i], c->width,
-                                         c->mlp_dim, c->heads)))
-            return rc;
+    for (int i = 0; rc == LMMIQA_OK && i < c->layers; i++)
+        rc = lmmiqa__tfm_layer_load(w, hf, hf ? HF_TL : OA_TL, i, &t->layer[i], c->width,
+                                    c->mlp_dim, c->heads, scratch);
+    free(scratch);
+    if (rc)
+        return rc;
     if (lmmiqa__weights_has(w, "logit_scale")) {
         lmmiqa_tensor_info info;
         float ls = 0;
@@ -301,8 +305,9 @@ static int alloc_arena(lmmiqa_text *t)
     const lmmiqa_text_config *c = &t->cfg;
     size_t V = (size_t)c->vocab_size, C = (size_t)c->context_length, W = (size_t)c->width;
     size_t M = (size_t)c->mlp_dim, E = (size_t)c->embed_dim, L = (size_t)c->layers;
-    size_t total = V * W + C * W + 2 * W + E * W + L * lmmiqa__tfm_layer_floats(W, M);
-    t->arena = lmmiqa__malloc(total * sizeof(float));
+    size_t proj = lmmiqa__mm_packed_floats((int)E, (int)W);
+    size_t total = V * W + C * W + 2 * W + proj + L * lmmiqa__tfm_layer_floats(W, M);
+    t->arena = lmmiqa__alloc_big(total * sizeof(float));
     t->layer = lmmiqa__calloc(L, sizeof *t->layer);
     if (!t->arena || !t->layer)
         return LMMIQA_ERR_NOMEM;
@@ -311,7 +316,7 @@ static int alloc_arena(lmmiqa_text *t)
     t->pos = p, p += C * W;
     t->lnf_w = p, p += W;
     t->lnf_b = p, p += W;
-    t->proj = p, p += E * W;
+    t->proj = p, p += proj;
     for (size_t i = 0; i < L; i++)
         lmmiqa__tfm_layer_bind(&t->layer[i], &p, W, M);
     assert((size_t)(p - t->arena) == total);
@@ -332,6 +337,7 @@ int lmmiqa_text_load(const char *path, const char *config_path, const char *pref
         lmmiqa__weights_close(w);
         return LMMIQA_ERR_NOMEM;
     }
+    lmmiqa__sha256_job *hash = lmmiqa__sha256_file_start(path);
     if (lmmiqa__weights_has(w, HF_T "embeddings.token_embedding.weight"))
         t->cfg.naming = LMMIQA_VIT_NAMING_HF;
     else if (lmmiqa__weights_has(w, "token_embedding.weight"))
@@ -367,13 +373,20 @@ int lmmiqa_text_load(const char *path, const char *config_path, const char *pref
         goto fail;
     }
     if ((rc = alloc_arena(t)) || (rc = load_tensors(t, w)) ||
-        (rc = check_unused(w, t->cfg.naming == LMMIQA_VIT_NAMING_HF)) ||
-        (rc = lmmiqa__sha256_file(path, t->sha256)))
+        (rc = check_unused(w, t->cfg.naming == LMMIQA_VIT_NAMING_HF)))
+        goto fail;
+    rc = lmmiqa__sha256_file_finish(hash, t->sha256);
+    hash = NULL;
+    if (rc)
         goto fail;
     lmmiqa__weights_close(w);
     *out = t;
     return LMMIQA_OK;
 fail:
+    if (hash) {
+        char ignored[65];
+        lmmiqa__sha256_file_finish(hash, ignored);
+    }
     lmmiqa__weights_close(w);
     lmmiqa_text_destroy(t);
     return rc;
@@ -399,14 +412,17 @@ int lmmiqa_text_state_create(const lmmiqa_text *text, lmmiqa_text_state **out)
     *out = NULL;
     const lmmiqa_text_config *c = &text->cfg;
     size_t T = (size_t)c->context_length, W = (size_t)c->width, M = (size_t)c->mlp_dim;
-    size_t n = T * W * 3 + T * 3 * W + T * M + T * T + W;
+    int slots = lmmiqa__tfm_slots();
+    size_t n = T * W * 3 + T * 3 * W + T * M + (size_t)slots * T * T + W;
     lmmiqa_text_state *st = lmmiqa__calloc(1, sizeof *st);
     if (!st)
         return LMMIQA_ERR_NOMEM;
-    st->mem = lmmiqa__malloc(n * sizeof(float));
-    if (!st->mem) {
-        free(st);
-        return LMMIQA_ERR_NOMEM;
+    int rc = lmmiqa__mm_create(slots, &st->mm);
+    if (rc == LMMIQA_OK && !(st->mem = lmmiqa__aligned_alloc(64, n * sizeof(float))))
+        rc = LMMIQA_ERR_NOMEM;
+    if (rc != LMMIQA_OK) {
+        lmmiqa_text_state_destroy(st);
+        return rc;
     }
     float *p = st->mem;
     st->buf.x = p, p += T * W;
@@ -414,7 +430,7 @@ int lmmiqa_text_state_create(const lmmiqa_text *text, lmmiqa_text_state **out)
     st->buf.att = p, p += T * W;
     st->buf.qkv = p, p += T * 3 * W;
     st->buf.h = p, p += T * M;
-    st->buf.scores = p, p += T * T;
+    st->buf.scores = p, p += (size_t)slots * T * T;
     st->pooled = p, p += W;
     assert((size_t)(p - st->mem) == n);
     st->text = text;
@@ -426,6 +442,7 @@ void lmmiqa_text_state_destroy(lmmiqa_text_state *st)
 {
     if (!st)
         return;
+    lmmiqa__mm_destroy(st->mm);
     free(st->mem);
     free(st);
 }
@@ -461,11 +478,16 @@ int lmmiqa_text_forward(const lmmiqa_text *text, lmmiqa_text_state *st, const in
             x[j] = e[j] + pe[j];
     }
     /* tokens after p cannot influence x[p]: run the first p + 1 only */
-    lmmiqa__tfm_forward(text->layer, c->layers, 1, p + 1, W, c->heads, c->mlp_dim, (int)c->act,
-                        (float)c->ln_eps, 1, &st->buf);
-    lmmiqa__layernorm(1, W, st->buf.x + (size_t)p * W, W, text->layer[c->layers - 1].fc2_b,
-                      text->lnf_w, text->lnf_b, (float)c->ln_eps, st->pooled, W);
-    lmmiqa__sgemm(0, 1, 1, E, W, 1.0f, st->pooled, W, text->proj, W, 0.0f, out, E);
+    lmmiqa__tfm_threads_begin(lmmiqa__mm_slots(st->mm));
+    int rc = lmmiqa__tfm_forward(st->mm, text->layer, c->layers, 1, p + 1, W, c->heads,
+                                 c->mlp_dim, (int)c->act, (float)c->ln_eps, 1, &st->buf);
+    if (rc != LMMIQA_OK)
+        return rc;
+    lmmiqa__layernorm(1, W, st->buf.x + (size_t)p * W, W, NULL, text->lnf_w, text->lnf_b,
+                      (float)c->ln_eps, st->pooled, W);
+    if ((rc = lmmiqa__mm_linear(st->mm, 1, E, W, st->pooled, text->proj, NULL,
+                                LMMIQA__MM_NO_ACT, 0, out)))
+        return rc;
     if (normalize) {
         double s = 0;
         for (int j = 0; j < E; j++)

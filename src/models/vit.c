@@ -10,12 +10,15 @@
  * head_dim 64, a power of two), and the projection stored [E, W] (OpenAI's
  * visual.proj [W, E] is transposed on load).
  *
+ * The matrices (patch embedding, projection, the blocks') are packed for
+ * oneDNN's matmul at load (tensor/matmul.h), one copy from the file.
+ *
  * Forward pass for B images, T = (S/P)^2 + 1 tokens, width W, MLP width M:
  *   im2col [B*Np, 3PP] x patch_w^T -> + class token, + positions -> ln_pre
  *   the blocks (models/transformer.c, no mask)                [B*T, W]
- *   pooled = LN_post(x[:, 0] + last b2); out = pooled proj^T  [B, E]
- * Biases that feed a residual are added inside the next LayerNorm pass
- * (the residual GEMM accumulates with beta = 1), so no pass is spent on them.
+ *   pooled = LN_post(x[:, 0]); out = pooled proj^T             [B, E]
+ * Threads: OpenBLAS's setting (lmmiqa__tfm_threads_begin), on the calling
+ * thread's OpenMP team, which oneDNN's products use too.
  */
 #include "lmmiqa/advanced/vit.h"
 
@@ -37,12 +40,12 @@ struct lmmiqa_vit {
     size_t arena_bytes;
     char sha256[65];
     float *arena;
-    float *patch_w;           /* [W, 3*P*P] */
+    float *patch_w;           /* packed [W, 3*P*P] */
     float *cls;               /* [W] */
     float *pos;               /* [T, W] */
     float *pre_w, *pre_b;     /* [W] */
     float *post_w, *post_b;   /* [W] */
-    float *proj;              /* [E, W] */
+    float *proj;              /* packed [E, W] */
     lmmiqa__tfm_layer *layer; /* [L] */
 };
 
@@ -50,13 +53,14 @@ struct lmmiqa_vit_state {
     const lmmiqa_vit *vit;
     int max_batch;
     size_t bytes;
+    lmmiqa__mm *mm; /* products: plans by shape, one slot per thread */
     float *mem;
     float *x;      /* [B*T, W] residual stream */
     float *xn;     /* [B*T, W] LayerNorm output / patch embeddings */
     float *qkv;    /* [B*T, 3W] */
     float *att;    /* [B*T, W] */
     float *h;      /* [B*T, max(M, 3PP)] MLP hidden / im2col */
-    float *scores; /* [T, T] */
+    float *scores; /* [slots, T, T] */
     float *pooled; /* [B, W] */
 };
 
@@ -279,6 +283,15 @@ static int read2(lmmiqa__weights *w, const char *name, float *dst, int64_t d0, i
     return lmmiqa__weights_read(w, name, 2, s, dst);
 }
 
+/* Floats of scratch load_tensors needs. */
+static size_t load_scratch_floats(const lmmiqa_vit_config *c)
+{
+    size_t W = (size_t)c->width, E = (size_t)c->embed_dim, P = (size_t)c->patch_size;
+    size_t n = lmmiqa__tfm_load_scratch_floats(W, (size_t)c->mlp_dim);
+    n = n > 3 * P * P * W ? n : 3 * P * P * W;
+    return n > 2 * W * E ? n : 2 * W * E;
+}
+
 static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, float *scratch)
 {
     const lmmiqa_vit_config *c = &v->cfg;
@@ -288,7 +301,8 @@ static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, float *scratch)
     int64_t conv[4] = {W, 3, P, P};
     if ((rc = lmmiqa__weights_read(
              w, hf ? HF_V "embeddings.patch_embedding.weight" : "visual.conv1.weight", 4, conv,
-             v->patch_w)))
+             scratch)) ||
+        (rc = lmmiqa__mm_pack((int)W, (int)(3 * P * P), scratch, v->patch_w)))
         return rc;
     if ((rc = read1(w, hf ? HF_V "embeddings.class_embedding" : "visual.class_embedding", v->cls,
                     W)) ||
@@ -303,18 +317,22 @@ static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, float *scratch)
         (rc = read1(w, hf ? HF_V "post_layernorm.bias" : "visual.ln_post.bias", v->post_b, W)))
         return rc;
     if (hf) {
-        if ((rc = read2(w, "visual_projection.weight", v->proj, E, W)))
+        if ((rc = lmmiqa__tfm_read_packed(w, "visual_projection.weight", (int)E, (int)W, scratch,
+                                          v->proj)))
             return rc;
     } else {
+        float *t = scratch + W * E;
         if ((rc = read2(w, "visual.proj", scratch, W, E)))
             return rc;
         for (int64_t i = 0; i < W; i++)
             for (int64_t j = 0; j < E; j++)
-                v->proj[j * W + i] = scratch[i * E + j];
+                t[j * W + i] = scratch[i * E + j];
+        if ((rc = lmmiqa__mm_pack((int)E, (int)W, t, v->proj)))
+            return rc;
     }
     for (int i = 0; i < c->layers; i++)
         if ((rc = lmmiqa__tfm_layer_load(w, hf, hf ? HF_L : OA_L, i, &v->layer[i], c->width,
-                                         c->mlp_dim, c->heads)))
+                                         c->mlp_dim, c->heads, scratch)))
             return rc;
     return LMMIQA_OK;
 }
@@ -360,22 +378,24 @@ static int alloc_arena(lmmiqa_vit *v)
     size_t W = (size_t)c->width, M = (size_t)c->mlp_dim, E = (size_t)c->embed_dim;
     size_t P = (size_t)c->patch_size, T = (size_t)tokens(c), L = (size_t)c->layers;
     size_t per_layer = lmmiqa__tfm_layer_floats(W, M);
-    size_t total = W * 3 * P * P + W + T * W + 4 * W + E * W + L * per_layer;
-    v->arena = lmmiqa__malloc(total * sizeof(float));
+    size_t patch = lmmiqa__mm_packed_floats((int)W, (int)(3 * P * P));
+    size_t proj = lmmiqa__mm_packed_floats((int)E, (int)W);
+    size_t total = patch + W + T * W + 4 * W + proj + L * per_layer;
+    v->arena = lmmiqa__alloc_big(total * sizeof(float));
     v->arena_bytes = total * sizeof(float);
     v->layer = lmmiqa__calloc(L, sizeof *v->layer);
     if (!v->arena || !v->layer)
         return LMMIQA_ERR_NOMEM;
     float *p = v->arena;
 #define TAKE(ptr, n) (ptr = p, p += (n))
-    TAKE(v->patch_w, W * 3 * P * P);
+    TAKE(v->patch_w, patch);
     TAKE(v->cls, W);
     TAKE(v->pos, T * W);
     TAKE(v->pre_w, W);
     TAKE(v->pre_b, W);
     TAKE(v->post_w, W);
     TAKE(v->post_b, W);
-    TAKE(v->proj, E * W);
+    TAKE(v->proj, proj);
     for (size_t i = 0; i < L; i++)
         lmmiqa__tfm_layer_bind(&v->layer[i], &p, W, M);
 #undef TAKE
@@ -400,6 +420,7 @@ int lmmiqa_vit_load(const char *path, const lmmiqa_vit_load_options *opts, lmmiq
         lmmiqa__weights_close(w);
         return LMMIQA_ERR_NOMEM;
     }
+    lmmiqa__sha256_job *hash = lmmiqa__sha256_file_start(path);
     if (lmmiqa__weights_has(w, HF_V "embeddings.patch_embedding.weight"))
         v->cfg.naming = LMMIQA_VIT_NAMING_HF;
     else if (lmmiqa__weights_has(w, "visual.conv1.weight"))
@@ -441,7 +462,7 @@ int lmmiqa_vit_load(const char *path, const lmmiqa_vit_load_options *opts, lmmiq
     }
     if ((rc = alloc_arena(v)) != LMMIQA_OK)
         goto fail;
-    scratch = lmmiqa__malloc((size_t)v->cfg.width * (size_t)v->cfg.embed_dim * sizeof(float));
+    scratch = lmmiqa__malloc(load_scratch_floats(&v->cfg) * sizeof(float));
     if (!scratch) {
         rc = LMMIQA_ERR_NOMEM;
         goto fail;
@@ -450,13 +471,19 @@ int lmmiqa_vit_load(const char *path, const lmmiqa_vit_load_options *opts, lmmiq
         goto fail;
     if ((rc = check_unused(w, v->cfg.naming == LMMIQA_VIT_NAMING_HF)) != LMMIQA_OK)
         goto fail;
-    if ((rc = lmmiqa__sha256_file(path, v->sha256)) != LMMIQA_OK)
+    rc = lmmiqa__sha256_file_finish(hash, v->sha256);
+    hash = NULL;
+    if (rc != LMMIQA_OK)
         goto fail;
     free(scratch);
     lmmiqa__weights_close(w);
     *out = v;
     return LMMIQA_OK;
 fail:
+    if (hash) {
+        char ignored[65];
+        lmmiqa__sha256_file_finish(hash, ignored);
+    }
     free(scratch);
     lmmiqa__weights_close(w);
     lmmiqa_vit_destroy(v);
@@ -489,13 +516,19 @@ int lmmiqa_vit_state_create(const lmmiqa_vit *vit, int max_batch, lmmiqa_vit_sta
     size_t B = (size_t)max_batch, T = (size_t)tokens(c), W = (size_t)c->width;
     size_t D = 3 * (size_t)c->patch_size * (size_t)c->patch_size;
     size_t H = (size_t)c->mlp_dim > D ? (size_t)c->mlp_dim : D;
-    size_t n = B * T * W * 3 + B * T * 3 * W + B * T * H + T * T + B * W;
+    int slots = lmmiqa__tfm_slots();
+    size_t n = B * T * W * 3 + B * T * 3 * W + B * T * H + (size_t)slots * T * T + B * W;
     lmmiqa_vit_state *st = lmmiqa__calloc(1, sizeof *st);
     if (!st)
         return LMMIQA_ERR_NOMEM;
-    st->mem = lmmiqa__malloc(n * sizeof(float));
-    if (!st->mem) {
+    int rc = lmmiqa__mm_create(slots, &st->mm);
+    if (rc != LMMIQA_OK) {
         free(st);
+        return rc;
+    }
+    st->mem = lmmiqa__alloc_big(n * sizeof(float));
+    if (!st->mem) {
+        lmmiqa_vit_state_destroy(st);
         return LMMIQA_ERR_NOMEM;
     }
     float *p = st->mem;
@@ -504,7 +537,7 @@ int lmmiqa_vit_state_create(const lmmiqa_vit *vit, int max_batch, lmmiqa_vit_sta
     st->att = p, p += B * T * W;
     st->qkv = p, p += B * T * 3 * W;
     st->h = p, p += B * T * H;
-    st->scores = p, p += T * T;
+    st->scores = p, p += (size_t)slots * T * T;
     st->pooled = p, p += B * W;
     assert((size_t)(p - st->mem) == n);
     st->vit = vit;
@@ -518,6 +551,7 @@ void lmmiqa_vit_state_destroy(lmmiqa_vit_state *st)
 {
     if (!st)
         return;
+    lmmiqa__mm_destroy(st->mm);
     free(st->mem);
     free(st);
 }
@@ -541,20 +575,25 @@ int lmmiqa_vit_forward(const lmmiqa_vit *vit, lmmiqa_vit_state *st, const float 
     const int act = (int)c->act;
     const float eps = (float)c->ln_eps;
 
+    lmmiqa__tfm_threads_begin(lmmiqa__mm_slots(st->mm));
+
     /* im2col: h[B*Np, D], column order (channel, ky, kx) as the conv weight */
-    for (int b = 0; b < B; b++)
-        for (int gy = 0; gy < g; gy++)
-            for (int gx = 0; gx < g; gx++) {
-                float *row = st->h + ((size_t)b * Np + (size_t)gy * g + gx) * D;
-                for (int ch = 0; ch < 3; ch++)
-                    for (int ky = 0; ky < P; ky++) {
-                        const float *src = pixels + (((size_t)b * 3 + ch) * S + (size_t)gy * P + ky) * S +
-                                           (size_t)gx * P;
-                        memcpy(row + (ch * P + ky) * P, src, (size_t)P * sizeof(float));
-                    }
+    LMMIQA__OMP(omp parallel for schedule(static) if (B * Np * D >= 65536))
+    for (int r = 0; r < B * Np; r++) {
+        int b = r / Np, gy = (r % Np) / g, gx = r % g;
+        float *row = st->h + (size_t)r * D;
+        for (int ch = 0; ch < 3; ch++)
+            for (int ky = 0; ky < P; ky++) {
+                const float *src =
+                    pixels + (((size_t)b * 3 + ch) * S + (size_t)gy * P + ky) * S + (size_t)gx * P;
+                memcpy(row + (ch * P + ky) * P, src, (size_t)P * sizeof(float));
             }
+    }
     /* patch embeddings xn[B*Np, W] = h x patch_w^T */
-    lmmiqa__sgemm(0, 1, B * Np, W, D, 1.0f, st->h, D, vit->patch_w, D, 0.0f, st->xn, W);
+    int rc = lmmiqa__mm_linear(st->mm, B * Np, W, D, st->h, vit->patch_w, NULL,
+                               LMMIQA__MM_NO_ACT, 0, st->xn);
+    if (rc != LMMIQA_OK)
+        return rc;
     for (int b = 0; b < B; b++) {
         float *x0 = st->x + (size_t)b * T * W;
         for (int j = 0; j < W; j++)
@@ -571,11 +610,14 @@ int lmmiqa_vit_forward(const lmmiqa_vit *vit, lmmiqa_vit_state *st, const float 
     lmmiqa__layernorm(R, W, st->x, W, NULL, vit->pre_w, vit->pre_b, eps, st->x, W);
 
     lmmiqa__tfm_buffers buf = {st->x, st->xn, st->qkv, st->att, st->h, st->scores};
-    lmmiqa__tfm_forward(vit->layer, c->layers, B, T, W, c->heads, M, act, eps, 0, &buf);
-    /* class tokens: + last fc2 bias, post LayerNorm, projection */
-    lmmiqa__layernorm(B, W, st->x, T * W, vit->layer[c->layers - 1].fc2_b, vit->post_w,
-                      vit->post_b, eps, st->pooled, W);
-    lmmiqa__sgemm(0, 1, B, E, W, 1.0f, st->pooled, W, vit->proj, W, 0.0f, out, E);
+    if ((rc = lmmiqa__tfm_forward(st->mm, vit->layer, c->layers, B, T, W, c->heads, M, act, eps,
+                                  0, &buf)))
+        return rc;
+    /* class tokens: post LayerNorm, projection */
+    lmmiqa__layernorm(B, W, st->x, T * W, NULL, vit->post_w, vit->post_b, eps, st->pooled, W);
+    if ((rc = lmmiqa__mm_linear(st->mm, B, E, W, st->pooled, vit->proj, NULL, LMMIQA__MM_NO_ACT,
+                                0, out)))
+        return rc;
     if (normalize)
         for (int b = 0; b < B; b++) {
             float *o = out + (size_t)b * E;

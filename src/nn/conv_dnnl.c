@@ -13,21 +13,12 @@
 #include "nn/nn.h"
 
 #include "core/internal.h"
+#include "tensor/dnnl_util.h"
 
 #include <assert.h>
-#include <oneapi/dnnl/dnnl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-static dnnl_engine_t g_engine;
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-
-static void engine_init(void)
-{
-    if (dnnl_engine_create(&g_engine, dnnl_cpu, 0) != dnnl_success)
-        g_engine = NULL;
-}
 
 /* A tensor seen by a primitive: the caller's plain buffer, and the
  * primitive's layout (the same memory when the layouts agree). */
@@ -47,34 +38,28 @@ struct lmmiqa_nn_conv2d_plan {
     float *dw_tmp, *db_tmp;
 };
 
-static int dnnl_fail(dnnl_status_t s, const char *what)
-{
-    return lmmiqa__fail(s == dnnl_out_of_memory ? LMMIQA_ERR_NOMEM : LMMIQA_ERR_INTERNAL,
-                        "oneDNN convolution: %s failed (status %d)", what, (int)s);
-}
-
 #define TRY(call, what)                                                                    \
     do {                                                                                   \
         dnnl_status_t s_ = (call);                                                         \
         if (s_ != dnnl_success)                                                            \
-            return dnnl_fail(s_, what);                                                    \
+            return lmmiqa__dnnl_fail(s_, what);                                                    \
     } while (0)
 
 /* Make a port for `user_md` (plain) as the primitive wants `want`. */
 static int port_make(port *p, const dnnl_memory_desc_t *user_md, const dnnl_memory_desc_t *want,
                      int input)
 {
-    TRY(dnnl_memory_create(&p->user, user_md, g_engine, DNNL_MEMORY_NONE), "memory");
+    TRY(dnnl_memory_create(&p->user, user_md, lmmiqa__dnnl_engine(), DNNL_MEMORY_NONE), "memory");
     if (dnnl_memory_desc_equal(user_md, want)) {
         p->inner = NULL;
         return LMMIQA_OK;
     }
-    TRY(dnnl_memory_create(&p->inner, want, g_engine, DNNL_MEMORY_ALLOCATE), "memory");
+    TRY(dnnl_memory_create(&p->inner, want, lmmiqa__dnnl_engine(), DNNL_MEMORY_ALLOCATE), "memory");
     dnnl_primitive_desc_t rpd = NULL;
-    dnnl_status_t s = input ? dnnl_reorder_primitive_desc_create(&rpd, user_md, g_engine, want,
-                                                                   g_engine, NULL)
-                            : dnnl_reorder_primitive_desc_create(&rpd, want, g_engine, user_md,
-                                                                 g_engine, NULL);
+    dnnl_status_t s = input ? dnnl_reorder_primitive_desc_create(&rpd, user_md, lmmiqa__dnnl_engine(), want,
+                                                                   lmmiqa__dnnl_engine(), NULL)
+                            : dnnl_reorder_primitive_desc_create(&rpd, want, lmmiqa__dnnl_engine(), user_md,
+                                                                 lmmiqa__dnnl_engine(), NULL);
     if (s == dnnl_success)
         s = dnnl_primitive_create(&p->reorder, rpd);
     dnnl_primitive_desc_destroy(rpd);
@@ -118,7 +103,7 @@ static int port_out(dnnl_stream_t st, port *p)
 static int make_pd(dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_desc_t hint,
                    const char *what)
 {
-    TRY(dnnl_primitive_desc_create(pd, desc, NULL, g_engine, hint), what);
+    TRY(dnnl_primitive_desc_create(pd, desc, NULL, lmmiqa__dnnl_engine(), hint), what);
     return LMMIQA_OK;
 }
 
@@ -195,7 +180,7 @@ static int plan_build(lmmiqa_nn_conv2d_plan *p)
         (s = dnnl_primitive_create(&p->bwd_data, dpd)) == dnnl_success)
         s = dnnl_primitive_create(&p->bwd_w, wpd);
     if (rc == LMMIQA_OK && s != dnnl_success)
-        rc = dnnl_fail(s, "primitive");
+        rc = lmmiqa__dnnl_fail(s, "primitive");
     dnnl_primitive_desc_destroy(fpd);
     dnnl_primitive_desc_destroy(dpd);
     dnnl_primitive_desc_destroy(wpd);
@@ -206,8 +191,7 @@ int lmmiqa_nn_conv2d_plan_create(const lmmiqa_nn_conv2d *c, int n, int h, int w,
                                  lmmiqa_nn_conv2d_plan **out)
 {
     *out = NULL;
-    pthread_once(&g_once, engine_init);
-    if (!g_engine)
+    if (!lmmiqa__dnnl_engine())
         return lmmiqa__fail(LMMIQA_ERR_INTERNAL, "oneDNN: no CPU engine");
     lmmiqa_nn_conv2d_plan *p = lmmiqa__calloc(1, sizeof *p);
     if (!p)
@@ -220,7 +204,7 @@ int lmmiqa_nn_conv2d_plan_create(const lmmiqa_nn_conv2d *c, int n, int h, int w,
     p->dw_tmp = lmmiqa__malloc(nw * sizeof(float));
     p->db_tmp = lmmiqa__malloc((size_t)c->out_ch * sizeof(float));
     int rc = (p->dw_tmp && p->db_tmp) ? LMMIQA_OK : LMMIQA_ERR_NOMEM;
-    if (rc == LMMIQA_OK && dnnl_stream_create(&p->stream, g_engine, dnnl_stream_default_flags) !=
+    if (rc == LMMIQA_OK && dnnl_stream_create(&p->stream, lmmiqa__dnnl_engine(), dnnl_stream_default_flags) !=
                                dnnl_success)
         rc = lmmiqa__fail(LMMIQA_ERR_INTERNAL, "oneDNN: cannot create a stream");
     if (rc == LMMIQA_OK)

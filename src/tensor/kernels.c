@@ -14,12 +14,41 @@
 #include <math.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define HAVE_X86 1
 #else
 #define HAVE_X86 0
 #endif
+
+/* --------------------------------------------------------------- threads */
+
+int lmmiqa__kernel_parts(size_t work, int items)
+{
+#ifdef _OPENMP
+    if (work < 65536 || items < 2 || omp_in_parallel())
+        return 1;
+    int t = omp_get_max_threads();
+    return t < items ? t : items;
+#else
+    (void)work;
+    (void)items;
+    return 1;
+#endif
+}
+
+int lmmiqa__thread_num(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 /* ------------------------------------------------------------------ GEMM */
 
@@ -269,8 +298,8 @@ void lmmiqa__layernorm_ref(int rows, int n, float *x, int ldx, const float *bias
     }
 }
 
-void lmmiqa__layernorm(int rows, int n, float *x, int ldx, const float *bias, const float *gamma,
-                       const float *beta, float eps, float *out, int ldo)
+static void layernorm_rows(int rows, int n, float *x, int ldx, const float *bias,
+                           const float *gamma, const float *beta, float eps, float *out, int ldo)
 {
 #if HAVE_X86
     if (have_avx2()) {
@@ -293,6 +322,23 @@ void lmmiqa__layernorm(int rows, int n, float *x, int ldx, const float *bias, co
         float rstd = 1.0f / sqrtf(q / (float)n + eps);
         for (int i = 0; i < n; i++)
             o[i] = (p[i] - mean) * rstd * gamma[i] + beta[i];
+    }
+}
+
+void lmmiqa__layernorm(int rows, int n, float *x, int ldx, const float *bias, const float *gamma,
+                       const float *beta, float eps, float *out, int ldo)
+{
+    int parts = lmmiqa__kernel_parts((size_t)rows * (size_t)n, rows);
+    if (parts <= 1) {
+        layernorm_rows(rows, n, x, ldx, bias, gamma, beta, eps, out, ldo);
+        return;
+    }
+    /* rows are independent: the same numbers for any split */
+    LMMIQA__OMP(omp parallel for num_threads(parts) schedule(static))
+    for (int t = 0; t < parts; t++) {
+        int r0 = (int)((long long)rows * t / parts), r1 = (int)((long long)rows * (t + 1) / parts);
+        layernorm_rows(r1 - r0, n, x + (size_t)r0 * ldx, ldx, bias, gamma, beta, eps,
+                       out + (size_t)r0 * ldo, ldo);
     }
 }
 

@@ -13,6 +13,22 @@
 
 #include <stddef.h>
 
+/* OpenMP where the compiler has it (gcc builds: the element-wise kernels and
+ * the attention heads run on the calling thread's team, the one oneDNN's
+ * products use); the loops run serially otherwise (the clang fuzz build). */
+#ifdef _OPENMP
+#define LMMIQA__OMP(x) _Pragma(#x)
+#else
+#define LMMIQA__OMP(x)
+#endif
+
+/* How many threads a row-parallel kernel should use for `work` elements in
+ * `items` independent rows: 1 inside a parallel region, for small work or
+ * without OpenMP; else min(threads of the calling thread's team, items). */
+int lmmiqa__kernel_parts(size_t work, int items);
+/* The calling thread's number in its OpenMP team (0 outside one). */
+int lmmiqa__thread_num(void);
+
 /* C[M,N] = alpha * op(A) op(B) + beta * C; op(X) = X or X^T (trans != 0).
  * A is [M,K] (or [K,M] transposed) with row stride lda; B is [K,N] (or
  * [N,K]) with stride ldb; C has stride ldc. */
@@ -24,7 +40,8 @@ void lmmiqa__sgemm_ref(int trans_a, int trans_b, int m, int n, int k, float alph
 
 /* For each of `rows` rows of x[rows, n] (row stride ldx): if bias, first
  * x += bias[n] (written back); then out[rows, n] (stride ldo) =
- * (x - mean) / sqrt(var + eps) * gamma + beta. out may equal x. */
+ * (x - mean) / sqrt(var + eps) * gamma + beta. out may equal x. Rows are
+ * split over the calling thread's OpenMP team (lmmiqa__kernel_parts). */
 void lmmiqa__layernorm(int rows, int n, float *x, int ldx, const float *bias, const float *gamma,
                        const float *beta, float eps, float *out, int ldo);
 void lmmiqa__layernorm_ref(int rows, int n, float *x, int ldx, const float *bias,
