@@ -21,7 +21,7 @@ core=(build-essential cmake pkg-config
       fonts-dejavu-core help2man libsvm-tools
       libopenmpi-dev openmpi-bin
       python3 python3-numpy python3-pytest python3-setuptools python3-venv python3-pip)
-bench=(libopencv-contrib-dev libopencv-dev python3-torch python3-numpy)
+bench=(libopencv-contrib-dev libopencv-dev python3-torch python3-torchvision python3-numpy)
 fuzz=(clang libclang-rt-14-dev)
 # The serve page's browser test (make test): best effort, the test skips
 # with a message where chromium cannot be installed.

@@ -206,15 +206,23 @@ static void test_matmul_linear(void)
         CHECK_OK(lmmiqa__mm_pack(n, k, w, wp));
         for (int variant = 0; variant < 6; variant++) {
             int act = variant % 3, acc = variant >= 3, has_bias = variant != 2;
-            lmmiqa__mm_op op = {m, n, k, k, 0, n, LMMIQA__MM_B_PACKED, has_bias, act, acc};
+            lmmiqa__mm_op op = {m, n, k, k, 0, n, LMMIQA__MM_B_PACKED, has_bias, act, acc, 1.0f};
             if (acc)
                 op.act = LMMIQA__MM_NO_ACT;
             memcpy(c, c0, sizeof(float) * m * n);
-            CHECK_OK(lmmiqa__mm_linear(mm, m, n, k, a, wp, has_bias ? bias : NULL, op.act, acc,
-                                       c));
+            lmmiqa__mm_w pw = {wp, LMMIQA__MM_B_PACKED}, rows = {w, LMMIQA__MM_B_NT};
+            CHECK_OK(lmmiqa__mm_linear(mm, m, n, k, a, pw, has_bias ? bias : NULL, op.act, acc,
+                                       c, n));
             double e = mm_err(&op, a, w, bias, c0, c);
             CHECK_MSG(e <= 1, "linear %dx%dx%d act %d bias %d acc %d: err %.3g of tolerance", m,
                       n, k, op.act, has_bias, acc, e);
+            /* the same product on the plain rows (weights used in place) */
+            memcpy(c, c0, sizeof(float) * m * n);
+            CHECK_OK(lmmiqa__mm_linear(mm, m, n, k, a, rows, has_bias ? bias : NULL, op.act, acc,
+                                       c, n));
+            e = mm_err(&op, a, w, bias, c0, c);
+            CHECK_MSG(e <= 1, "in place %dx%dx%d act %d bias %d acc %d: err %.3g of tolerance",
+                      m, n, k, op.act, has_bias, acc, e);
         }
         free(a), free(w), free(wp), free(bias), free(c0), free(c);
     }
@@ -228,8 +236,8 @@ static void test_matmul_strided(void)
     float *qkv = malloc(sizeof(float) * T * ld), *s = malloc(sizeof(float) * 2 * T * T);
     float *att = calloc((size_t)T * W, sizeof(float)), *zero = calloc((size_t)T * W, sizeof(float));
     fill(qkv, (size_t)T * ld, 1);
-    lmmiqa__mm_op qk = {T, T, d, ld, ld, T, LMMIQA__MM_B_NT, 0, LMMIQA__MM_NO_ACT, 0};
-    lmmiqa__mm_op sv = {T, d, T, T, ld, W, LMMIQA__MM_B_NN, 0, LMMIQA__MM_NO_ACT, 0};
+    lmmiqa__mm_op qk = {T, T, d, ld, ld, T, LMMIQA__MM_B_NT, 0, LMMIQA__MM_NO_ACT, 0, 0.25f};
+    lmmiqa__mm_op sv = {T, d, T, T, ld, W, LMMIQA__MM_B_NN, 0, LMMIQA__MM_NO_ACT, 0, 1.0f};
     lmmiqa__mm *mm = NULL;
     lmmiqa__mm_plan *pqk = NULL, *psv = NULL;
     CHECK_OK(lmmiqa__mm_create(2, &mm));

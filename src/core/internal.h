@@ -97,8 +97,16 @@ int lmmiqa__sha256_file(const char *path, char hex[65]);
 /* The same on a helper thread, overlapping a model's weight loading with the
  * hashing of its file: _start never fails (without a thread, _finish hashes
  * on the caller); _finish joins, writes hex and returns the status with the
- * hashing's message. Every started job must be finished exactly once. */
+ * hashing's message. Every started job must be finished exactly once.
+ * Digests are cached by file identity (device, inode, size, mtime, ctime)
+ * under $XDG_CACHE_HOME/lmmiqa/sha256 (hash.c says why that is safe);
+ * LMMIQA_HASH_CACHE=0 turns the cache off. */
 typedef struct lmmiqa__sha256_job lmmiqa__sha256_job;
 lmmiqa__sha256_job *lmmiqa__sha256_file_start(const char *path);
+struct stat;
+/* The cache itself: a digest of `kind` ("file", "data") recorded for the
+ * file whose stat is sb; get returns 1 and fills hex on a hit. */
+int lmmiqa__hash_cache_get(const struct stat *sb, const char *kind, char hex[65]);
+void lmmiqa__hash_cache_put(const struct stat *sb, const char *kind, const char hex[65]);
 int lmmiqa__sha256_file_finish(lmmiqa__sha256_job *job, char hex[65]);
 #endif

@@ -3,10 +3,11 @@
  * text tower of a CLIP checkpoint in OpenAI or Hugging Face naming, and the
  * float32 forward pass of one token sequence.
  *
- * Weights live in one float32 arena: token embedding [V, W], positional
- * embedding [C, W], the blocks (models/transformer.h layout), the final
- * LayerNorm and the projection, packed [E, W] for oneDNN (OpenAI's
- * text_projection [W, E] is transposed on load).
+ * Weights: the vectors live in one float32 arena; the token embedding
+ * [V, W], the blocks' matrices and the projection [E, W] are used in place
+ * in the mapped file when it is an F32 safetensors file, else copied into
+ * the arena (matrices packed for oneDNN, OpenAI's text_projection [W, E]
+ * transposed first; models/transformer.h).
  *
  * Forward pass for n tokens (n <= C):
  *   x[t] = tok[ids[t]] + pos[t]                              [n, W]
@@ -39,10 +40,11 @@ struct lmmiqa_text {
     lmmiqa_text_config cfg;
     char sha256[65];
     float *arena;
-    float *tok;             /* [V, W] */
+    const float *tok;       /* [V, W] (in the mapping when in place) */
+    lmmiqa__weights *file;  /* kept open while matrices are used in place */
     float *pos;             /* [C, W] */
     float *lnf_w, *lnf_b;   /* [W] */
-    float *proj;            /* packed [E, W] */
+    lmmiqa__mm_w proj;      /* [E, W] */
     lmmiqa__tfm_layer *layer;
 };
 
@@ -210,38 +212,35 @@ static int read2(lmmiqa__weights *w, const char *name, float *dst, int64_t d0, i
     return lmmiqa__weights_read(w, name, d1 ? 2 : 1, s, dst);
 }
 
-static int load_tensors(lmmiqa_text *t, lmmiqa__weights *w)
+static int load_tensors(lmmiqa_text *t, lmmiqa__weights *w, int in_place)
 {
     const lmmiqa_text_config *c = &t->cfg;
     const int hf = c->naming == LMMIQA_VIT_NAMING_HF;
     const int64_t V = c->vocab_size, C = c->context_length, W = c->width, E = c->embed_dim;
+    const char *tok = hf ? HF_T "embeddings.token_embedding.weight" : "token_embedding.weight";
+    int64_t vw[2] = {V, W};
     int rc;
-    if ((rc = read2(w, hf ? HF_T "embeddings.token_embedding.weight" : "token_embedding.weight",
-                    t->tok, V, W)) ||
+    if (in_place)
+        rc = lmmiqa__weights_map(w, tok, 2, vw, &t->tok);
+    else
+        rc = read2(w, tok, (float *)t->tok, V, W);
+    if (rc ||
         (rc = read2(w, hf ? HF_T "embeddings.position_embedding.weight" : "positional_embedding",
                     t->pos, C, W)) ||
         (rc = read2(w, hf ? HF_T "final_layer_norm.weight" : "ln_final.weight", t->lnf_w, W, 0)) ||
         (rc = read2(w, hf ? HF_T "final_layer_norm.bias" : "ln_final.bias", t->lnf_b, W, 0)))
         return rc;
     size_t ns = lmmiqa__tfm_load_scratch_floats((size_t)W, (size_t)c->mlp_dim);
-    float *scratch = lmmiqa__malloc(sizeof(float) * (ns > (size_t)(2 * W * E) ? ns : (size_t)(2 * W * E)));
-    if (!scratch)
+    if (ns < (size_t)(2 * W * E))
+        ns = (size_t)(2 * W * E);
+    float *scratch = in_place ? NULL : lmmiqa__malloc(sizeof(float) * ns);
+    if (!in_place && !scratch)
         return LMMIQA_ERR_NOMEM;
-    if (hf) {
-        rc = lmmiqa__tfm_read_packed(w, "text_projection.weight", (int)E, (int)W, scratch,
-                                     t->proj);
-    } else {
-        float *tr = scratch + W * E;
-        rc = read2(w, "text_projection", scratch, W, E);
-        for (int64_t i = 0; rc == LMMIQA_OK && i < W; i++)
-            for (int64_t j = 0; j < E; j++)
-                tr[j * W + i] = scratch[i * E + j];
-        if (rc == LMMIQA_OK)
-            rc = lmmiqa__mm_pack((int)E, (int)W, tr, t->proj);
-    }
+    rc = lmmiqa__tfm_projection(w, hf ? "text_projection.weight" : "text_projection", hf, (int)E,
+                                (int)W, in_place, scratch, &t->proj);
     for (int i = 0; rc == LMMIQA_OK && i < c->layers; i++)
         rc = lmmiqa__tfm_layer_load(w, hf, hf ? HF_TL : OA_TL, i, &t->layer[i], c->width,
-                                    c->mlp_dim, c->heads, scratch);
+                                    c->mlp_dim, in_place, scratch);
     free(scratch);
     if (rc)
         return rc;
@@ -300,25 +299,26 @@ static int check_unused(lmmiqa__weights *w, int hf)
     return LMMIQA_OK;
 }
 
-static int alloc_arena(lmmiqa_text *t)
+static int alloc_arena(lmmiqa_text *t, int in_place)
 {
     const lmmiqa_text_config *c = &t->cfg;
     size_t V = (size_t)c->vocab_size, C = (size_t)c->context_length, W = (size_t)c->width;
     size_t M = (size_t)c->mlp_dim, E = (size_t)c->embed_dim, L = (size_t)c->layers;
-    size_t proj = lmmiqa__mm_packed_floats((int)E, (int)W);
-    size_t total = V * W + C * W + 2 * W + proj + L * lmmiqa__tfm_layer_floats(W, M);
+    size_t proj = in_place ? 0 : lmmiqa__mm_packed_floats((int)E, (int)W);
+    size_t tok = in_place ? 0 : V * W;
+    size_t total = tok + C * W + 2 * W + proj + L * lmmiqa__tfm_layer_floats(W, M, in_place);
     t->arena = lmmiqa__alloc_big(total * sizeof(float));
     t->layer = lmmiqa__calloc(L, sizeof *t->layer);
     if (!t->arena || !t->layer)
         return LMMIQA_ERR_NOMEM;
     float *p = t->arena;
-    t->tok = p, p += V * W;
+    t->tok = p, p += tok;
     t->pos = p, p += C * W;
     t->lnf_w = p, p += W;
     t->lnf_b = p, p += W;
-    t->proj = p, p += proj;
+    t->proj = (lmmiqa__mm_w){p, LMMIQA__MM_B_PACKED}, p += proj;
     for (size_t i = 0; i < L; i++)
-        lmmiqa__tfm_layer_bind(&t->layer[i], &p, W, M);
+        lmmiqa__tfm_layer_bind(&t->layer[i], &p, W, M, in_place);
     assert((size_t)(p - t->arena) == total);
     return LMMIQA_OK;
 }
@@ -372,14 +372,18 @@ int lmmiqa_text_load(const char *path, const char *config_path, const char *pref
                           t->cfg.width, t->cfg.heads);
         goto fail;
     }
-    if ((rc = alloc_arena(t)) || (rc = load_tensors(t, w)) ||
+    int in_place = lmmiqa__weights_mappable(w);
+    if ((rc = alloc_arena(t, in_place)) || (rc = load_tensors(t, w, in_place)) ||
         (rc = check_unused(w, t->cfg.naming == LMMIQA_VIT_NAMING_HF)))
         goto fail;
     rc = lmmiqa__sha256_file_finish(hash, t->sha256);
     hash = NULL;
     if (rc)
         goto fail;
-    lmmiqa__weights_close(w);
+    if (in_place)
+        t->file = w; /* the matrices live in its mapping */
+    else
+        lmmiqa__weights_close(w);
     *out = t;
     return LMMIQA_OK;
 fail:
@@ -398,6 +402,7 @@ void lmmiqa_text_destroy(lmmiqa_text *text)
         return;
     free(text->arena);
     free(text->layer);
+    lmmiqa__weights_close(text->file);
     free(text);
 }
 
@@ -486,7 +491,7 @@ int lmmiqa_text_forward(const lmmiqa_text *text, lmmiqa_text_state *st, const in
     lmmiqa__layernorm(1, W, st->buf.x + (size_t)p * W, W, NULL, text->lnf_w, text->lnf_b,
                       (float)c->ln_eps, st->pooled, W);
     if ((rc = lmmiqa__mm_linear(st->mm, 1, E, W, st->pooled, text->proj, NULL,
-                                LMMIQA__MM_NO_ACT, 0, out)))
+                                LMMIQA__MM_NO_ACT, 0, out, E)))
         return rc;
     if (normalize) {
         double s = 0;

@@ -1,9 +1,10 @@
 /*
  * src/models/transformer.c - the CLIP transformer block shared by the vision
- * and text towers (see transformer.h): loading in either naming, packing the
- * weight matrices for oneDNN, and the batched forward pass. Every product
- * carries its own bias (and the activation, and the residual sum) fused, so
- * the forward pass is LayerNorm, four products and the attention per block.
+ * and text towers (see transformer.h): loading in either naming (matrices in
+ * place in the mapped file, or packed for oneDNN), and the batched forward
+ * pass. Every product carries its own bias (and the activation, and the
+ * residual sum) fused, so the forward pass is LayerNorm, four products and
+ * the attention per block.
  * The attention runs one (sequence, head) pair per task on the threads of
  * the calling thread's OpenMP team: scores[T, T] = Q K^T in that thread's
  * own buffer (cache-resident: 152 KB for T = 197), softmax, then S V
@@ -23,30 +24,40 @@
 #include <omp.h>
 #endif
 
-size_t lmmiqa__tfm_layer_floats(size_t W, size_t M)
+size_t lmmiqa__tfm_layer_floats(size_t W, size_t M, int in_place)
 {
     int w = (int)W, m = (int)M;
-    return 4 * W + lmmiqa__mm_packed_floats(3 * w, w) + 3 * W + lmmiqa__mm_packed_floats(w, w) +
-           W + lmmiqa__mm_packed_floats(m, w) + M + lmmiqa__mm_packed_floats(w, m) + W;
+    size_t vectors = 4 * W + 3 * W + W + M + W;
+    if (in_place)
+        return vectors;
+    return vectors + lmmiqa__mm_packed_floats(3 * w, w) + lmmiqa__mm_packed_floats(w, w) +
+           lmmiqa__mm_packed_floats(m, w) + lmmiqa__mm_packed_floats(w, m);
 }
 
-void lmmiqa__tfm_layer_bind(lmmiqa__tfm_layer *l, float **pp, size_t W, size_t M)
+void lmmiqa__tfm_layer_bind(lmmiqa__tfm_layer *l, float **pp, size_t W, size_t M, int in_place)
 {
     float *p = *pp;
     int w = (int)W, m = (int)M;
 #define TAKE(ptr, n) (ptr = p, p += (n))
+#define TAKE_MATRIX(mat, n, k)                                                                 \
+    do {                                                                                       \
+        if (!in_place)                                                                         \
+            (mat) = (lmmiqa__mm_w){p, LMMIQA__MM_B_PACKED}, p += lmmiqa__mm_packed_floats(n, k); \
+    } while (0)
     TAKE(l->ln1_w, W);
     TAKE(l->ln1_b, W);
-    TAKE(l->qkv_w, lmmiqa__mm_packed_floats(3 * w, w));
+    TAKE_MATRIX(l->qkv_w[0], 3 * w, w);
+    l->qkv_parts = 1;
     TAKE(l->qkv_b, 3 * W);
-    TAKE(l->out_w, lmmiqa__mm_packed_floats(w, w));
+    TAKE_MATRIX(l->out_w, w, w);
     TAKE(l->out_b, W);
     TAKE(l->ln2_w, W);
     TAKE(l->ln2_b, W);
-    TAKE(l->fc1_w, lmmiqa__mm_packed_floats(m, w));
+    TAKE_MATRIX(l->fc1_w, m, w);
     TAKE(l->fc1_b, M);
-    TAKE(l->fc2_w, lmmiqa__mm_packed_floats(w, m));
+    TAKE_MATRIX(l->fc2_w, w, m);
     TAKE(l->fc2_b, W);
+#undef TAKE_MATRIX
 #undef TAKE
     *pp = p;
 }
@@ -72,60 +83,109 @@ static int rd(lmmiqa__weights *w, const char *prefix, int i, const char *suffix,
     return lmmiqa__weights_read(w, name, ndim, s, dst);
 }
 
-int lmmiqa__tfm_read_packed(lmmiqa__weights *w, const char *name, int n, int k, float *scratch,
-                            float *dst)
+int lmmiqa__tfm_matrix(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
+                       int n, int k, int in_place, float *scratch, float *dst, lmmiqa__mm_w *out)
 {
-    int64_t s[2] = {n, k};
-    int rc = lmmiqa__weights_read(w, name, 2, s, scratch);
-    return rc != LMMIQA_OK ? rc : lmmiqa__mm_pack(n, k, scratch, dst);
+    int64_t nk[2] = {n, k};
+    if (!shape)
+        ndim = 2, shape = nk;
+    if (in_place) {
+        out->layout = LMMIQA__MM_B_NT;
+        return lmmiqa__weights_map(w, name, ndim, shape, &out->w);
+    }
+    int rc = lmmiqa__weights_read(w, name, ndim, shape, scratch);
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa__mm_pack(n, k, scratch, dst);
+    *out = (lmmiqa__mm_w){dst, LMMIQA__MM_B_PACKED};
+    return rc;
 }
 
-static int rd_packed(lmmiqa__weights *w, const char *prefix, int i, const char *suffix, int n,
-                     int k, float *scratch, float *dst)
+int lmmiqa__tfm_projection(lmmiqa__weights *w, const char *name, int hf, int E, int W,
+                           int in_place, float *scratch, lmmiqa__mm_w *out)
+{
+    if (hf)
+        return lmmiqa__tfm_matrix(w, name, 2, NULL, E, W, in_place, scratch, (float *)out->w, out);
+    int64_t we[2] = {W, E};
+    if (in_place) {
+        out->layout = LMMIQA__MM_B_NN;
+        return lmmiqa__weights_map(w, name, 2, we, &out->w);
+    }
+    float *t = scratch + (size_t)W * E;
+    int rc = lmmiqa__weights_read(w, name, 2, we, scratch);
+    if (rc != LMMIQA_OK)
+        return rc;
+    for (int i = 0; i < W; i++)
+        for (int j = 0; j < E; j++)
+            t[(size_t)j * W + i] = scratch[(size_t)i * E + j];
+    return lmmiqa__mm_pack(E, W, t, (float *)out->w);
+}
+
+static int layer_matrix(lmmiqa__weights *w, const char *prefix, int i, const char *suffix,
+                        int n, int k, int in_place, float *scratch, lmmiqa__mm_w *mat)
 {
     char name[320];
     layer_name(name, sizeof name, prefix, i, suffix);
-    return lmmiqa__tfm_read_packed(w, name, n, k, scratch, dst);
+    return lmmiqa__tfm_matrix(w, name, 2, NULL, n, k, in_place, scratch, (float *)mat->w, mat);
+}
+
+/* q, k and v: in place (three matrices, or OpenAI's one in_proj), or
+ * stacked into scratch and packed as one [3W, W]. */
+static int load_qkv(lmmiqa__weights *w, int hf, const char *prefix, int i, lmmiqa__tfm_layer *L,
+                    int W, int in_place, float *scratch)
+{
+    int rc;
+    if (!hf)
+        return layer_matrix(w, prefix, i, "attn.in_proj_weight", 3 * W, W, in_place, scratch,
+                            &L->qkv_w[0]);
+    static const char *qkv[3] = {"q", "k", "v"};
+    for (int k = 0; k < 3; k++) {
+        char sw[64];
+        snprintf(sw, sizeof sw, "self_attn.%s_proj.weight", qkv[k]);
+        if (in_place)
+            rc = layer_matrix(w, prefix, i, sw, W, W, 1, NULL, &L->qkv_w[k]);
+        else
+            rc = rd(w, prefix, i, sw, scratch + (size_t)k * W * W, 2, W, W);
+        if (rc)
+            return rc;
+    }
+    if (in_place) {
+        L->qkv_parts = 3;
+        return LMMIQA_OK;
+    }
+    return lmmiqa__mm_pack(3 * W, W, scratch, (float *)L->qkv_w[0].w);
 }
 
 int lmmiqa__tfm_layer_load(lmmiqa__weights *w, int hf, const char *prefix, int i,
-                           lmmiqa__tfm_layer *L, int Wi, int Mi, int heads, float *scratch)
+                           lmmiqa__tfm_layer *L, int Wi, int Mi, int in_place, float *scratch)
 {
     const int64_t W = Wi, M = Mi;
     int rc;
     if (hf) {
         static const char *qkv[3] = {"q", "k", "v"};
         for (int k = 0; k < 3; k++) {
-            char sw[64], sb[64];
-            snprintf(sw, sizeof sw, "self_attn.%s_proj.weight", qkv[k]);
+            char sb[64];
             snprintf(sb, sizeof sb, "self_attn.%s_proj.bias", qkv[k]);
-            if ((rc = rd(w, prefix, i, sw, scratch + k * W * W, 2, W, W)) ||
-                (rc = rd(w, prefix, i, sb, L->qkv_b + k * W, 1, W, 0)))
+            if ((rc = rd(w, prefix, i, sb, L->qkv_b + k * W, 1, W, 0)))
                 return rc;
         }
-    } else if ((rc = rd(w, prefix, i, "attn.in_proj_weight", scratch, 2, 3 * W, W)) ||
-               (rc = rd(w, prefix, i, "attn.in_proj_bias", L->qkv_b, 1, 3 * W, 0))) {
+    } else if ((rc = rd(w, prefix, i, "attn.in_proj_bias", L->qkv_b, 1, 3 * W, 0))) {
         return rc;
     }
-    float qscale = (float)(1.0 / sqrt((double)(W / heads)));
-    for (int64_t j = 0; j < W * W; j++)
-        scratch[j] *= qscale;
-    for (int64_t j = 0; j < W; j++)
-        L->qkv_b[j] *= qscale;
-    if ((rc = lmmiqa__mm_pack(3 * Wi, Wi, scratch, L->qkv_w)) ||
-        (rc = rd_packed(w, prefix, i, hf ? "self_attn.out_proj.weight" : "attn.out_proj.weight",
-                        Wi, Wi, scratch, L->out_w)) ||
+    if ((rc = load_qkv(w, hf, prefix, i, L, Wi, in_place, scratch)) ||
+        (rc = layer_matrix(w, prefix, i,
+                           hf ? "self_attn.out_proj.weight" : "attn.out_proj.weight", Wi, Wi,
+                           in_place, scratch, &L->out_w)) ||
         (rc = rd(w, prefix, i, hf ? "self_attn.out_proj.bias" : "attn.out_proj.bias", L->out_b,
                  1, W, 0)) ||
         (rc = rd(w, prefix, i, hf ? "layer_norm1.weight" : "ln_1.weight", L->ln1_w, 1, W, 0)) ||
         (rc = rd(w, prefix, i, hf ? "layer_norm1.bias" : "ln_1.bias", L->ln1_b, 1, W, 0)) ||
         (rc = rd(w, prefix, i, hf ? "layer_norm2.weight" : "ln_2.weight", L->ln2_w, 1, W, 0)) ||
         (rc = rd(w, prefix, i, hf ? "layer_norm2.bias" : "ln_2.bias", L->ln2_b, 1, W, 0)) ||
-        (rc = rd_packed(w, prefix, i, hf ? "mlp.fc1.weight" : "mlp.c_fc.weight", Mi, Wi, scratch,
-                        L->fc1_w)) ||
+        (rc = layer_matrix(w, prefix, i, hf ? "mlp.fc1.weight" : "mlp.c_fc.weight", Mi, Wi,
+                           in_place, scratch, &L->fc1_w)) ||
         (rc = rd(w, prefix, i, hf ? "mlp.fc1.bias" : "mlp.c_fc.bias", L->fc1_b, 1, M, 0)) ||
-        (rc = rd_packed(w, prefix, i, hf ? "mlp.fc2.weight" : "mlp.c_proj.weight", Wi, Mi,
-                        scratch, L->fc2_w)) ||
+        (rc = layer_matrix(w, prefix, i, hf ? "mlp.fc2.weight" : "mlp.c_proj.weight", Wi, Mi,
+                           in_place, scratch, &L->fc2_w)) ||
         (rc = rd(w, prefix, i, hf ? "mlp.fc2.bias" : "mlp.c_proj.bias", L->fc2_b, 1, W, 0)))
         return rc;
     return LMMIQA_OK;
@@ -153,7 +213,7 @@ static int attention_head(lmmiqa__mm_plan *qk, lmmiqa__mm_plan *sv, int slot, in
 {
     const float *q = buf->qkv + (size_t)b * T * 3 * W + (size_t)hh * d;
     float *scores = buf->scores + (size_t)slot * T * T;
-    /* scores[T, T] = Q K^T (Q pre-scaled) */
+    /* scores[T, T] = Q K^T / sqrt(d) */
     int rc = lmmiqa__mm_run(qk, slot, q, q + W, NULL, scores);
     if (rc != LMMIQA_OK)
         return rc;
@@ -175,8 +235,9 @@ static int attention(lmmiqa__mm *mm, int B, int T, int W, int heads, int causal,
                      const lmmiqa__tfm_buffers *buf)
 {
     const int d = W / heads, tasks = B * heads;
-    lmmiqa__mm_op qk = {T, T, d, 3 * W, 3 * W, T, LMMIQA__MM_B_NT, 0, LMMIQA__MM_NO_ACT, 0};
-    lmmiqa__mm_op sv = {T, d, T, T, 3 * W, W, LMMIQA__MM_B_NN, 0, LMMIQA__MM_NO_ACT, 0};
+    const float scale = (float)(1.0 / sqrt((double)d));
+    lmmiqa__mm_op qk = {T, T, d, 3 * W, 3 * W, T, LMMIQA__MM_B_NT, 0, LMMIQA__MM_NO_ACT, 0, scale};
+    lmmiqa__mm_op sv = {T, d, T, T, 3 * W, W, LMMIQA__MM_B_NN, 0, LMMIQA__MM_NO_ACT, 0, 1.0f};
     lmmiqa__mm_plan *pqk, *psv;
     int rc;
     if ((rc = lmmiqa__mm_prepare(mm, &qk, &pqk)) || (rc = lmmiqa__mm_prepare(mm, &sv, &psv)))
@@ -208,17 +269,21 @@ int lmmiqa__tfm_forward(lmmiqa__mm *mm, const lmmiqa__tfm_layer *layers, int n_l
     for (int l = 0; l < n_layers && rc == LMMIQA_OK; l++) {
         const lmmiqa__tfm_layer *L = &layers[l];
         lmmiqa__layernorm(R, W, buf->x, W, NULL, L->ln1_w, L->ln1_b, eps, buf->xn, W);
-        if ((rc = lmmiqa__mm_linear(mm, R, 3 * W, W, buf->xn, L->qkv_w, L->qkv_b,
-                                    LMMIQA__MM_NO_ACT, 0, buf->qkv)) ||
-            (rc = attention(mm, B, T, W, heads, causal, buf)) ||
+        /* qkv[R, 3W]: one product, or q, k and v into their column blocks */
+        int n = 3 * W / L->qkv_parts;
+        for (int k = 0; k < L->qkv_parts && rc == LMMIQA_OK; k++)
+            rc = lmmiqa__mm_linear(mm, R, n, W, buf->xn, L->qkv_w[k], L->qkv_b + (size_t)k * n,
+                                   LMMIQA__MM_NO_ACT, 0, buf->qkv + (size_t)k * n, 3 * W);
+        if (rc || (rc = attention(mm, B, T, W, heads, causal, buf)) ||
             (rc = lmmiqa__mm_linear(mm, R, W, W, buf->att, L->out_w, L->out_b, LMMIQA__MM_NO_ACT,
-                                    1, buf->x)))
+                                    1, buf->x, W)))
             break;
         lmmiqa__layernorm(R, W, buf->x, W, NULL, L->ln2_w, L->ln2_b, eps, buf->xn, W);
-        if ((rc = lmmiqa__mm_linear(mm, R, M, W, buf->xn, L->fc1_w, L->fc1_b, act, 0, buf->h)))
+        if ((rc = lmmiqa__mm_linear(mm, R, M, W, buf->xn, L->fc1_w, L->fc1_b, act, 0, buf->h,
+                                    M)))
             break;
         rc = lmmiqa__mm_linear(mm, R, W, M, buf->h, L->fc2_w, L->fc2_b, LMMIQA__MM_NO_ACT, 1,
-                               buf->x);
+                               buf->x, W);
     }
     return rc;
 }

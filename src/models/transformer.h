@@ -5,10 +5,13 @@
  * naming, and the batched float32 forward pass of a stack of blocks with
  * optional causal masking. Internal.
  *
- * Layout: q, k and v projections fused into one [3W, W] matrix (HF's
- * separate q/k/v_proj stacked; OpenAI's in_proj_weight already is), the
- * attention scale 1/sqrt(head_dim) folded into the q rows and bias; the
- * four weight matrices packed for oneDNN (tensor/matmul.h) at load.
+ * Two ways to hold the weight matrices (tensor/matmul.h):
+ *   in place: an F32 safetensors file is memory-mapped and the products
+ *     read nn.Linear's [n, k] rows straight from the mapping (no copy: the
+ *     model is ready as soon as the file is mapped);
+ *   packed: other files (F16/BF16, torch zip) are converted once and packed
+ *     into oneDNN's blocked layout, q, k and v stacked into one [3W, W].
+ * The attention scale 1/sqrt(head_dim) is applied to Q K^T in the product.
  */
 #ifndef LMMIQA_MODELS_TRANSFORMER_H
 #define LMMIQA_MODELS_TRANSFORMER_H
@@ -19,30 +22,45 @@
 #include <stddef.h>
 
 typedef struct lmmiqa__tfm_layer {
-    float *ln1_w, *ln1_b;   /* [W] */
-    float *qkv_w, *qkv_b;   /* packed [3W, W], [3W]; q rows pre-scaled */
-    float *out_w, *out_b;   /* packed [W, W], [W] */
-    float *ln2_w, *ln2_b;   /* [W] */
-    float *fc1_w, *fc1_b;   /* packed [M, W], [M] */
-    float *fc2_w, *fc2_b;   /* packed [W, M], [W] */
+    float *ln1_w, *ln1_b;    /* [W] */
+    lmmiqa__mm_w qkv_w[3];   /* one [3W, W] (qkv_parts 1) or q, k, v [W, W] (3) */
+    int qkv_parts;
+    float *qkv_b;            /* [3W] */
+    lmmiqa__mm_w out_w;      /* [W, W] */
+    float *out_b;            /* [W] */
+    float *ln2_w, *ln2_b;    /* [W] */
+    lmmiqa__mm_w fc1_w;      /* [M, W] */
+    float *fc1_b;            /* [M] */
+    lmmiqa__mm_w fc2_w;      /* [W, M] */
+    float *fc2_b;            /* [W] */
 } lmmiqa__tfm_layer;
 
-/* Floats one block holds, and binding its tensors from *p (advanced). */
-size_t lmmiqa__tfm_layer_floats(size_t W, size_t M);
-void lmmiqa__tfm_layer_bind(lmmiqa__tfm_layer *l, float **p, size_t W, size_t M);
+/* Floats of the arena one block holds (vectors; and the packed matrices
+ * unless in_place), and binding them from *p (advanced). */
+size_t lmmiqa__tfm_layer_floats(size_t W, size_t M, int in_place);
+void lmmiqa__tfm_layer_bind(lmmiqa__tfm_layer *l, float **p, size_t W, size_t M, int in_place);
 
 /* Read block i: prefix is a printf format with one %d, e.g.
  * "vision_model.encoder.layers.%d." (hf) or "transformer.resblocks.%d."
- * (OpenAI). Shapes are checked by the weights reader; matrices are read
- * into scratch[lmmiqa__tfm_load_scratch_floats(W, M)] and packed from there. */
+ * (OpenAI). Shapes are checked by the weights reader. in_place: matrices
+ * point into the mapping; else they are read into
+ * scratch[lmmiqa__tfm_load_scratch_floats(W, M)] and packed from there. */
 size_t lmmiqa__tfm_load_scratch_floats(size_t W, size_t M);
 int lmmiqa__tfm_layer_load(lmmiqa__weights *w, int hf, const char *prefix, int i,
-                           lmmiqa__tfm_layer *l, int W, int M, int heads, float *scratch);
+                           lmmiqa__tfm_layer *l, int W, int M, int in_place, float *scratch);
 
-/* Read a [n, k] matrix `name` into scratch and pack it into dst
+/* A [n, k] matrix `name` (shape [n, k] or ndim/shape as given): in place
+ * (NT rows in the mapping), or read into scratch and packed into dst
  * (lmmiqa__mm_packed_floats(n, k) floats). */
-int lmmiqa__tfm_read_packed(lmmiqa__weights *w, const char *name, int n, int k, float *scratch,
-                            float *dst);
+int lmmiqa__tfm_matrix(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
+                       int n, int k, int in_place, float *scratch, float *dst,
+                       lmmiqa__mm_w *out);
+
+/* A tower's output projection, used as [E, W]: HF stores it [E, W], OpenAI
+ * [W, E] (used in place as an NN matrix, or transposed in scratch, which
+ * must hold 2 E W floats, before packing into out->w as bound). */
+int lmmiqa__tfm_projection(lmmiqa__weights *w, const char *name, int hf, int E, int W,
+                           int in_place, float *scratch, lmmiqa__mm_w *out);
 
 /* Activation buffers of a forward pass over R = B*T rows. */
 typedef struct lmmiqa__tfm_buffers {

@@ -10,8 +10,10 @@
  * head_dim 64, a power of two), and the projection stored [E, W] (OpenAI's
  * visual.proj [W, E] is transposed on load).
  *
- * The matrices (patch embedding, projection, the blocks') are packed for
- * oneDNN's matmul at load (tensor/matmul.h), one copy from the file.
+ * The matrices (patch embedding, projection, the blocks') are used in place
+ * in the memory-mapped file when it is an F32 safetensors file (no copy:
+ * loading costs the mapping and the checks), else converted and packed for
+ * oneDNN's matmul at load (tensor/matmul.h, models/transformer.h).
  *
  * Forward pass for B images, T = (S/P)^2 + 1 tokens, width W, MLP width M:
  *   im2col [B*Np, 3PP] x patch_w^T -> + class token, + positions -> ln_pre
@@ -40,12 +42,14 @@ struct lmmiqa_vit {
     size_t arena_bytes;
     char sha256[65];
     float *arena;
-    float *patch_w;           /* packed [W, 3*P*P] */
+    lmmiqa__weights *file;    /* kept open while matrices are used in place */
+    size_t mapped_bytes;      /* bytes of matrices used in place */
+    lmmiqa__mm_w patch_w;     /* [W, 3*P*P] */
     float *cls;               /* [W] */
     float *pos;               /* [T, W] */
     float *pre_w, *pre_b;     /* [W] */
     float *post_w, *post_b;   /* [W] */
-    float *proj;              /* packed [E, W] */
+    lmmiqa__mm_w proj;        /* [E, W] (OpenAI in place: [W, E], NN) */
     lmmiqa__tfm_layer *layer; /* [L] */
 };
 
@@ -292,17 +296,18 @@ static size_t load_scratch_floats(const lmmiqa_vit_config *c)
     return n > 2 * W * E ? n : 2 * W * E;
 }
 
-static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, float *scratch)
+static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, int in_place, float *scratch)
 {
     const lmmiqa_vit_config *c = &v->cfg;
     int hf = c->naming == LMMIQA_VIT_NAMING_HF;
     int64_t W = c->width, E = c->embed_dim, P = c->patch_size, T = tokens(c);
     int rc;
     int64_t conv[4] = {W, 3, P, P};
-    if ((rc = lmmiqa__weights_read(
-             w, hf ? HF_V "embeddings.patch_embedding.weight" : "visual.conv1.weight", 4, conv,
-             scratch)) ||
-        (rc = lmmiqa__mm_pack((int)W, (int)(3 * P * P), scratch, v->patch_w)))
+    if ((rc = lmmiqa__tfm_matrix(w,
+                                 hf ? HF_V "embeddings.patch_embedding.weight"
+                                    : "visual.conv1.weight",
+                                 4, conv, (int)W, (int)(3 * P * P), in_place, scratch,
+                                 (float *)v->patch_w.w, &v->patch_w)))
         return rc;
     if ((rc = read1(w, hf ? HF_V "embeddings.class_embedding" : "visual.class_embedding", v->cls,
                     W)) ||
@@ -316,23 +321,12 @@ static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, float *scratch)
                     W)) ||
         (rc = read1(w, hf ? HF_V "post_layernorm.bias" : "visual.ln_post.bias", v->post_b, W)))
         return rc;
-    if (hf) {
-        if ((rc = lmmiqa__tfm_read_packed(w, "visual_projection.weight", (int)E, (int)W, scratch,
-                                          v->proj)))
-            return rc;
-    } else {
-        float *t = scratch + W * E;
-        if ((rc = read2(w, "visual.proj", scratch, W, E)))
-            return rc;
-        for (int64_t i = 0; i < W; i++)
-            for (int64_t j = 0; j < E; j++)
-                t[j * W + i] = scratch[i * E + j];
-        if ((rc = lmmiqa__mm_pack((int)E, (int)W, t, v->proj)))
-            return rc;
-    }
+    if ((rc = lmmiqa__tfm_projection(w, hf ? "visual_projection.weight" : "visual.proj", hf,
+                                     (int)E, (int)W, in_place, scratch, &v->proj)))
+        return rc;
     for (int i = 0; i < c->layers; i++)
         if ((rc = lmmiqa__tfm_layer_load(w, hf, hf ? HF_L : OA_L, i, &v->layer[i], c->width,
-                                         c->mlp_dim, c->heads, scratch)))
+                                         c->mlp_dim, in_place, scratch)))
             return rc;
     return LMMIQA_OK;
 }
@@ -372,14 +366,14 @@ static int file_exists(const char *path)
     return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-static int alloc_arena(lmmiqa_vit *v)
+static int alloc_arena(lmmiqa_vit *v, int in_place)
 {
     const lmmiqa_vit_config *c = &v->cfg;
     size_t W = (size_t)c->width, M = (size_t)c->mlp_dim, E = (size_t)c->embed_dim;
     size_t P = (size_t)c->patch_size, T = (size_t)tokens(c), L = (size_t)c->layers;
-    size_t per_layer = lmmiqa__tfm_layer_floats(W, M);
-    size_t patch = lmmiqa__mm_packed_floats((int)W, (int)(3 * P * P));
-    size_t proj = lmmiqa__mm_packed_floats((int)E, (int)W);
+    size_t per_layer = lmmiqa__tfm_layer_floats(W, M, in_place);
+    size_t patch = in_place ? 0 : lmmiqa__mm_packed_floats((int)W, (int)(3 * P * P));
+    size_t proj = in_place ? 0 : lmmiqa__mm_packed_floats((int)E, (int)W);
     size_t total = patch + W + T * W + 4 * W + proj + L * per_layer;
     v->arena = lmmiqa__alloc_big(total * sizeof(float));
     v->arena_bytes = total * sizeof(float);
@@ -388,16 +382,16 @@ static int alloc_arena(lmmiqa_vit *v)
         return LMMIQA_ERR_NOMEM;
     float *p = v->arena;
 #define TAKE(ptr, n) (ptr = p, p += (n))
-    TAKE(v->patch_w, patch);
+    v->patch_w = (lmmiqa__mm_w){p, LMMIQA__MM_B_PACKED}, p += patch;
     TAKE(v->cls, W);
     TAKE(v->pos, T * W);
     TAKE(v->pre_w, W);
     TAKE(v->pre_b, W);
     TAKE(v->post_w, W);
     TAKE(v->post_b, W);
-    TAKE(v->proj, proj);
+    v->proj = (lmmiqa__mm_w){p, LMMIQA__MM_B_PACKED}, p += proj;
     for (size_t i = 0; i < L; i++)
-        lmmiqa__tfm_layer_bind(&v->layer[i], &p, W, M);
+        lmmiqa__tfm_layer_bind(&v->layer[i], &p, W, M, in_place);
 #undef TAKE
     assert((size_t)(p - v->arena) == total);
     return LMMIQA_OK;
@@ -460,14 +454,15 @@ int lmmiqa_vit_load(const char *path, const lmmiqa_vit_load_options *opts, lmmiq
                           path, v->cfg.image_size, v->cfg.patch_size);
         goto fail;
     }
-    if ((rc = alloc_arena(v)) != LMMIQA_OK)
+    int in_place = lmmiqa__weights_mappable(w);
+    if ((rc = alloc_arena(v, in_place)) != LMMIQA_OK)
         goto fail;
     scratch = lmmiqa__malloc(load_scratch_floats(&v->cfg) * sizeof(float));
     if (!scratch) {
         rc = LMMIQA_ERR_NOMEM;
         goto fail;
     }
-    if ((rc = load_tensors(v, w, scratch)) != LMMIQA_OK)
+    if ((rc = load_tensors(v, w, in_place, scratch)) != LMMIQA_OK)
         goto fail;
     if ((rc = check_unused(w, v->cfg.naming == LMMIQA_VIT_NAMING_HF)) != LMMIQA_OK)
         goto fail;
@@ -476,7 +471,15 @@ int lmmiqa_vit_load(const char *path, const lmmiqa_vit_load_options *opts, lmmiq
     if (rc != LMMIQA_OK)
         goto fail;
     free(scratch);
-    lmmiqa__weights_close(w);
+    if (in_place) {
+        const lmmiqa_vit_config *c = &v->cfg;
+        size_t W = (size_t)c->width, M = (size_t)c->mlp_dim, P = (size_t)c->patch_size;
+        v->mapped_bytes = sizeof(float) * (W * 3 * P * P + W * (size_t)c->embed_dim +
+                                           (size_t)c->layers * (4 * W * W + 2 * W * M));
+        v->file = w; /* the matrices live in its mapping */
+    } else {
+        lmmiqa__weights_close(w);
+    }
     *out = v;
     return LMMIQA_OK;
 fail:
@@ -496,12 +499,16 @@ void lmmiqa_vit_destroy(lmmiqa_vit *vit)
         return;
     free(vit->arena);
     free(vit->layer);
+    lmmiqa__weights_close(vit->file);
     free(vit);
 }
 
 const lmmiqa_vit_config *lmmiqa_vit_get_config(const lmmiqa_vit *vit) { return &vit->cfg; }
 const char *lmmiqa_vit_weights_sha256(const lmmiqa_vit *vit) { return vit->sha256; }
-size_t lmmiqa_vit_weights_bytes(const lmmiqa_vit *vit) { return vit->arena_bytes; }
+size_t lmmiqa_vit_weights_bytes(const lmmiqa_vit *vit)
+{
+    return vit->arena_bytes + vit->mapped_bytes;
+}
 
 /* ------------------------------------------------------------------- state */
 
@@ -591,7 +598,7 @@ int lmmiqa_vit_forward(const lmmiqa_vit *vit, lmmiqa_vit_state *st, const float 
     }
     /* patch embeddings xn[B*Np, W] = h x patch_w^T */
     int rc = lmmiqa__mm_linear(st->mm, B * Np, W, D, st->h, vit->patch_w, NULL,
-                               LMMIQA__MM_NO_ACT, 0, st->xn);
+                               LMMIQA__MM_NO_ACT, 0, st->xn, W);
     if (rc != LMMIQA_OK)
         return rc;
     for (int b = 0; b < B; b++) {
@@ -616,7 +623,7 @@ int lmmiqa_vit_forward(const lmmiqa_vit *vit, lmmiqa_vit_state *st, const float 
     /* class tokens: post LayerNorm, projection */
     lmmiqa__layernorm(B, W, st->x, T * W, NULL, vit->post_w, vit->post_b, eps, st->pooled, W);
     if ((rc = lmmiqa__mm_linear(st->mm, B, E, W, st->pooled, vit->proj, NULL, LMMIQA__MM_NO_ACT,
-                                0, out)))
+                                0, out, E)))
         return rc;
     if (normalize)
         for (int b = 0; b < B; b++) {

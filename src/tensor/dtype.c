@@ -5,6 +5,8 @@
  */
 #include "dtype.h"
 
+#include "kernels.h"
+
 #include <string.h>
 
 static const struct {
@@ -144,14 +146,42 @@ float lmmiqa__dtype_load_f32(lmmiqa_dtype dtype, const unsigned char *src)
     return 0.0f;
 }
 
+static void convert_range(lmmiqa_dtype dtype, const unsigned char *p, size_t i0, size_t i1,
+                          float *dst)
+{
+    size_t es = lmmiqa__dtype_size(dtype);
+    switch (dtype) {
+    case LMMIQA_DTYPE_F32:
+        memcpy(dst + i0, p + i0 * 4, (i1 - i0) * 4);
+        break;
+    case LMMIQA_DTYPE_F16:
+        for (size_t i = i0; i < i1; i++) {
+            uint16_t v;
+            memcpy(&v, p + i * 2, 2);
+            dst[i] = lmmiqa__f16_to_f32(v);
+        }
+        break;
+    case LMMIQA_DTYPE_BF16:
+        for (size_t i = i0; i < i1; i++) {
+            uint16_t v;
+            memcpy(&v, p + i * 2, 2);
+            dst[i] = lmmiqa__bf16_to_f32(v);
+        }
+        break;
+    default:
+        for (size_t i = i0; i < i1; i++)
+            dst[i] = lmmiqa__dtype_load_f32(dtype, p + i * es);
+    }
+}
+
 void lmmiqa__dtype_convert_f32(lmmiqa_dtype dtype, const void *src, size_t count, float *dst)
 {
-    const unsigned char *p = src;
-    if (dtype == LMMIQA_DTYPE_F32) {
-        memcpy(dst, src, count * 4);
-        return;
-    }
-    size_t es = lmmiqa__dtype_size(dtype);
-    for (size_t i = 0; i < count; i++)
-        dst[i] = lmmiqa__dtype_load_f32(dtype, p + i * es);
+    /* large tensors (a ViT-L/14 block holds 12.6 M floats) convert on every
+     * thread of the calling thread's team: F16/BF16 checkpoints load at
+     * about the speed of F32 ones */
+    int parts = lmmiqa__kernel_parts(count / 4, (int)(count / 65536 + 1));
+    LMMIQA__OMP(omp parallel for num_threads(parts) schedule(static) if (parts > 1))
+    for (int t = 0; t < parts; t++)
+        convert_range(dtype, src, count * (size_t)t / (size_t)parts,
+                      count * (size_t)(t + 1) / (size_t)parts, dst);
 }

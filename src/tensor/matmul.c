@@ -303,7 +303,9 @@ static dnnl_status_t op_attr(const lmmiqa__mm_op *op, dnnl_primitive_attr_t *att
         (s = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user)) ||
         (s = dnnl_post_ops_create(&po)))
         return s;
-    if (op->accumulate)
+    if (op->alpha != 1.0f)
+        s = dnnl_primitive_attr_set_output_scales(*attr, 1, 0, &op->alpha);
+    if (s == dnnl_success && op->accumulate)
         s = dnnl_post_ops_append_sum(po, 1.0f);
     if (s == dnnl_success && op->act == LMMIQA__MM_QUICK_GELU)
         s = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_swish, 1.702f, 0.0f);
@@ -368,6 +370,7 @@ static int plan_create(lmmiqa__mm *mm, const lmmiqa__mm_op *op, lmmiqa__mm_plan 
 int lmmiqa__mm_prepare(lmmiqa__mm *mm, const lmmiqa__mm_op *op, lmmiqa__mm_plan **out)
 {
     assert(mm && op && out && op->m > 0 && op->n > 0 && op->k > 0);
+    assert(op->alpha == 1.0f || !op->bias);
     for (lmmiqa__mm_plan *p = mm->plans; p; p = p->next)
         if (memcmp(&p->op, op, sizeof *op) == 0) {
             *out = p;
@@ -407,13 +410,15 @@ int lmmiqa__mm_run(lmmiqa__mm_plan *plan, int slot, const float *a, const float 
     return LMMIQA_OK;
 }
 
-int lmmiqa__mm_linear(lmmiqa__mm *mm, int m, int n, int k, const float *x, const float *wp,
-                      const float *bias, int act, int accumulate, float *y)
+int lmmiqa__mm_linear(lmmiqa__mm *mm, int m, int n, int k, const float *x, lmmiqa__mm_w w,
+                      const float *bias, int act, int accumulate, float *y, int ldy)
 {
-    lmmiqa__mm_op op = {m, n, k, k, 0, n, LMMIQA__MM_B_PACKED, bias != NULL, act, accumulate};
+    int ldb = w.layout == LMMIQA__MM_B_NN ? n : w.layout == LMMIQA__MM_B_NT ? k : 0;
+    lmmiqa__mm_op op = {m,   n, k,  k, ldb, ldy, w.layout, bias != NULL, act, accumulate,
+                        1.0f};
     lmmiqa__mm_plan *plan;
     int rc = lmmiqa__mm_prepare(mm, &op, &plan);
-    return rc != LMMIQA_OK ? rc : lmmiqa__mm_run(plan, 0, x, wp, bias, y);
+    return rc != LMMIQA_OK ? rc : lmmiqa__mm_run(plan, 0, x, w.w, bias, y);
 }
 
 /* ------------------------------------------------------------ reference */
@@ -432,13 +437,14 @@ void lmmiqa__mm_run_ref(const lmmiqa__mm_op *op, const float *a, const float *b,
 {
     for (int i = 0; i < op->m; i++)
         for (int j = 0; j < op->n; j++) {
-            double s = op->bias ? bias[j] : 0.0;
+            double s = 0.0;
             for (int p = 0; p < op->k; p++) {
                 double y = op->b == LMMIQA__MM_B_PACKED ? b[(size_t)j * op->k + p]
                            : op->b == LMMIQA__MM_B_NT   ? b[(size_t)j * op->ldb + p]
                                                         : b[(size_t)p * op->ldb + j];
                 s += (double)a[(size_t)i * op->lda + p] * y;
             }
+            s = s * op->alpha + (op->bias ? bias[j] : 0.0);
             float *cc = &c[(size_t)i * op->ldc + j];
             s = act_ref(s, op->act);
             *cc = (float)(op->accumulate ? s + *cc : s);

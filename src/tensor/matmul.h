@@ -32,15 +32,24 @@ typedef enum lmmiqa__mm_b {
     LMMIQA__MM_B_NN = 2      /* b[k, n], row stride ldb: C = A B (attention S V) */
 } lmmiqa__mm_b;
 
-/* One product C[m, n] = act(A op(B) + bias) (+ C when accumulate). */
+/* One product C[m, n] = act(alpha A op(B) + bias) (+ C when accumulate). */
 typedef struct lmmiqa__mm_op {
     int m, n, k;
     int lda, ldb, ldc; /* row strides; ldb unused for packed weights */
     lmmiqa__mm_b b;
-    int bias;       /* 1: bias[n] is added */
+    int bias;       /* 1: bias[n] is added (only with alpha 1) */
     int act;        /* LMMIQA__MM_* */
     int accumulate; /* 1: the result is added to C (residual connections) */
+    float alpha;    /* 1, or the attention's 1/sqrt(head_dim) on Q K^T */
 } lmmiqa__mm_op;
+
+/* A weight matrix of C = A W^T, W [n, k]: packed (lmmiqa__mm_pack), plain
+ * rows [n, k] (NT, e.g. nn.Linear weights used in place from the file) or
+ * its transpose stored [k, n] (NN, OpenAI's projections). */
+typedef struct lmmiqa__mm_w {
+    const float *w;
+    lmmiqa__mm_b layout;
+} lmmiqa__mm_w;
 
 /* Floats a packed [n, k] weight matrix occupies (at least n * k: oneDNN's
  * blocked layouts may pad). 0 only for bad sizes. */
@@ -68,9 +77,10 @@ int lmmiqa__mm_prepare(lmmiqa__mm *mm, const lmmiqa__mm_op *op, lmmiqa__mm_plan 
 int lmmiqa__mm_run(lmmiqa__mm_plan *plan, int slot, const float *a, const float *b,
                    const float *bias, float *c);
 
-/* prepare + run on slot 0: y[m, n] = act(x[m, k] W^T + bias) (+ y). */
-int lmmiqa__mm_linear(lmmiqa__mm *mm, int m, int n, int k, const float *x, const float *wp,
-                      const float *bias, int act, int accumulate, float *y);
+/* prepare + run on slot 0: y[m, n] (row stride ldy) = act(x[m, k] W^T +
+ * bias) (+ y). */
+int lmmiqa__mm_linear(lmmiqa__mm *mm, int m, int n, int k, const float *x, lmmiqa__mm_w w,
+                      const float *bias, int act, int accumulate, float *y, int ldy);
 
 /* The reference: op on plain B (for LMMIQA__MM_B_PACKED, w[n, k] unpacked). */
 void lmmiqa__mm_run_ref(const lmmiqa__mm_op *op, const float *a, const float *b,

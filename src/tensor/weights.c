@@ -11,6 +11,7 @@
 #include "tensor/dtype.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,35 +152,88 @@ static void shape_str(char *buf, size_t size, int ndim, const int64_t *shape)
         snprintf(buf + len, size - len, "]");
 }
 
-int lmmiqa__weights_read(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
-                         float *out)
+/* Find `name` and check its shape and that it is floating point. */
+static int find_checked(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
+                        lmmiqa_tensor_info *info)
 {
-    lmmiqa_tensor_info info;
-    int rc = lmmiqa__weights_find(w, name, &info);
+    int rc = lmmiqa__weights_find(w, name, info);
     if (rc != LMMIQA_OK)
         return rc;
-    int same = info.ndim == ndim;
+    int same = info->ndim == ndim;
     for (int d = 0; same && d < ndim; d++)
-        same = info.shape[d] == shape[d];
+        same = info->shape[d] == shape[d];
     if (!same) {
         char have[160], want[160];
-        shape_str(have, sizeof have, info.ndim, info.shape);
+        shape_str(have, sizeof have, info->ndim, info->shape);
         shape_str(want, sizeof want, ndim, shape);
         return lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: tensor '%s' has shape %s, expected %s",
                             w->path, name, have, want);
     }
-    if (info.dtype != LMMIQA_DTYPE_F32 && info.dtype != LMMIQA_DTYPE_F16 &&
-        info.dtype != LMMIQA_DTYPE_BF16 && info.dtype != LMMIQA_DTYPE_F64)
+    if (info->dtype != LMMIQA_DTYPE_F32 && info->dtype != LMMIQA_DTYPE_F16 &&
+        info->dtype != LMMIQA_DTYPE_BF16 && info->dtype != LMMIQA_DTYPE_F64)
         return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
                             "%s: tensor '%s' has dtype %s, expected a floating type (F32, F16, "
                             "BF16, F64)",
-                            w->path, name, lmmiqa__dtype_name(info.dtype));
+                            w->path, name, lmmiqa__dtype_name(info->dtype));
+    return LMMIQA_OK;
+}
+
+int lmmiqa__weights_read(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
+                         float *out)
+{
+    lmmiqa_tensor_info info;
+    int rc = find_checked(w, name, ndim, shape, &info);
+    if (rc != LMMIQA_OK)
+        return rc;
     if (w->st)
         rc = lmmiqa_safetensors_read_f32(w->st, name, out, info.numel);
     else
         rc = lmmiqa_torchzip_read_f32(w->tz, name, out, info.numel);
     if (rc != LMMIQA_OK)
         return lmmiqa__fail_context(rc, "%s: ", w->path);
+    return LMMIQA_OK;
+}
+
+/* Whether a tensor's bytes can be used in place as float32. */
+static int in_place(const lmmiqa__weights *w, const lmmiqa_tensor_info *info)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return w->st && info->dtype == LMMIQA_DTYPE_F32 && info->data &&
+           (uintptr_t)info->data % sizeof(float) == 0;
+#else
+    (void)w;
+    (void)info;
+    return 0;
+#endif
+}
+
+int lmmiqa__weights_mappable(const lmmiqa__weights *w)
+{
+    if (!w->st)
+        return 0;
+    for (size_t i = 0; i < w->count; i++) {
+        lmmiqa_tensor_info info;
+        if (get_info(w, i, &info) != LMMIQA_OK)
+            return 0;
+        if (info.numel >= 65536 && !in_place(w, &info))
+            return 0;
+    }
+    return 1;
+}
+
+int lmmiqa__weights_map(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
+                        const float **out)
+{
+    lmmiqa_tensor_info info;
+    *out = NULL;
+    int rc = find_checked(w, name, ndim, shape, &info);
+    if (rc != LMMIQA_OK)
+        return rc;
+    if (!in_place(w, &info))
+        return lmmiqa__fail(LMMIQA_ERR_INTERNAL,
+                            "%s: tensor '%s' (%s) cannot be used in place", w->path, name,
+                            lmmiqa__dtype_name(info.dtype));
+    *out = info.data;
     return LMMIQA_OK;
 }
 

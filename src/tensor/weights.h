@@ -31,6 +31,16 @@ int lmmiqa__weights_has(const lmmiqa__weights *w, const char *name);
  * out[numel]. Errors name the tensor, the shape found and the one wanted. */
 int lmmiqa__weights_read(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
                          float *out);
+/* Zero-copy loading. mappable: the file is a memory-mapped safetensors file
+ * whose large tensors (>= 65536 elements) are all F32 and 4-byte aligned on
+ * a little-endian host, so a model may use them in place. map: check the
+ * shape as _read does and point *out at the tensor's floats inside the
+ * mapping (valid until lmmiqa__weights_close); an error if it is not usable
+ * in place. */
+int lmmiqa__weights_mappable(const lmmiqa__weights *w);
+int lmmiqa__weights_map(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
+                        const float **out);
+
 /* Whether tensor i was looked up. */
 int lmmiqa__weights_used(const lmmiqa__weights *w, size_t i);
 

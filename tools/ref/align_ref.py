@@ -519,6 +519,31 @@ def mode_bench(outdir, batches=(1, 8), reps=3):
                 m.vision_model(x)
                 best = min(best, time.perf_counter() - t0)
         print("torch batch %d img/s %.3f" % (b, b / best), flush=True)
+    bench_torchvision(batches, reps)
+
+
+def bench_torchvision(batches, reps):
+    """torchvision's own efficientnet_b7 (width 2.0, depth 3.1, as ALIGN's
+    tower) at the same 289 x 289 input: features + average pooling, the part
+    ALIGN's image embedding is; random weights (speed only). Skipped when
+    torchvision is not installed."""
+    try:
+        import torchvision
+    except ImportError:
+        return
+    net = torchvision.models.efficientnet_b7(weights=None).eval()
+    body = torch.nn.Sequential(net.features, net.avgpool).to(memory_format=torch.channels_last)
+    for b in batches:
+        x = torch.from_numpy(uniform("bench", b * 3 * CROP * CROP, 1).reshape(b, 3, CROP, CROP))
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            body(x)
+            best = 1e9
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                body(x)
+                best = min(best, time.perf_counter() - t0)
+        print("torchvision batch %d img/s %.3f" % (b, b / best), flush=True)
 
 
 def main(argv):
