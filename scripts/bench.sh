@@ -7,7 +7,7 @@
 set -uo pipefail
 build=${1:-build}
 shift || true
-all=(brisque regressor train vit align python serve mpi)
+all=(brisque regressor train vit extract align python serve mpi)
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=("${all[@]}")
 status=0
@@ -21,6 +21,10 @@ for b in "${want[@]}"; do
   echo "==================== bench_$b"
   if [ "$b" = mpi ]; then
     bash "$(dirname "$0")/../bench/bench_mpi.sh" "$build" || status=1
+    continue
+  fi
+  if [ "$b" = extract ]; then
+    bash "$(dirname "$0")/../bench/bench_extract.sh" "$build" || status=1
     continue
   fi
   if [ "$b" = python ]; then

@@ -526,6 +526,7 @@ int lmmiqa_align_load(const char *path, const lmmiqa_align_load_options *opts, l
     if (!m)
         return LMMIQA_ERR_NOMEM;
     loader L = {0};
+    lmmiqa__sha256_job *hash = NULL;
     int rc = read_config(path, opts->config_path, &m->hf);
     if (rc != LMMIQA_OK)
         goto fail;
@@ -546,6 +547,7 @@ int lmmiqa_align_load(const char *path, const lmmiqa_align_load_options *opts, l
 
     if ((rc = lmmiqa__weights_open(path, opts->prefix, &L.w)) != LMMIQA_OK)
         goto fail;
+    hash = lmmiqa__sha256_file_start(path); /* hashed while the weights load */
     if (lmmiqa__weights_has(L.w, "vision_model.embeddings.convolution.weight"))
         L.prefix = "vision_model.";
     else if (lmmiqa__weights_has(L.w, "embeddings.convolution.weight"))
@@ -570,7 +572,7 @@ int lmmiqa_align_load(const char *path, const lmmiqa_align_load_options *opts, l
         if (t2 > tmp)
             tmp = t2;
     }
-    m->arena = lmmiqa__malloc(total * sizeof(float));
+    m->arena = lmmiqa__alloc_big(total * sizeof(float));
     m->layer = lmmiqa__calloc((size_t)nb, sizeof *m->layer);
     L.tmp = lmmiqa__malloc(tmp * sizeof(float));
     if (!m->arena || !m->layer || !L.tmp) {
@@ -618,13 +620,19 @@ int lmmiqa_align_load(const char *path, const lmmiqa_align_load_options *opts, l
             goto fail;
     if ((rc = check_unused(&L)) != LMMIQA_OK)
         goto fail;
-    if ((rc = lmmiqa__sha256_file(path, m->sha256)) != LMMIQA_OK)
+    rc = lmmiqa__sha256_file_finish(hash, m->sha256);
+    hash = NULL;
+    if (rc != LMMIQA_OK)
         goto fail;
     free(L.tmp);
     lmmiqa__weights_close(L.w);
     *out = m;
     return LMMIQA_OK;
 fail:
+    if (hash) {
+        char ignored[65];
+        lmmiqa__sha256_file_finish(hash, ignored);
+    }
     free(L.tmp);
     lmmiqa__weights_close(L.w);
     lmmiqa_align_destroy(m);
