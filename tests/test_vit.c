@@ -10,7 +10,8 @@
  * convention of its naming, and compared with tests/data/vit/golden_tiny.txt.
  * Tolerance: cosine similarity >= 0.99999 and max |diff| <= 1e-5 (embedding
  * entries are O(0.5); float32 vs float64 reference).
- * Also: loader errors (missing, unexpected, misshaped, wrong dtype tensors,
+ * F32 files run both in place (the default) and copied and packed
+ * (LMMIQA_WEIGHTS_IN_PLACE=0). Also: loader errors (missing, unexpected, misshaped, wrong dtype tensors,
  * config.json disagreeing with the weights), batch consistency and the
  * unit-length option.
  */
@@ -137,6 +138,17 @@ static void test_openai_f32(void)
 {
     run_variant("openai_f32", LMMIQA_VIT_NAMING_OPENAI, LMMIQA_DTYPE_F32,
                 LMMIQA_VIT_ACT_QUICK_GELU, "tiny_openai_f32");
+}
+/* F32 safetensors are used in place by default; the copied and packed path
+ * (what F16/BF16 and torch zip files take) on the same files */
+static void test_f32_copied(void)
+{
+    setenv("LMMIQA_WEIGHTS_IN_PLACE", "0", 1);
+    run_variant("hf_f32_copied", LMMIQA_VIT_NAMING_HF, LMMIQA_DTYPE_F32,
+                LMMIQA_VIT_ACT_QUICK_GELU, "tiny_hf_f32");
+    run_variant("openai_f32_copied", LMMIQA_VIT_NAMING_OPENAI, LMMIQA_DTYPE_F32,
+                LMMIQA_VIT_ACT_QUICK_GELU, "tiny_openai_f32");
+    unsetenv("LMMIQA_WEIGHTS_IN_PLACE");
 }
 
 /* Copy every tensor of `src` into a writer, with one edit applied. */
@@ -304,6 +316,7 @@ int main(void)
     RUN(test_hf_bf16);
     RUN(test_hf_gelu);
     RUN(test_openai_f32);
+    RUN(test_f32_copied);
     RUN(test_loader_errors);
     RUN(test_flops);
     char cmd[600];

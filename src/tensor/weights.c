@@ -209,13 +209,16 @@ static int in_place(const lmmiqa__weights *w, const lmmiqa_tensor_info *info)
 
 int lmmiqa__weights_mappable(const lmmiqa__weights *w)
 {
-    if (!w->st)
+    const char *env = getenv("LMMIQA_WEIGHTS_IN_PLACE");
+    if (!w->st || (env && strcmp(env, "0") == 0))
         return 0;
     for (size_t i = 0; i < w->count; i++) {
         lmmiqa_tensor_info info;
         if (get_info(w, i, &info) != LMMIQA_OK)
             return 0;
-        if (info.numel >= 65536 && !in_place(w, &info))
+        int floating = info.dtype == LMMIQA_DTYPE_F32 || info.dtype == LMMIQA_DTYPE_F16 ||
+                       info.dtype == LMMIQA_DTYPE_BF16 || info.dtype == LMMIQA_DTYPE_F64;
+        if (floating && !in_place(w, &info))
             return 0;
     }
     return 1;

@@ -32,11 +32,13 @@ int lmmiqa__weights_has(const lmmiqa__weights *w, const char *name);
 int lmmiqa__weights_read(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
                          float *out);
 /* Zero-copy loading. mappable: the file is a memory-mapped safetensors file
- * whose large tensors (>= 65536 elements) are all F32 and 4-byte aligned on
- * a little-endian host, so a model may use them in place. map: check the
+ * whose floating-point tensors are all F32 and 4-byte aligned on a
+ * little-endian host, so a model may use them in place. map: check the
  * shape as _read does and point *out at the tensor's floats inside the
  * mapping (valid until lmmiqa__weights_close); an error if it is not usable
- * in place. */
+ * in place. LMMIQA_WEIGHTS_IN_PLACE=0 in the environment makes every file
+ * unmappable (models then copy and pack: immune to the file being rewritten
+ * in place while they are loaded). */
 int lmmiqa__weights_mappable(const lmmiqa__weights *w);
 int lmmiqa__weights_map(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
                         const float **out);
