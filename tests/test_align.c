@@ -178,7 +178,7 @@ static void test_kernels(void)
         int h, w, c, k, s, pt, pb;
     } cases[] = {{9, 11, 8, 3, 1, 1, 1},  {10, 7, 13, 5, 1, 2, 2}, {12, 9, 24, 3, 2, 0, 1},
                  {11, 13, 16, 5, 2, 1, 2}, {7, 6, 21, 5, 2, 2, 2},  {3, 2, 40, 5, 1, 2, 2},
-                 {1, 1, 8, 3, 1, 1, 1}};
+                 {1, 1, 8, 3, 1, 1, 1},    {6, 5, 80, 3, 1, 1, 1},  {5, 6, 77, 5, 2, 2, 2}};
     lmmiqa_rng rng;
     lmmiqa_rng_seed(&rng, 5);
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {

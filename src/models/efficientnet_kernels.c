@@ -4,7 +4,7 @@
  *
  * Depthwise convolution is memory-bound: each output pixel reads k*k input
  * vectors of c channels that are contiguous in NHWC, so the inner loop runs
- * over 8 channels at a time (one AVX2 register), accumulating k*k fused
+ * over 16 (AVX-512) or 8 (AVX2) channels at a time, one register, accumulating k*k fused
  * multiply-adds, then applies bias and swish and adds the result into the
  * squeeze-excitation sums while it is still in a register. Border pixels
  * clip the kernel window instead of reading a padded copy.
@@ -250,6 +250,157 @@ static int have_avx2(void)
     }
     return cached;
 }
+
+/* ------------------------------------------------------------ AVX-512
+ * The same kernels 16 channels to a register, for the CPUs that have it
+ * (Zen 4/5, recent Xeons): the depthwise loop is bound by loads, and a
+ * 512-bit load brings twice the channels. exp16 is exp8's algorithm lane for
+ * lane; the reciprocal starts from a 14-bit estimate (rcp14) instead of 12. */
+
+__attribute__((target("avx512f"))) static inline __m512 exp16(__m512 x)
+{
+    const __m512 hi = _mm512_set1_ps(88.0f), lo = _mm512_set1_ps(-88.0f);
+    x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)),
+                                  23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+__attribute__((target("avx512f"))) static inline __m512 swish16(__m512 v)
+{
+    __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), exp16(_mm512_sub_ps(_mm512_setzero_ps(), v)));
+    __m512 r = _mm512_rcp14_ps(d);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
+    return _mm512_mul_ps(v, r);
+}
+
+__attribute__((target("avx512f"))) static inline void add_sums16(double *s, __m512 v)
+{
+    __m512d a = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    __m512d b = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    _mm512_storeu_pd(s, _mm512_add_pd(_mm512_loadu_pd(s), a));
+    _mm512_storeu_pd(s + 8, _mm512_add_pd(_mm512_loadu_pd(s + 8), b));
+}
+
+__attribute__((target("avx512f"))) static void dwconv_avx512(const lmmiqa__conv_geom *g, int c,
+                                                              const float *in, const float *wt,
+                                                              const float *bias, float *out,
+                                                              double *sums, int row0, int row1)
+{
+    const int k = g->k;
+    const int c16 = c & ~15;
+    const size_t rs = (size_t)g->w * c; /* input row stride */
+    for (int oy = row0; oy < row1; oy++) {
+        int iy0 = oy * g->stride - g->pad_top;
+        int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = g->h - iy0 < k ? g->h - iy0 : k;
+        for (int ox = 0; ox < g->ow; ox++) {
+            int ix0 = ox * g->stride - g->pad_left;
+            int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = g->w - ix0 < k ? g->w - ix0 : k;
+            float *o = out + ((size_t)oy * g->ow + ox) * c;
+            const float *base = in + (ptrdiff_t)iy0 * (ptrdiff_t)rs + (ptrdiff_t)ix0 * c;
+            int ch = 0;
+            /* 64 channels at a time: four independent FMA chains */
+            for (; ch + 64 <= c16; ch += 64) {
+                __m512 a0 = _mm512_loadu_ps(bias + ch), a1 = _mm512_loadu_ps(bias + ch + 16);
+                __m512 a2 = _mm512_loadu_ps(bias + ch + 32), a3 = _mm512_loadu_ps(bias + ch + 48);
+                for (int ky = ky0; ky < ky1; ky++) {
+                    const float *ip = base + (ptrdiff_t)ky * (ptrdiff_t)rs + ch;
+                    const float *wp = wt + (size_t)ky * k * c + ch;
+                    for (int kx = kx0; kx < kx1; kx++) {
+                        const float *i1 = ip + (size_t)kx * c, *w1 = wp + (size_t)kx * c;
+                        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(i1), _mm512_loadu_ps(w1), a0);
+                        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(i1 + 16), _mm512_loadu_ps(w1 + 16), a1);
+                        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(i1 + 32), _mm512_loadu_ps(w1 + 32), a2);
+                        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(i1 + 48), _mm512_loadu_ps(w1 + 48), a3);
+                    }
+                }
+                a0 = swish16(a0);
+                a1 = swish16(a1);
+                a2 = swish16(a2);
+                a3 = swish16(a3);
+                _mm512_storeu_ps(o + ch, a0);
+                _mm512_storeu_ps(o + ch + 16, a1);
+                _mm512_storeu_ps(o + ch + 32, a2);
+                _mm512_storeu_ps(o + ch + 48, a3);
+                if (sums) {
+                    add_sums16(sums + ch, a0);
+                    add_sums16(sums + ch + 16, a1);
+                    add_sums16(sums + ch + 32, a2);
+                    add_sums16(sums + ch + 48, a3);
+                }
+            }
+            for (; ch < c16; ch += 16) {
+                __m512 acc0 = _mm512_loadu_ps(bias + ch), acc1 = _mm512_setzero_ps();
+                for (int ky = ky0; ky < ky1; ky++) {
+                    const float *ip = base + (ptrdiff_t)ky * (ptrdiff_t)rs + ch;
+                    const float *wp = wt + (size_t)ky * k * c + ch;
+                    int kx = kx0;
+                    for (; kx + 1 < kx1; kx += 2) {
+                        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(ip + (size_t)kx * c),
+                                               _mm512_loadu_ps(wp + (size_t)kx * c), acc0);
+                        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(ip + (size_t)(kx + 1) * c),
+                                               _mm512_loadu_ps(wp + (size_t)(kx + 1) * c), acc1);
+                    }
+                    if (kx < kx1)
+                        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(ip + (size_t)kx * c),
+                                               _mm512_loadu_ps(wp + (size_t)kx * c), acc0);
+                }
+                __m512 v = swish16(_mm512_add_ps(acc0, acc1));
+                _mm512_storeu_ps(o + ch, v);
+                if (sums)
+                    add_sums16(sums + ch, v);
+            }
+            for (int ch = c16; ch < c; ch++) {
+                float acc = bias[ch];
+                for (int ky = ky0; ky < ky1; ky++)
+                    for (int kx = kx0; kx < kx1; kx++)
+                        acc += base[(ptrdiff_t)ky * (ptrdiff_t)rs + (size_t)kx * c + ch] *
+                               wt[(size_t)(ky * k + kx) * c + ch];
+                o[ch] = swishf(acc);
+                if (sums)
+                    sums[ch] += o[ch];
+            }
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static void bias_swish_avx512(size_t rows, int n, float *x,
+                                                                  const float *bias)
+{
+    const int n16 = n & ~15;
+    for (size_t r = 0; r < rows; r++) {
+        float *p = x + r * (size_t)n;
+        for (int j = 0; j < n16; j += 16) {
+            __m512 v = _mm512_loadu_ps(p + j);
+            if (bias)
+                v = _mm512_add_ps(v, _mm512_loadu_ps(bias + j));
+            _mm512_storeu_ps(p + j, swish16(v));
+        }
+        for (int j = n16; j < n; j++)
+            p[j] = swishf(p[j] + (bias ? bias[j] : 0.0f));
+    }
+}
+
+static int have_avx512(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f");
+    }
+    return cached;
+}
 #endif
 
 /* ------------------------------------------------------------ dispatch */
@@ -259,6 +410,10 @@ void lmmiqa__dwconv_swish(const lmmiqa__conv_geom *g, int c, const float *in, co
 {
     assert(row0 >= 0 && row1 <= g->oh && c > 0);
 #ifdef EFF_X86
+    if (have_avx512()) {
+        dwconv_avx512(g, c, in, wt, bias, out, sums, row0, row1);
+        return;
+    }
     if (have_avx2()) {
         dwconv_avx2(g, c, in, wt, bias, out, sums, row0, row1);
         return;
@@ -270,6 +425,10 @@ void lmmiqa__dwconv_swish(const lmmiqa__conv_geom *g, int c, const float *in, co
 void lmmiqa__bias_swish(size_t rows, int n, float *x, const float *bias)
 {
 #ifdef EFF_X86
+    if (have_avx512()) {
+        bias_swish_avx512(rows, n, x, bias);
+        return;
+    }
     if (have_avx2()) {
         bias_swish_avx2(rows, n, x, bias);
         return;
