@@ -234,7 +234,8 @@ static void test_matmul_strided(void)
 {
     const int T = 37, d = 16, W = 48, ld = 3 * W;
     float *qkv = malloc(sizeof(float) * T * ld), *s = malloc(sizeof(float) * 2 * T * T);
-    float *att = calloc((size_t)T * W, sizeof(float)), *zero = calloc((size_t)T * W, sizeof(float));
+    float *att = calloc((size_t)T * W, sizeof(float));
+    float *zero = calloc((size_t)T * W + W, sizeof(float)); /* read from zero + d */
     fill(qkv, (size_t)T * ld, 1);
     lmmiqa__mm_op qk = {T, T, d, ld, ld, T, LMMIQA__MM_B_NT, 0, LMMIQA__MM_NO_ACT, 0, 0.25f};
     lmmiqa__mm_op sv = {T, d, T, T, ld, W, LMMIQA__MM_B_NN, 0, LMMIQA__MM_NO_ACT, 0, 1.0f};
