@@ -325,8 +325,12 @@ static int check_eval_opts(const char *cmd, eval_opts *o)
         return CLI_EXIT_USAGE;
     }
     if (o->po.model_score && !any_trainable(o->specs, o->n_specs)) {
-        cli_error(cmd, "--model-score needs a trainable extractor (cnniqa, metaiqa) in "
-                       "--features");
+        char known[256] = "";
+        for (const char *const *e = lmmiqa_extractor_names(); *e; e++)
+            if (lmmiqa_protocol_is_trainable(*e))
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+                         known[0] ? ", " : "", *e);
+        cli_error(cmd, "--model-score needs a trainable extractor (%s) in --features", known);
         return CLI_EXIT_USAGE;
     }
     if (o->use_default) {
