@@ -679,8 +679,7 @@ static void per_split_row(lmmiqa__buf *b, const char *name, size_t k, const spli
     lmmiqa__buf_printf(b, "\n");
 }
 
-/* The own-score table of results.md, model_scores.csv and
- * model_predictions.csv (options.model_score). */
+/* results.md's third table (options.model_score): each model's own score. */
 static void model_scores_markdown(lmmiqa__buf *md, const char *dname, const model_scores *ms)
 {
     lmmiqa__buf_printf(md, "\n| Own score of | %s PLCC↑ (Std) | %s SRCC↑ (Std) | KRCC↑ (Std) | "
@@ -697,6 +696,8 @@ static void model_scores_markdown(lmmiqa__buf *md, const char *dname, const mode
     }
 }
 
+/* model_scores.csv (per split, per_split.csv's columns) and
+ * model_predictions.csv (predictions.csv's columns). */
 static int write_model_scores(const char *dir, const lmmiqa_dataset *ds, const model_scores *ms)
 {
     lmmiqa__buf ps = {0}, pr = {0};
