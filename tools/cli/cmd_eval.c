@@ -186,6 +186,7 @@ typedef struct eval_opts {
     long n_splits, grouped;
     double test_frac, val_frac;
     int quiet, use_default, help;
+    int served; /* an MPI rank above 0: it computed for rank 0, which writes */
     cli_extractor_opts eo;
     lmmiqa_protocol_options po;
     cli_training_opts tr; /* into po.reg and po.mos_range */
@@ -486,6 +487,7 @@ static int run_eval(const char *cmd, eval_opts *o)
         o->po.jobs = o->eo.jobs;
         cli_mpi_ctx mctx = {cmd, ds, &o->eo, splits, o->specs, o->n_specs, &o->po};
         code = cli_mpi_serve(&mctx);
+        o->served = 1;
         goto done;
     }
 #endif
@@ -521,7 +523,7 @@ int cmd_eval(int argc, char **argv)
         usage(stdout);
     else if (code == CLI_EXIT_OK)
         code = run_eval(cmd, &o);
-    if (code == CLI_EXIT_OK && !o.help)
+    if (code == CLI_EXIT_OK && !o.help && !o.served)
         write_eval(&o);
     eval_opts_free(&o);
     return code;
