@@ -104,7 +104,9 @@ static void test_helpers(void)
     CHECK(lmmiqa_protocol_is_trainable("clip-vit-b16") == 0);
     CHECK(lmmiqa_protocol_is_trainable("no-such-extractor") == 0);
     /* The registry's fit hooks behind it; a fixed extractor has none. */
-    CHECK(strcmp(lmmiqa__extractor_trainable_names(), "cnniqa, metaiqa") == 0);
+    char trainable[64];
+    lmmiqa__extractor_trainable_names(trainable, sizeof trainable);
+    CHECK(strcmp(trainable, "cnniqa, metaiqa") == 0);
     lmmiqa__extractor_fit_args fa = {.n = 0, .epochs = 1};
     CHECK(lmmiqa__extractor_fit("brisque", &fa) == LMMIQA_ERR_INVALID_ARG);
     CHECK(strstr(lmmiqa_error_message(), "not trainable") != NULL);

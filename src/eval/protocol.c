@@ -1184,10 +1184,13 @@ static int fit_all(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, size_t
     }
     if (all.count == 0)
         return LMMIQA_OK;
-    if (opt->rank_fn)
+    if (opt->rank_fn) {
+        char names[256];
+        lmmiqa__extractor_trainable_names(names, sizeof names);
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
                             "protocol: ranking pairs are not supported with trainable "
-                            "extractors (%s)", lmmiqa__extractor_trainable_names());
+                            "extractors (%s)", names);
+    }
     if (opt->fit_epochs < 1 || opt->fit_patches < 0)
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "protocol: fit_epochs must be >= 1 and "
                                                     "fit_patches >= 0");

@@ -68,16 +68,15 @@ int lmmiqa__extractor_is_trainable(const char *name)
     return k < REGISTRY_SIZE && registry[k].fit != NULL;
 }
 
-const char *lmmiqa__extractor_trainable_names(void)
+void lmmiqa__extractor_trainable_names(char *buf, size_t cap)
 {
-    static char list[256];
-    if (!list[0])
-        for (size_t i = 0; i < REGISTRY_SIZE; i++)
-            if (registry[i].fit) {
-                strncat(list, list[0] ? ", " : "", sizeof list - strlen(list) - 1);
-                strncat(list, registry[i].name, sizeof list - strlen(list) - 1);
-            }
-    return list;
+    assert(buf && cap > 0);
+    buf[0] = '\0';
+    for (size_t i = 0; i < REGISTRY_SIZE; i++)
+        if (registry[i].fit) {
+            strncat(buf, buf[0] ? ", " : "", cap - strlen(buf) - 1);
+            strncat(buf, registry[i].name, cap - strlen(buf) - 1);
+        }
 }
 
 int lmmiqa__extractor_fit(const char *name, const lmmiqa__extractor_fit_args *args)

@@ -66,8 +66,8 @@ typedef int (*lmmiqa__extractor_fit_fn)(const lmmiqa__extractor_fit_args *args);
 /* Registry queries (extractor.c). */
 /* 1 when extractor `name` has a fit hook. */
 int lmmiqa__extractor_is_trainable(const char *name);
-/* The trainable extractors' names, ", "-separated (static string). */
-const char *lmmiqa__extractor_trainable_names(void);
+/* The trainable extractors' names, ", "-separated, into buf[cap]. */
+void lmmiqa__extractor_trainable_names(char *buf, size_t cap);
 /* Train `name` through its hook; LMMIQA_ERR_INVALID_ARG when it has none. */
 int lmmiqa__extractor_fit(const char *name, const lmmiqa__extractor_fit_args *args);
 /* 1 when ex offers its own score; the score of img through st (on the
