@@ -10,6 +10,7 @@
 #include "test.h"
 
 #include "core/internal.h"
+#include "features/extractor_internal.h"
 #include "lmmiqa/advanced/csv.h"
 #include "lmmiqa/extractor.h"
 #include "lmmiqa/image.h"
@@ -101,6 +102,18 @@ static void test_helpers(void)
     CHECK(lmmiqa_protocol_is_trainable("metaiqa") == 1);
     CHECK(lmmiqa_protocol_is_trainable("brisque") == 0);
     CHECK(lmmiqa_protocol_is_trainable("clip-vit-b16") == 0);
+    CHECK(lmmiqa_protocol_is_trainable("no-such-extractor") == 0);
+    /* The registry's fit hooks behind it; a fixed extractor has none. */
+    char trainable[64];
+    lmmiqa__extractor_trainable_names(trainable, sizeof trainable);
+    CHECK(strcmp(trainable, "cnniqa, metaiqa") == 0);
+    lmmiqa__extractor_fit_args fa = {.n = 0, .epochs = 1};
+    CHECK(lmmiqa__extractor_fit("brisque", &fa) == LMMIQA_ERR_INVALID_ARG);
+    CHECK(strstr(lmmiqa_error_message(), "not trainable") != NULL);
+    lmmiqa_extractor *bx = NULL;
+    CHECK(lmmiqa_extractor_create("brisque", NULL, &bx) == LMMIQA_OK);
+    CHECK(bx && !lmmiqa__extractor_has_score(bx));
+    lmmiqa_extractor_destroy(bx);
     for (int h = 0; h < 3; h++)
         CHECK(lmmiqa_head_parse(lmmiqa_head_name((lmmiqa_head)h)) == h);
     CHECK(lmmiqa_head_parse("cnn") == -1);

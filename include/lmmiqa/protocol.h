@@ -145,6 +145,15 @@ typedef struct lmmiqa_protocol_options {
      * is; the call still returns LMMIQA_OK. NULL: every pair. */
     int (*select)(void *select_user, const char *spec, size_t combo, size_t split);
     void *select_user;
+    /* 1: also score each split's test rows with every trainable extractor's
+     * own prediction (CNNIQA's mean patch score, MetaIQA's head), mapped
+     * back to the MOS scale with the fit's MOS range, and report its
+     * metrics beside the specs': a third table in results.md,
+     * "model_scores" in results.json, DIR/model_scores.csv (per split, the
+     * columns of per_split.csv with "extractor" first) and
+     * DIR/model_predictions.csv (the columns of predictions.csv). Scores
+     * are recomputed on every run (they are deterministic). Default 0. */
+    int model_score;
 } lmmiqa_protocol_options;
 
 /* Defaults: lmmiqa_regressor_config_init with threads = 1 (small heads
@@ -154,8 +163,9 @@ typedef struct lmmiqa_protocol_options {
  * store_dir and out_dir must be set. */
 LMMIQA_API void lmmiqa_protocol_options_init(lmmiqa_protocol_options *opt);
 
-/* 1 for an extractor trained per split by the protocol ("cnniqa",
- * "metaiqa"), 0 for a fixed one read from the shared store. */
+/* 1 for an extractor trained per split by the protocol (one with a fit
+ * hook in the extractor registry: "cnniqa", "metaiqa"), 0 for a fixed one
+ * read from the shared store. */
 LMMIQA_API int lmmiqa_protocol_is_trainable(const char *extractor);
 
 /* The head a spec gets by default: LMMIQA_HEAD_LINEAR for exactly

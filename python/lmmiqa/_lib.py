@@ -138,6 +138,7 @@ class ProtocolOptions(ctypes.Structure):
         ("train_predictions", c_int),
         ("select", c_void_p),
         ("select_user", c_void_p),
+        ("model_score", c_int),
     ]
 
 

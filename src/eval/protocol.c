@@ -9,13 +9,17 @@
  * are rewritten from all result files at the end. Text outputs are built in
  * a growable buffer and written with lmmiqa__file_write_atomic.
  *
- * Trainable extractors (cnniqa, metaiqa) are fitted before the spec loop:
- * for each split, each such extractor is trained on that split's training
+ * Trainable extractors (those with a fit hook in the extractor registry,
+ * features/extractor_internal.h; none is named here) are fitted before the
+ * spec loop: for each split, each such extractor is trained on that split's training
  * rows only (resumable through its checkpoint, skipped when a finished fit
  * record with the same fingerprint exists), its features for every row are
  * built into a per-split store OUT/stores/split-<k>/ with those weights, and
  * the fixed extractors' files of the shared store are linked there, so a
  * spec with a trainable part is loaded from its split's store unchanged.
+ * With options.model_score the fitted model's own score (its score hook)
+ * of the split's test rows is kept as a split_result of its own and
+ * reported beside the specs.
  *
  * options.select lets a caller compute only some pairs (the others run
  * elsewhere and their result files are put in place by the caller); the
@@ -24,8 +28,7 @@
 #include "lmmiqa/protocol.h"
 
 #include "core/internal.h"
-#include "lmmiqa/advanced/cnniqa.h"
-#include "lmmiqa/advanced/metaiqa.h"
+#include "features/extractor_internal.h"
 #include "lmmiqa/store.h"
 
 #include <cjson/cJSON.h>
@@ -199,6 +202,39 @@ static void split_result_free(split_result *r)
     free(r->pred);
     free(r->train_pred);
     memset(r, 0, sizeof *r);
+}
+
+/* For each trainable extractor with a score hook, one split_result per
+ * split: its own score's metrics, test rows and predictions. */
+typedef struct model_scores {
+    size_t count, n_splits;
+    char names[LMMIQA_SPEC_MAX_PARTS][LMMIQA_SPEC_MAX_NAME];
+    split_result *res[LMMIQA_SPEC_MAX_PARTS];
+} model_scores;
+
+static void model_scores_free(model_scores *ms)
+{
+    for (size_t e = 0; e < ms->count; e++) {
+        for (size_t k = 0; k < ms->n_splits; k++)
+            split_result_free(&ms->res[e][k]);
+        free(ms->res[e]);
+    }
+    ms->count = 0;
+}
+
+/* The per-split results of extractor `name`, added on first use; NULL when
+ * out of memory. */
+static split_result *model_scores_slot(model_scores *ms, const char *name)
+{
+    for (size_t e = 0; e < ms->count; e++)
+        if (strcmp(ms->names[e], name) == 0)
+            return ms->res[e];
+    split_result *r = lmmiqa__calloc(ms->n_splits, sizeof *r);
+    if (!r)
+        return NULL;
+    snprintf(ms->names[ms->count], LMMIQA_SPEC_MAX_NAME, "%s", name);
+    ms->res[ms->count++] = r;
+    return r;
 }
 
 /* Fingerprint of everything that determines a split's result. */
@@ -587,9 +623,108 @@ static void prediction_row(lmmiqa__buf *b, const lmmiqa_dataset *ds, const char 
     lmmiqa__buf_printf(b, "\n");
 }
 
+/* A row's mean and std over splits of each metric, named `name`. */
+static void summarise(const char *name, const split_result *res, size_t ns,
+                      lmmiqa_protocol_row *row)
+{
+    memset(row, 0, sizeof *row);
+    snprintf(row->spec, sizeof row->spec, "%s", name);
+    row->splits = ns;
+    mean_std(res, ns, 0, &row->plcc_mean, &row->plcc_std);
+    mean_std(res, ns, 1, &row->srocc_mean, &row->srocc_std);
+    mean_std(res, ns, 2, &row->krcc_mean, &row->krcc_std);
+    mean_std(res, ns, 3, &row->rmse_mean, &row->rmse_std);
+}
+
+/* One entry of results.json: {key: name, [head], mean, std, per_split}. */
+static cJSON *summary_object(const char *key, const lmmiqa_protocol_row *r, int with_head,
+                             const split_result *res, size_t ns)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, key, r->spec);
+    if (with_head)
+        cJSON_AddStringToObject(o, "head", lmmiqa_head_name(r->head));
+    lmmiqa_metrics mean = {0}, sd = {0};
+    mean.plcc = r->plcc_mean, mean.srocc = r->srocc_mean, mean.krcc = r->krcc_mean,
+    mean.rmse = r->rmse_mean;
+    sd.plcc = r->plcc_std, sd.srocc = r->srocc_std, sd.krcc = r->krcc_std,
+    sd.rmse = r->rmse_std;
+    mean.plcc_logistic = mean.rmse_logistic = sd.plcc_logistic = sd.rmse_logistic = NAN;
+    cJSON *mo = metrics_object(&mean), *so = metrics_object(&sd);
+    cJSON_DeleteItemFromObject(mo, "plcc_logistic");
+    cJSON_DeleteItemFromObject(mo, "rmse_logistic");
+    cJSON_DeleteItemFromObject(so, "plcc_logistic");
+    cJSON_DeleteItemFromObject(so, "rmse_logistic");
+    cJSON_AddItemToObject(o, "mean", mo);
+    cJSON_AddItemToObject(o, "std", so);
+    cJSON *per = cJSON_AddArrayToObject(o, "per_split");
+    for (size_t k = 0; per && k < ns; k++) {
+        cJSON *m = metrics_object(&res[k].m);
+        cJSON_AddNumberToObject(m, "split", (double)(k + 1));
+        cJSON_AddItemToArray(per, m);
+    }
+    return o;
+}
+
+/* One per_split.csv line of split k (0-based) of `name`. */
+static void per_split_row(lmmiqa__buf *b, const char *name, size_t k, const split_result *s)
+{
+    sb_csv(b, name);
+    lmmiqa__buf_printf(b, ",%zu,%zu,%zu,%zu", k + 1, s->n_train, s->n_val, s->n_test);
+    const double mv[4] = {s->m.plcc, s->m.srocc, s->m.krcc, s->m.rmse};
+    for (int v = 0; v < 4; v++) {
+        lmmiqa__buf_printf(b, ",");
+        sb_num(b, mv[v]);
+    }
+    lmmiqa__buf_printf(b, "\n");
+}
+
+/* results.md's third table (options.model_score): each model's own score. */
+static void model_scores_markdown(lmmiqa__buf *md, const char *dname, const model_scores *ms)
+{
+    lmmiqa__buf_printf(md, "\n| Own score of | %s PLCC↑ (Std) | %s SRCC↑ (Std) | KRCC↑ (Std) | "
+                           "RMSE↓ (Std) |\n|---|---|---|---|---|\n", dname, dname);
+    for (size_t e = 0; e < ms->count; e++) {
+        lmmiqa_protocol_row r;
+        summarise(ms->names[e], ms->res[e], ms->n_splits, &r);
+        char a[64], b[64], c[64], d[64];
+        fmt_cell(a, sizeof a, r.plcc_mean, r.plcc_std);
+        fmt_cell(b, sizeof b, r.srocc_mean, r.srocc_std);
+        fmt_cell(c, sizeof c, r.krcc_mean, r.krcc_std);
+        fmt_cell(d, sizeof d, r.rmse_mean, r.rmse_std);
+        lmmiqa__buf_printf(md, "| %s | %s | %s | %s | %s |\n", r.spec, a, b, c, d);
+    }
+}
+
+/* model_scores.csv (per split, per_split.csv's columns) and
+ * model_predictions.csv (predictions.csv's columns). */
+static int write_model_scores(const char *dir, const lmmiqa_dataset *ds, const model_scores *ms)
+{
+    lmmiqa__buf ps = {0}, pr = {0};
+    lmmiqa__buf_printf(&ps, "extractor,split,n_train,n_val,n_test,plcc,srocc,krcc,rmse\n");
+    lmmiqa__buf_printf(&pr, "extractor,split,image,mos,pred\n");
+    for (size_t e = 0; e < ms->count; e++)
+        for (size_t k = 0; k < ms->n_splits; k++) {
+            const split_result *s = &ms->res[e][k];
+            per_split_row(&ps, ms->names[e], k, s);
+            for (size_t i = 0; i < s->n_test; i++)
+                prediction_row(&pr, ds, ms->names[e], k, s->rows[i], s->pred[i]);
+        }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model_scores.csv", dir);
+    int rc = sb_write(&ps, path);
+    snprintf(path, sizeof path, "%s/model_predictions.csv", dir);
+    if (rc == LMMIQA_OK)
+        rc = sb_write(&pr, path);
+    free(ps.s);
+    free(pr.s);
+    return rc;
+}
+
 static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmiqa_splits *splits,
                            size_t n_specs, const lmmiqa_protocol_row *rows,
-                           split_result *const *res, const lmmiqa_protocol_options *opt)
+                           split_result *const *res, const model_scores *ms,
+                           const lmmiqa_protocol_options *opt)
 {
     size_t ns = lmmiqa_splits_count(splits);
     char path[4096];
@@ -621,6 +756,8 @@ static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmi
         fmt_cell(b, sizeof b, rows[c].rmse_mean, rows[c].rmse_std);
         lmmiqa__buf_printf(&md, "| %s | %s | %s |\n", rows[c].spec, a, b);
     }
+    if (ms->count)
+        model_scores_markdown(&md, dname, ms);
     snprintf(path, sizeof path, "%s/results.md", dir);
     rc = sb_write(&md, path);
     free(md.s);
@@ -646,14 +783,7 @@ static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmi
         lmmiqa__buf_printf(&cs, "\n");
         for (size_t k = 0; k < ns; k++) {
             const split_result *s = &res[c][k];
-            sb_csv(&ps, r->spec);
-            lmmiqa__buf_printf(&ps, ",%zu,%zu,%zu,%zu", k + 1, s->n_train, s->n_val, s->n_test);
-            const double mv[4] = {s->m.plcc, s->m.srocc, s->m.krcc, s->m.rmse};
-            for (int v = 0; v < 4; v++) {
-                lmmiqa__buf_printf(&ps, ",");
-                sb_num(&ps, mv[v]);
-            }
-            lmmiqa__buf_printf(&ps, "\n");
+            per_split_row(&ps, r->spec, k, s);
             for (size_t i = 0; i < s->n_test; i++)
                 prediction_row(&pr, ds, r->spec, k, s->rows[i], s->pred[i]);
         }
@@ -669,6 +799,8 @@ static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmi
     free(cs.s);
     free(ps.s);
     free(pr.s);
+    if (rc == LMMIQA_OK && ms->count)
+        rc = write_model_scores(dir, ds, ms);
     if (rc != LMMIQA_OK)
         return rc;
 
@@ -709,31 +841,15 @@ static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmi
     cJSON_AddItemToObject(j, "regressor", config_object(&opt->reg));
     cJSON_AddStringToObject(j, "std", "population (ddof=0) over splits");
     cJSON *arr = cJSON_AddArrayToObject(j, "results");
-    for (size_t c = 0; arr && c < n_specs; c++) {
-        const lmmiqa_protocol_row *r = &rows[c];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "features", r->spec);
-        cJSON_AddStringToObject(o, "head", lmmiqa_head_name(r->head));
-        lmmiqa_metrics mean = {0}, sd = {0};
-        mean.plcc = r->plcc_mean, mean.srocc = r->srocc_mean, mean.krcc = r->krcc_mean,
-        mean.rmse = r->rmse_mean;
-        sd.plcc = r->plcc_std, sd.srocc = r->srocc_std, sd.krcc = r->krcc_std,
-        sd.rmse = r->rmse_std;
-        mean.plcc_logistic = mean.rmse_logistic = sd.plcc_logistic = sd.rmse_logistic = NAN;
-        cJSON *mo = metrics_object(&mean), *so = metrics_object(&sd);
-        cJSON_DeleteItemFromObject(mo, "plcc_logistic");
-        cJSON_DeleteItemFromObject(mo, "rmse_logistic");
-        cJSON_DeleteItemFromObject(so, "plcc_logistic");
-        cJSON_DeleteItemFromObject(so, "rmse_logistic");
-        cJSON_AddItemToObject(o, "mean", mo);
-        cJSON_AddItemToObject(o, "std", so);
-        cJSON *per = cJSON_AddArrayToObject(o, "per_split");
-        for (size_t k = 0; per && k < ns; k++) {
-            cJSON *m = metrics_object(&res[c][k].m);
-            cJSON_AddNumberToObject(m, "split", (double)(k + 1));
-            cJSON_AddItemToArray(per, m);
+    for (size_t c = 0; arr && c < n_specs; c++)
+        cJSON_AddItemToArray(arr, summary_object("features", &rows[c], 1, res[c], ns));
+    if (ms->count) {
+        cJSON *own = cJSON_AddArrayToObject(j, "model_scores");
+        for (size_t e = 0; own && e < ms->count; e++) {
+            lmmiqa_protocol_row r;
+            summarise(ms->names[e], ms->res[e], ns, &r);
+            cJSON_AddItemToArray(own, summary_object("extractor", &r, 0, ms->res[e], ns));
         }
-        cJSON_AddItemToArray(arr, o);
     }
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
@@ -749,7 +865,7 @@ static int write_summaries(const char *dir, const lmmiqa_dataset *ds, const lmmi
 
 int lmmiqa_protocol_is_trainable(const char *extractor)
 {
-    return strcmp(extractor, "cnniqa") == 0 || strcmp(extractor, "metaiqa") == 0;
+    return lmmiqa__extractor_is_trainable(extractor);
 }
 
 static int spec_has_trainable(const char *spec)
@@ -913,29 +1029,15 @@ static int fit_split(const char *name, const lmmiqa_dataset *ds, const lmmiqa_sp
         mos[i] = lmmiqa_dataset_mos(ds, sp->train[i]);
     }
     fit_log_ctx lc = {opt, name, k + 1};
-    if (strcmp(name, "cnniqa") == 0) {
-        lmmiqa_cnniqa_config cfg;
-        lmmiqa_cnniqa_config_init(&cfg);
-        cfg.epochs = opt->fit_epochs;
-        cfg.patches_per_image = opt->fit_patches;
-        cfg.seed = seed;
-        cfg.threads = 1; /* results independent of the core count */
-        cfg.verbose = opt->log != NULL;
-        cfg.log = fit_log;
-        cfg.log_user = &lc;
-        rc = lmmiqa_cnniqa_train(&cfg, paths, mos, sp->n_train, lo, hi, ckpt, weights);
-    } else {
-        lmmiqa_metaiqa_config cfg;
-        lmmiqa_metaiqa_config_init(&cfg);
-        cfg.epochs = opt->fit_epochs;
-        cfg.seed = seed;
-        cfg.threads = 1;
-        cfg.verbose = opt->log != NULL;
-        cfg.log = fit_log;
-        cfg.log_user = &lc;
-        rc = lmmiqa_metaiqa_train(&cfg, opt->metaiqa_init, paths, mos, sp->n_train, lo, hi, ckpt,
-                                  weights);
-    }
+    lmmiqa__extractor_fit_args fa = {
+        .paths = paths, .mos = mos, .n = sp->n_train, .mos_lo = lo, .mos_hi = hi,
+        .seed = seed, .epochs = opt->fit_epochs, .patches = opt->fit_patches,
+        .init = opt->metaiqa_init,
+        .threads = 1, /* results independent of the core count */
+        .checkpoint = ckpt, .weights = weights,
+        .log = opt->log ? fit_log : NULL, .log_user = &lc,
+    };
+    rc = lmmiqa__extractor_fit(name, &fa);
     free(paths);
     free(mos);
     if (rc != LMMIQA_OK)
@@ -963,8 +1065,6 @@ static int link_fixed(const char *store, const char *split_store, const char *na
     return LMMIQA_OK;
 }
 
-/* For every split: fit every trainable extractor of the specs, build its
- * per-split store, and link the specs' fixed extractors there. */
 /* A per-split store's warnings go out through opt->log as warnings. */
 static void store_warning(void *user, const char *message)
 {
@@ -976,8 +1076,90 @@ static void store_warning(void *user, const char *message)
     opt->log(opt->user, line);
 }
 
+/* ---- a trainable extractor's own score (options.model_score) ---------------- */
+
+/* Score split k's test rows with ex's own prediction, mapped from the
+ * model's 0..1 scale back to MOS with the fit's range (fit_split's). */
+static int score_split(const lmmiqa_extractor *ex, const lmmiqa_dataset *ds,
+                       const lmmiqa_split *sp, size_t k, const lmmiqa_protocol_options *opt,
+                       split_result *r)
+{
+    size_t nte = sp->n_test;
+    double lo, hi, t0 = lmmiqa__now_s();
+    lmmiqa_protocol_mos_range(ds, LMMIQA_MOS_RANGE_NOMINAL, sp->train, sp->n_train, &lo, &hi);
+    split_result_free(r);
+    r->rows = lmmiqa__malloc((nte ? nte : 1) * sizeof *r->rows);
+    r->pred = lmmiqa__malloc((nte ? nte : 1) * sizeof *r->pred);
+    double *mos = lmmiqa__malloc((nte ? nte : 1) * sizeof *mos);
+    lmmiqa_extractor_state *st = NULL;
+    int rc = r->rows && r->pred && mos ? lmmiqa_extractor_state_create(ex, &st)
+                                       : LMMIQA_ERR_NOMEM;
+    for (size_t i = 0; i < nte && rc == LMMIQA_OK; i++) {
+        const char *path = lmmiqa_dataset_image_path(ds, sp->test[i]);
+        lmmiqa_image *img = NULL;
+        double score = 0;
+        rc = lmmiqa_image_load(path, &img);
+        if (rc == LMMIQA_OK)
+            rc = lmmiqa__extractor_score(ex, st, img, &score);
+        lmmiqa_image_destroy(img);
+        if (rc != LMMIQA_OK)
+            lmmiqa__fail_context(rc, "%s: ", path);
+        r->rows[i] = sp->test[i];
+        r->pred[i] = lo + score * (hi - lo);
+        mos[i] = lmmiqa_dataset_mos(ds, sp->test[i]);
+    }
+    lmmiqa_extractor_state_destroy(st);
+    if (rc == LMMIQA_OK) {
+        r->n_train = sp->n_train, r->n_val = sp->n_val, r->n_test = nte;
+        r->seconds = lmmiqa__now_s() - t0;
+        rc = lmmiqa_metrics_compute(r->pred, mos, nte, &r->m);
+        if (rc == LMMIQA_ERR_UNDEFINED)
+            rc = LMMIQA_OK; /* reported as NAN */
+    }
+    free(mos);
+    if (rc == LMMIQA_OK && opt->log) {
+        char line[512];
+        snprintf(line, sizeof line, "%s, split %zu: own score on %zu test images: PLCC %.4f "
+                 "SROCC %.4f", lmmiqa_extractor_name(ex), k + 1, nte, r->m.plcc, r->m.srocc);
+        opt->log(opt->user, line);
+    }
+    return rc;
+}
+
+/* Split k's store entry of trainable extractor `name` (weights fitted into
+ * `weights`), and its own score into ms when asked. */
+static int build_split_store(const char *name, const char *weights, const char *sdir,
+                             const lmmiqa_dataset *ds, const lmmiqa_split *sp, size_t k,
+                             const lmmiqa_protocol_options *opt, model_scores *ms)
+{
+    lmmiqa_extractor_options eo = {.size = sizeof eo};
+    eo.weights = weights;
+    lmmiqa_extractor *ex = NULL;
+    int rc = lmmiqa_extractor_create(name, &eo, &ex);
+    if (rc == LMMIQA_OK) {
+        lmmiqa_store_options so;
+        lmmiqa_store_options_init(&so);
+        so.jobs = opt->jobs;
+        so.on_warning = store_warning;
+        so.user = (void *)opt;
+        rc = lmmiqa_store_build_dataset(sdir, ex, ds, &so, NULL);
+    }
+    if (rc == LMMIQA_OK && opt->model_score && lmmiqa__extractor_has_score(ex)) {
+        split_result *res = model_scores_slot(ms, name);
+        rc = res ? score_split(ex, ds, sp, k, opt, &res[k]) : LMMIQA_ERR_NOMEM;
+    }
+    lmmiqa_extractor_destroy(ex);
+    if (rc != LMMIQA_OK)
+        lmmiqa__fail_context(rc, "%s, split %zu: features: ", name, k + 1);
+    return rc;
+}
+
+/* For every split: fit every trainable extractor of the specs, build its
+ * per-split store (and own scores into ms), and link the specs' fixed
+ * extractors there. */
 static int fit_all(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, size_t n_specs,
-                   const char *const *specs, const lmmiqa_protocol_options *opt)
+                   const char *const *specs, const lmmiqa_protocol_options *opt,
+                   model_scores *ms)
 {
     lmmiqa_feature_spec all = {0};
     for (size_t c = 0; c < n_specs; c++) {
@@ -1002,10 +1184,13 @@ static int fit_all(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, size_t
     }
     if (all.count == 0)
         return LMMIQA_OK;
-    if (opt->rank_fn)
+    if (opt->rank_fn) {
+        char names[256];
+        lmmiqa__extractor_trainable_names(names, sizeof names);
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
                             "protocol: ranking pairs are not supported with trainable "
-                            "extractors (cnniqa, metaiqa)");
+                            "extractors (%s)", names);
+    }
     if (opt->fit_epochs < 1 || opt->fit_patches < 0)
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "protocol: fit_epochs must be >= 1 and "
                                                     "fit_patches >= 0");
@@ -1025,23 +1210,8 @@ static int fit_all(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, size_t
             }
             char weights[4200];
             rc = fit_split(name, ds, sp, k, opt, weights, sizeof weights);
-            if (rc != LMMIQA_OK)
-                break;
-            lmmiqa_extractor_options eo = {.size = sizeof eo};
-            eo.weights = weights;
-            lmmiqa_extractor *ex = NULL;
-            rc = lmmiqa_extractor_create(name, &eo, &ex);
-            if (rc == LMMIQA_OK) {
-                lmmiqa_store_options so;
-                lmmiqa_store_options_init(&so);
-                so.jobs = opt->jobs;
-                so.on_warning = store_warning;
-                so.user = (void *)opt;
-                rc = lmmiqa_store_build_dataset(sdir, ex, ds, &so, NULL);
-            }
-            lmmiqa_extractor_destroy(ex);
-            if (rc != LMMIQA_OK)
-                lmmiqa__fail_context(rc, "%s, split %zu: features: ", name, k + 1);
+            if (rc == LMMIQA_OK)
+                rc = build_split_store(name, weights, sdir, ds, sp, k, opt, ms);
         }
     }
     return rc;
@@ -1084,16 +1254,20 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
     snprintf(path, sizeof path, "%s/splits.json", opt->out_dir);
     if (rc == LMMIQA_OK)
         rc = lmmiqa_splits_save_json(splits, path);
+    model_scores ms = {.n_splits = ns};
     if (rc == LMMIQA_OK)
-        rc = fit_all(ds, splits, n_specs, specs, opt);
-    if (rc != LMMIQA_OK)
+        rc = fit_all(ds, splits, n_specs, specs, opt, &ms);
+    if (rc != LMMIQA_OK) {
+        model_scores_free(&ms);
         return rc;
+    }
 
     lmmiqa_protocol_row *rows = lmmiqa__calloc(n_specs, sizeof *rows);
     split_result **res = lmmiqa__calloc(n_specs, sizeof *res);
     if (!rows || !res) {
         free(rows);
         free(res);
+        model_scores_free(&ms);
         return LMMIQA_ERR_NOMEM;
     }
     size_t skipped = 0; /* pairs left to others by opt->select */
@@ -1203,7 +1377,7 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
         mean_std(res[c], ns, 3, &rows[c].rmse_mean, &rows[c].rmse_std);
     }
     if (rc == LMMIQA_OK && !skipped)
-        rc = write_summaries(opt->out_dir, ds, splits, n_specs, rows, res, opt);
+        rc = write_summaries(opt->out_dir, ds, splits, n_specs, rows, res, &ms, opt);
     if (rc == LMMIQA_OK && !skipped && rows_out)
         memcpy(rows_out, rows, n_specs * sizeof *rows);
     for (size_t c = 0; c < n_specs; c++) {
@@ -1213,5 +1387,6 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
     }
     free(res);
     free(rows);
+    model_scores_free(&ms);
     return rc;
 }

@@ -29,16 +29,17 @@ struct lmmiqa_extractor_state {
 static const struct {
     const char *name;
     lmmiqa__extractor_create_fn create;
+    lmmiqa__extractor_fit_fn fit; /* trainable extractors only */
 } registry[] = {
-    {"brisque", lmmiqa__brisque_extractor_create},
-    {"nss", lmmiqa__nss_extractor_create},
-    {"cnniqa", lmmiqa__cnniqa_extractor_create},
-    {"metaiqa", lmmiqa__metaiqa_extractor_create},
-    {"clip-vit-b16", lmmiqa__clip_vit_b16_extractor_create},
-    {"altclip", lmmiqa__altclip_extractor_create},
-    {"hps", lmmiqa__hps_extractor_create},
-    {"clipiqa", lmmiqa__clipiqa_extractor_create},
-    {"align", lmmiqa__align_extractor_create},
+    {"brisque", lmmiqa__brisque_extractor_create, NULL},
+    {"nss", lmmiqa__nss_extractor_create, NULL},
+    {"cnniqa", lmmiqa__cnniqa_extractor_create, lmmiqa__cnniqa_extractor_fit},
+    {"metaiqa", lmmiqa__metaiqa_extractor_create, lmmiqa__metaiqa_extractor_fit},
+    {"clip-vit-b16", lmmiqa__clip_vit_b16_extractor_create, NULL},
+    {"altclip", lmmiqa__altclip_extractor_create, NULL},
+    {"hps", lmmiqa__hps_extractor_create, NULL},
+    {"clipiqa", lmmiqa__clipiqa_extractor_create, NULL},
+    {"align", lmmiqa__align_extractor_create, NULL},
 };
 
 #define REGISTRY_SIZE (sizeof registry / sizeof registry[0])
@@ -50,6 +51,40 @@ const char *const *lmmiqa_extractor_names(void)
         names[i] = registry[i].name;
     names[REGISTRY_SIZE] = NULL;
     return names;
+}
+
+/* The table entry of `name`, or REGISTRY_SIZE. */
+static size_t registry_find(const char *name)
+{
+    size_t k = 0;
+    while (k < REGISTRY_SIZE && strcmp(registry[k].name, name) != 0)
+        k++;
+    return k;
+}
+
+int lmmiqa__extractor_is_trainable(const char *name)
+{
+    size_t k = registry_find(name);
+    return k < REGISTRY_SIZE && registry[k].fit != NULL;
+}
+
+void lmmiqa__extractor_trainable_names(char *buf, size_t cap)
+{
+    assert(buf && cap > 0);
+    buf[0] = '\0';
+    for (size_t i = 0; i < REGISTRY_SIZE; i++)
+        if (registry[i].fit) {
+            strncat(buf, buf[0] ? ", " : "", cap - strlen(buf) - 1);
+            strncat(buf, registry[i].name, cap - strlen(buf) - 1);
+        }
+}
+
+int lmmiqa__extractor_fit(const char *name, const lmmiqa__extractor_fit_args *args)
+{
+    size_t k = registry_find(name);
+    if (k == REGISTRY_SIZE || !registry[k].fit)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "extractor '%s' is not trainable", name);
+    return registry[k].fit(args);
 }
 
 void lmmiqa_extractor_options_init(lmmiqa_extractor_options *opt)
@@ -72,9 +107,7 @@ int lmmiqa_extractor_create(const char *name, const lmmiqa_extractor_options *op
     if (grc)
         return grc;
     opts = &given;
-    size_t k = 0;
-    while (k < REGISTRY_SIZE && strcmp(registry[k].name, name) != 0)
-        k++;
+    size_t k = registry_find(name);
     if (k == REGISTRY_SIZE) {
         char known[512] = "";
         for (size_t i = 0; i < REGISTRY_SIZE; i++) {
@@ -173,4 +206,20 @@ int lmmiqa_extractor_run(const lmmiqa_extractor *ex, lmmiqa_extractor_state *st,
                             "extractor %s: state belongs to extractor %s", ex->name,
                             st->ex->name);
     return ex->impl.run(ex->impl.model, st->impl_state, img, out);
+}
+
+int lmmiqa__extractor_has_score(const lmmiqa_extractor *ex) { return ex->impl.score != NULL; }
+
+int lmmiqa__extractor_score(const lmmiqa_extractor *ex, lmmiqa_extractor_state *st,
+                            const lmmiqa_image *img, double *score)
+{
+    assert(ex && st && img && score);
+    if (!ex->impl.score)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "extractor %s has no score of its own",
+                            ex->name);
+    if (st->ex != ex)
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                            "extractor %s: state belongs to extractor %s", ex->name,
+                            st->ex->name);
+    return ex->impl.score(ex->impl.model, st->impl_state, img, score);
 }

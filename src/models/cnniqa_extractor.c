@@ -2,6 +2,9 @@
  * src/models/cnniqa_extractor.c - the "cnniqa" feature extractor: loads a
  * trained CNNIQA weight file (options.weights, required) and returns the
  * mean over patches of the last hidden layer (fc values, default 512).
+ * Its score hook is the model's own quality (mean patch score) and its fit
+ * hook trains from scratch (lmmiqa_cnniqa_train), so the protocol can train
+ * it per split without naming it.
  */
 #include "cnniqa_internal.h"
 #include "weights_extractor.h"
@@ -20,6 +23,11 @@ static void state_destroy(void *state) { lmmiqa_cnniqa_state_destroy(state); }
 static int run(const void *model, void *state, const lmmiqa_image *img, double *out)
 {
     return lmmiqa_cnniqa_predict(model, state, img, NULL, out);
+}
+
+static int score(const void *model, void *state, const lmmiqa_image *img, double *out)
+{
+    return lmmiqa_cnniqa_predict(model, state, img, out, NULL);
 }
 
 static void feature_name(const void *model, size_t i, char *buf, size_t size)
@@ -57,10 +65,26 @@ static const lmmiqa__weights_extractor SPEC = {
     .state_destroy = state_destroy,
     .run = run,
     .feature_name = feature_name,
+    .score = score,
 };
 
 int lmmiqa__cnniqa_extractor_create(const lmmiqa_extractor_options *opts,
                                     lmmiqa__extractor_impl *impl)
 {
     return lmmiqa__weights_extractor_create(&SPEC, opts, impl);
+}
+
+int lmmiqa__cnniqa_extractor_fit(const lmmiqa__extractor_fit_args *a)
+{
+    lmmiqa_cnniqa_config cfg;
+    lmmiqa_cnniqa_config_init(&cfg);
+    cfg.epochs = a->epochs;
+    cfg.patches_per_image = a->patches;
+    cfg.seed = a->seed;
+    cfg.threads = a->threads;
+    cfg.verbose = a->log != NULL;
+    cfg.log = a->log;
+    cfg.log_user = a->log_user;
+    return lmmiqa_cnniqa_train(&cfg, a->paths, a->mos, a->n, a->mos_lo, a->mos_hi, a->checkpoint,
+                               a->weights);
 }

@@ -2,7 +2,9 @@
  * src/models/metaiqa_extractor.c - the "metaiqa" feature extractor: loads
  * MetaIQA weights fine-tuned by `lmmiqa fit --extractor metaiqa`
  * (options.weights, required) and returns the 512-d activation before the
- * last FC for the image resized to 224x224.
+ * last FC for the image resized to 224x224. Its score hook is the model's
+ * own quality and its fit hook fine-tunes from args->init (random
+ * initialisation without), for the protocol's per-split training.
  */
 #include "metaiqa_internal.h"
 #include "weights_extractor.h"
@@ -21,6 +23,11 @@ static void state_destroy(void *state) { lmmiqa_metaiqa_state_destroy(state); }
 static int run(const void *model, void *state, const lmmiqa_image *img, double *out)
 {
     return lmmiqa_metaiqa_predict(model, state, img, NULL, out);
+}
+
+static int score(const void *model, void *state, const lmmiqa_image *img, double *out)
+{
+    return lmmiqa_metaiqa_predict(model, state, img, out, NULL);
 }
 
 static void feature_name(const void *model, size_t i, char *buf, size_t size)
@@ -58,10 +65,25 @@ static const lmmiqa__weights_extractor SPEC = {
     .state_destroy = state_destroy,
     .run = run,
     .feature_name = feature_name,
+    .score = score,
 };
 
 int lmmiqa__metaiqa_extractor_create(const lmmiqa_extractor_options *opts,
                                      lmmiqa__extractor_impl *impl)
 {
     return lmmiqa__weights_extractor_create(&SPEC, opts, impl);
+}
+
+int lmmiqa__metaiqa_extractor_fit(const lmmiqa__extractor_fit_args *a)
+{
+    lmmiqa_metaiqa_config cfg;
+    lmmiqa_metaiqa_config_init(&cfg);
+    cfg.epochs = a->epochs;
+    cfg.seed = a->seed;
+    cfg.threads = a->threads;
+    cfg.verbose = a->log != NULL;
+    cfg.log = a->log;
+    cfg.log_user = a->log_user;
+    return lmmiqa_metaiqa_train(&cfg, a->init, a->paths, a->mos, a->n, a->mos_lo, a->mos_hi,
+                                a->checkpoint, a->weights);
 }

@@ -42,5 +42,6 @@ int lmmiqa__weights_extractor_create(const lmmiqa__weights_extractor *spec,
     impl->state_destroy = spec->state_destroy;
     impl->run = spec->run;
     impl->feature_name = spec->feature_name;
+    impl->score = spec->score;
     return LMMIQA_OK;
 }

@@ -153,6 +153,46 @@ int cli_dataset_load(const char *cmd, const char *name, const char *image_root,
     return CLI_EXIT_OK;
 }
 
+int cli_train_rows_select(const char *cmd, const lmmiqa_dataset *ds, const char *split_file,
+                          long k, cli_train_rows *r)
+{
+    memset(r, 0, sizeof *r);
+    size_t n = lmmiqa_dataset_size(ds);
+    if (!split_file) {
+        r->all = malloc((n ? n : 1) * sizeof *r->all);
+        if (!r->all) {
+            cli_error(cmd, "out of memory");
+            return CLI_EXIT_INTERNAL;
+        }
+        for (size_t i = 0; i < n; i++)
+            r->all[i] = i;
+        r->train = r->all;
+        r->n_train = n;
+        return CLI_EXIT_OK;
+    }
+    int rc = lmmiqa_splits_load_json(split_file, n, &r->splits);
+    if (rc != LMMIQA_OK)
+        return cli_fail_status(cmd, rc);
+    if ((size_t)k > lmmiqa_splits_count(r->splits)) {
+        cli_error(cmd, "%s has %zu splits, --split %ld asked for", split_file,
+                  lmmiqa_splits_count(r->splits), k);
+        return CLI_EXIT_FAILURE;
+    }
+    const lmmiqa_split *sp = lmmiqa_splits_get(r->splits, (size_t)k - 1);
+    r->train = sp->train;
+    r->n_train = sp->n_train;
+    r->val = sp->val;
+    r->n_val = sp->n_val;
+    return CLI_EXIT_OK;
+}
+
+void cli_train_rows_free(cli_train_rows *r)
+{
+    lmmiqa_splits_destroy(r->splits);
+    free(r->all);
+    memset(r, 0, sizeof *r);
+}
+
 void cli_default_store(const lmmiqa_dataset *ds, char *buf, size_t cap)
 {
     const char *env = getenv("LMMIQA_STORE_DIR");

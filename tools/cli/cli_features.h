@@ -54,6 +54,23 @@ int cli_extractor_create(const char *cmd, const char *name, const cli_extractor_
 int cli_dataset_load(const char *cmd, const char *name, const char *image_root,
                      lmmiqa_dataset **out);
 
+/* The rows a command trains on (train, fit): the training and validation
+ * parts of split k (1-based) of a splits JSON, or every row of the dataset
+ * when there is no split file. */
+typedef struct cli_train_rows {
+    lmmiqa_splits *splits; /* owned; NULL without a split file */
+    size_t *all;           /* owned; every row, without a split file */
+    const size_t *train, *val;
+    size_t n_train, n_val;
+} cli_train_rows;
+
+/* Select them for `ds`; a k beyond the file's splits is a failure
+ * (printed). Returns a CLI exit code; free with cli_train_rows_free either
+ * way. */
+int cli_train_rows_select(const char *cmd, const lmmiqa_dataset *ds, const char *split_file,
+                          long k, cli_train_rows *r);
+void cli_train_rows_free(cli_train_rows *r);
+
 /* Default store folder for a dataset, written to buf: $LMMIQA_STORE_DIR/<dataset>,
  * else $XDG_CACHE_HOME/lmmiqa/features/<dataset>, else
  * ~/.cache/lmmiqa/features/<dataset>. */

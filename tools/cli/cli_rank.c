@@ -16,6 +16,7 @@
 #include "lmmiqa/distort.h"
 #include "lmmiqa/rng.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,52 @@ int cli_parse_rank_augment(const char *cmd, int argc, char **argv, int *i, size_
         return -1;
     *n = (size_t)l;
     return 1;
+}
+
+int cli_parse_training_opt(const char *cmd, int argc, char **argv, int *i,
+                           cli_training_opts *t)
+{
+    const char *v;
+    int m;
+    if ((m = cli_parse_regressor_opt(cmd, argc, argv, i, t->cfg, &t->head_set)) != 0) {
+        t->reg_opts |= m > 0;
+        return m;
+    }
+    if ((m = cli_parse_rank_augment(cmd, argc, argv, i, &t->rank_n)) != 0)
+        return m;
+    if ((m = cli_opt_value(cmd, argc, argv, i, "--rank-lambda", &v)) != 0) {
+        if (m < 0 || cli_parse_range(cmd, "--rank-lambda", v, 0, 0, HUGE_VAL, 1,
+                                     &t->cfg->rank_lambda) != 0)
+            return -1;
+        t->reg_opts = 1;
+        return 1;
+    }
+    if ((m = cli_opt_value(cmd, argc, argv, i, "--rank-margin", &v)) != 0) {
+        if (m < 0 || cli_parse_range(cmd, "--rank-margin", v, 0, 0, 1, 0,
+                                     &t->cfg->rank_margin) != 0)
+            return -1;
+        t->reg_opts = 1;
+        return 1;
+    }
+    if ((m = cli_opt_value(cmd, argc, argv, i, "--mos-range", &v)) != 0)
+        return m < 0 || cli_parse_mos_range(cmd, v, t->mos_range) != 0 ? -1 : 1;
+    if ((m = cli_opt_value(cmd, argc, argv, i, "--seed", &v)) != 0) {
+        long l;
+        if (m < 0 || cli_parse_long(cmd, "--seed", v, 0, 0x7fffffffL, &l) != 0)
+            return -1;
+        t->cfg->seed = (uint64_t)l;
+        return 1;
+    }
+    return 0;
+}
+
+const char *cli_training_default_recipe(cli_training_opts *t)
+{
+    uint64_t seed = t->cfg->seed;
+    const char *spec = lmmiqa_scorer_builtin_recipe(t->cfg, &t->rank_n);
+    t->cfg->seed = seed;
+    t->head_set = 1;
+    return spec;
 }
 
 char *cli_rank_levels_json(void)

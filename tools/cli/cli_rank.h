@@ -27,6 +27,28 @@ typedef struct cli_rank_data {
  * 1 matched, 0 not this option, -1 error (printed). */
 int cli_parse_rank_augment(const char *cmd, int argc, char **argv, int *i, size_t *n);
 
+/* The options of the commands that train a head (train, eval): the
+ * regressor's (cli_parse_regressor_opt) into *cfg, --seed into cfg->seed,
+ * --mos-range into *mos_range, --rank-augment into rank_n, --rank-lambda
+ * and --rank-margin into cfg. */
+typedef struct cli_training_opts {
+    lmmiqa_regressor_config *cfg;
+    lmmiqa_mos_range *mos_range;
+    int head_set;  /* --head was given */
+    int reg_opts;  /* a regressor option or --rank-lambda / --rank-margin was given */
+    size_t rank_n; /* --rank-augment (SIZE_MAX for all), 0 = off */
+} cli_training_opts;
+
+/* Parse one of them at argv[*i]: 1 matched, 0 not one of them, -1 error
+ * (printed). */
+int cli_parse_training_opt(const char *cmd, int argc, char **argv, int *i,
+                           cli_training_opts *t);
+
+/* `--features default`: the built-in model's whole recipe (regressor
+ * settings, head and rank augmentation) into t, keeping t->cfg->seed.
+ * Returns the spec. */
+const char *cli_training_default_recipe(cli_training_opts *t);
+
 /* Build the ranking data of `n_aug` images (all when larger) among the
  * training rows `train` [n_train] of dataset `ds`, whose features `f` (spec
  * `spec`, loaded from `store_dir`) are already stored. The distorted copies'

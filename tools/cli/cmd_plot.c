@@ -12,6 +12,11 @@
  * Trend's --spec mode splits feature specs such as "clip-vit-b16+brisque"
  * into the line (the LMM part) and the category ("Orig+BRISQUE"), which is
  * how Figure 3 is drawn straight from results.csv.
+ *
+ * Each subcommand runs in three steps: parse_* fills its options struct
+ * from argv (one argument loop, parse_plot_args, for both; only usage
+ * errors are printed), run_* reads the CSV and draws the chart through the
+ * public API, write_* prints what was drawn.
  */
 #include "cli.h"
 
@@ -136,6 +141,51 @@ static const char *split_assign(const char *opt, const char *s, char *key, size_
     return eq + 1;
 }
 
+/* --range LO:HI into po: 1, or -1 (printed). */
+static int parse_range_value(const char *v, lmmiqa_plot_options *po)
+{
+    char *end = NULL;
+    errno = 0;
+    double lo = strtod(v, &end);
+    double hi = 0;
+    int ok = !errno && end != v && *end == ':';
+    if (ok) {
+        const char *h = end + 1;
+        hi = strtod(h, &end);
+        ok = !errno && end != h && *end == '\0' && isfinite(lo) && isfinite(hi) && lo < hi;
+    }
+    if (!ok) {
+        cli_error(CMD, "--range: '%s' is not LO:HI with LO < HI", v);
+        return -1;
+    }
+    po->lo = lo;
+    po->hi = hi;
+    return 1;
+}
+
+/* --size WxH into po: 1, or -1 (printed). */
+static int parse_size_value(const char *v, lmmiqa_plot_options *po)
+{
+    char *end = NULL;
+    errno = 0;
+    double w = strtod(v, &end);
+    double h = 0;
+    int ok = !errno && end != v && (*end == 'x' || *end == 'X');
+    if (ok) {
+        const char *hs = end + 1;
+        h = strtod(hs, &end);
+        ok = !errno && end != hs && *end == '\0' && isfinite(w) && isfinite(h) && w >= 0 &&
+             h >= 0;
+    }
+    if (!ok) {
+        cli_error(CMD, "--size: '%s' is not WxH (e.g. 0x560 or 800x600)", v);
+        return -1;
+    }
+    po->width = w;
+    po->height = h;
+    return 1;
+}
+
 /* Returns 1 when argv[*i] was a common option, 0 when not, -1 on error. */
 static int parse_common(int argc, char **argv, int *i, common_opts *o)
 {
@@ -172,49 +222,10 @@ static int parse_common(int argc, char **argv, int *i, common_opts *o)
         o->n_labels++;
         return 1;
     }
-    if ((m = cli_opt_value(CMD, argc, argv, i, "--range", &v)) != 0) {
-        char *end = NULL;
-        if (m < 0)
-            return -1;
-        errno = 0;
-        double lo = strtod(v, &end);
-        double hi = 0;
-        int ok = !errno && end != v && *end == ':';
-        if (ok) {
-            const char *h = end + 1;
-            hi = strtod(h, &end);
-            ok = !errno && end != h && *end == '\0' && isfinite(lo) && isfinite(hi) && lo < hi;
-        }
-        if (!ok) {
-            cli_error(CMD, "--range: '%s' is not LO:HI with LO < HI", v);
-            return -1;
-        }
-        o->po.lo = lo;
-        o->po.hi = hi;
-        return 1;
-    }
-    if ((m = cli_opt_value(CMD, argc, argv, i, "--size", &v)) != 0) {
-        char *end = NULL;
-        if (m < 0)
-            return -1;
-        errno = 0;
-        double w = strtod(v, &end);
-        double h = 0;
-        int ok = !errno && end != v && (*end == 'x' || *end == 'X');
-        if (ok) {
-            const char *hs = end + 1;
-            h = strtod(hs, &end);
-            ok = !errno && end != hs && *end == '\0' && isfinite(w) && isfinite(h) && w >= 0 &&
-                 h >= 0;
-        }
-        if (!ok) {
-            cli_error(CMD, "--size: '%s' is not WxH (e.g. 0x560 or 800x600)", v);
-            return -1;
-        }
-        o->po.width = w;
-        o->po.height = h;
-        return 1;
-    }
+    if ((m = cli_opt_value(CMD, argc, argv, i, "--range", &v)) != 0)
+        return m < 0 ? -1 : parse_range_value(v, &o->po);
+    if ((m = cli_opt_value(CMD, argc, argv, i, "--size", &v)) != 0)
+        return m < 0 ? -1 : parse_size_value(v, &o->po);
     if ((m = cli_opt_value(CMD, argc, argv, i, "--scale", &v)) != 0)
         return m < 0 || cli_parse_range(CMD, "--scale", v,
                                         0, 1, HUGE_VAL, 1, &o->po.scale) != 0 ? -1 : 1;
@@ -359,6 +370,59 @@ static int take_input(const char *arg, const char **input)
     return 0;
 }
 
+/* A subcommand's own options: all take one string value. */
+typedef struct plot_opt {
+    const char *name;
+    const char **value;
+} plot_opt;
+
+/* The argument loop of both subcommands: the common options, the
+ * subcommand's `own` [n_own] options, "--" and the input CSV. Returns
+ * CLI_EXIT_OK or CLI_EXIT_USAGE (printed); *help is set for -h/--help, which
+ * ends the loop. */
+static int parse_plot_args(int argc, char **argv, common_opts *o, const plot_opt *own,
+                           size_t n_own, const char **input, int *help)
+{
+    int positional = 0;
+    for (int i = 1; i < argc; i++) {
+        int m = 0;
+        if (!positional && strcmp(argv[i], "--") == 0) {
+            positional = 1;
+            continue;
+        }
+        if (positional) {
+            if (take_input(argv[i], input) != 0)
+                return CLI_EXIT_USAGE;
+            continue;
+        }
+        if (cli_is_help(argv[i])) {
+            *help = 1;
+            return CLI_EXIT_OK;
+        }
+        m = parse_common(argc, argv, &i, o);
+        for (size_t k = 0; m == 0 && k < n_own; k++)
+            m = cli_opt_value(CMD, argc, argv, &i, own[k].name, own[k].value);
+        if (m != 0) {
+            if (m < 0)
+                return CLI_EXIT_USAGE;
+            continue;
+        }
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            cli_error(CMD, "unknown option '%s' (see lmmiqa plot --help)", argv[i]);
+            return CLI_EXIT_USAGE;
+        }
+        if (take_input(argv[i], input) != 0)
+            return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+static void common_opts_init(common_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    lmmiqa_plot_options_init(&o->po);
+}
+
 static int plot_status(int rc)
 {
     if (rc == LMMIQA_ERR_FORMAT) {
@@ -387,6 +451,30 @@ static void scatter_points_free(scatter_points *p)
     free(p->pred);
     lmmiqa_csv_destroy(p->csv);
     memset(p, 0, sizeof *p);
+}
+
+/* eval's predictions.csv holds every split: say when the selected rows
+ * (row_group >= 0) of several splits share the plot (a test image appears
+ * once a split). series_c: the series column (not a split column then). */
+static void note_pooled_splits(const lmmiqa_csv *csv, int series_c, const int *row_group)
+{
+    int split_c = lmmiqa_csv_column(csv, "split");
+    size_t distinct = 0, rows = lmmiqa_csv_rows(csv);
+    const char *first = NULL;
+    for (size_t r = 0; split_c >= 0 && split_c != series_c && r < rows && distinct < 2; r++) {
+        if (row_group[r] < 0)
+            continue;
+        const char *v = lmmiqa_csv_cell(csv, r, (size_t)split_c);
+        if (!first) {
+            first = v;
+            distinct = 1;
+        } else if (strcmp(v, first) != 0) {
+            distinct = 2;
+        }
+    }
+    if (distinct > 1)
+        cli_error(CMD, "note: the points pool several splits; --split split --split-value K "
+                       "for one");
 }
 
 /* Read `input`'s rows that pass the filters into series (names collected in
@@ -440,27 +528,7 @@ static int scatter_load(const char *input, const common_opts *oc, const char *mo
                   only ? " and --only" : "");
         goto done;
     }
-    {
-        /* eval's predictions.csv holds every split: say when points of
-         * several splits share the plot (a test image appears once a split) */
-        int split_c = lmmiqa_csv_column(csv, "split");
-        size_t distinct = 0;
-        const char *first = NULL;
-        for (size_t r = 0; split_c >= 0 && split_c != sc && r < rows && distinct < 2; r++) {
-            if (row_group[r] < 0)
-                continue;
-            const char *v = lmmiqa_csv_cell(csv, r, (size_t)split_c);
-            if (!first) {
-                first = v;
-                distinct = 1;
-            } else if (strcmp(v, first) != 0) {
-                distinct = 2;
-            }
-        }
-        if (distinct > 1)
-            cli_error(CMD, "note: the points pool several splits; --split split --split-value K "
-                           "for one");
-    }
+    note_pooled_splits(csv, sc, row_group);
     for (size_t g = 1; g < series->n; g++)
         offsets[g] = offsets[g - 1] + counts[g - 1];
     size_t fill[MAX_GROUPS] = {0};
@@ -491,102 +559,107 @@ done:
     return code;
 }
 
-static int plot_scatter(int argc, char **argv)
-{
+/* The parsed `plot scatter` command line. */
+typedef struct scatter_opts {
     common_opts o;
-    memset(&o, 0, sizeof o);
-    lmmiqa_plot_options_init(&o.po);
-    const char *input = NULL, *mos_col = "mos", *pred_col = "pred", *series_col = NULL;
-    const char *only = NULL, *split_col = NULL, *split_value = NULL, *train = NULL;
-    int positional = 0;
-    for (int i = 1; i < argc; i++) {
-        int m;
-        if (!positional && strcmp(argv[i], "--") == 0) {
-            positional = 1;
-            continue;
-        }
-        if (positional) {
-            if (take_input(argv[i], &input) != 0)
-                return CLI_EXIT_USAGE;
-            continue;
-        }
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((m = parse_common(argc, argv, &i, &o)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--mos", &mos_col)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--pred", &pred_col)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--series", &series_col)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--only", &only)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--split", &split_col)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--split-value", &split_value)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--train", &train)) != 0) {
-            if (m < 0)
-                return CLI_EXIT_USAGE;
-            continue;
-        }
-        if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            cli_error(CMD, "unknown option '%s' (see lmmiqa plot --help)", argv[i]);
-            return CLI_EXIT_USAGE;
-        }
-        if (take_input(argv[i], &input) != 0)
-            return CLI_EXIT_USAGE;
-    }
-    if (!input || !o.out) {
+    const char *input, *mos_col, *pred_col, *series_col, *only, *split_col, *split_value;
+    const char *train;
+    int help;
+} scatter_opts;
+
+/* Fill so from argv. Returns a CLI exit code; so->help asks for the usage. */
+static int parse_scatter(int argc, char **argv, scatter_opts *so)
+{
+    memset(so, 0, sizeof *so);
+    common_opts_init(&so->o);
+    so->mos_col = "mos";
+    so->pred_col = "pred";
+    const plot_opt own[] = {{"--mos", &so->mos_col},         {"--pred", &so->pred_col},
+                            {"--series", &so->series_col},   {"--only", &so->only},
+                            {"--split", &so->split_col},     {"--split-value", &so->split_value},
+                            {"--train", &so->train}};
+    int code = parse_plot_args(argc, argv, &so->o, own, sizeof own / sizeof own[0], &so->input,
+                               &so->help);
+    if (code != CLI_EXIT_OK || so->help)
+        return code;
+    if (!so->input || !so->o.out) {
         cli_error(CMD, "scatter needs PRED.csv and --out FIG (see lmmiqa plot --help)");
         return CLI_EXIT_USAGE;
     }
-    if (!split_col != !split_value) {
+    if (!so->split_col != !so->split_value) {
         cli_error(CMD, "--split and --split-value go together");
         return CLI_EXIT_USAGE;
     }
-    if (only && !series_col) {
+    if (so->only && !so->series_col) {
         cli_error(CMD, "--only needs --series");
         return CLI_EXIT_USAGE;
     }
-    if (split_col) {
-        if (o.n_filters == MAX_FILTERS) {
+    if (so->split_col) {
+        common_opts *o = &so->o;
+        if (o->n_filters == MAX_FILTERS) {
             cli_error(CMD, "at most %d filters", MAX_FILTERS);
             return CLI_EXIT_USAGE;
         }
-        snprintf(o.filters[o.n_filters].col, sizeof o.filters[0].col, "%s", split_col);
-        o.filters[o.n_filters++].value = split_value;
+        snprintf(o->filters[o->n_filters].col, sizeof o->filters[0].col, "%s", so->split_col);
+        o->filters[o->n_filters++].value = so->split_value;
     }
-    group_set series = {0};
-    if (only && group_set_list(&series, "--only", only) != 0) {
-        group_set_free(&series);
-        return CLI_EXIT_USAGE;
-    }
+    return CLI_EXIT_OK;
+}
 
-    /* --train: the training rows first, as the paper's panels are ordered. */
-    scatter_points pts[2];
-    memset(pts, 0, sizeof pts);
-    const char *files[2] = {train, input};
+/* Load the points (with --train the training rows first, as the paper's
+ * panels are ordered: pts[0] training, pts[1] test) and draw them. */
+static int run_scatter(const scatter_opts *so, group_set *series, scatter_points pts[2])
+{
+    if (so->only && group_set_list(series, "--only", so->only) != 0)
+        return CLI_EXIT_USAGE;
+    const char *files[2] = {so->train, so->input};
     int code = CLI_EXIT_OK;
-    for (int k = train ? 0 : 1; k < 2 && code == CLI_EXIT_OK; k++)
-        code = scatter_load(files[k], &o, mos_col, pred_col, series_col, only, &series, &pts[k]);
-    int rc = LMMIQA_OK;
-    if (code == CLI_EXIT_OK && train) {
+    for (int k = so->train ? 0 : 1; k < 2 && code == CLI_EXIT_OK; k++)
+        code = scatter_load(files[k], &so->o, so->mos_col, so->pred_col, so->series_col,
+                            so->only, series, &pts[k]);
+    if (code != CLI_EXIT_OK)
+        return code;
+    int rc;
+    if (so->train) {
         lmmiqa_plot_scatter_panel panels[2] = {{"Training", pts[0].ss, pts[0].n_series},
                                                {"Test", pts[1].ss, pts[1].n_series}};
-        rc = lmmiqa_plot_scatter_panels(panels, 2, &o.po, o.out, NULL);
-    } else if (code == CLI_EXIT_OK) {
-        rc = lmmiqa_plot_scatter(pts[1].ss, pts[1].n_series, &o.po, o.out, NULL);
+        rc = lmmiqa_plot_scatter_panels(panels, 2, &so->o.po, so->o.out, NULL);
+    } else {
+        rc = lmmiqa_plot_scatter(pts[1].ss, pts[1].n_series, &so->o.po, so->o.out, NULL);
     }
-    if (code == CLI_EXIT_OK && rc != LMMIQA_OK)
-        code = plot_status(rc);
-    for (int k = train ? 0 : 1; k < 2 && code == CLI_EXIT_OK; k++)
+    return rc == LMMIQA_OK ? CLI_EXIT_OK : plot_status(rc);
+}
+
+/* Each series' size, PLCC and SROCC on stdout, the file on stderr. */
+static void write_scatter(const scatter_opts *so, const scatter_points pts[2])
+{
+    for (int k = so->train ? 0 : 1; k < 2; k++)
         for (size_t s = 0; s < pts[k].n_series; s++) {
             const lmmiqa_plot_scatter_series *se = &pts[k].ss[s];
             double plcc = NAN, srocc = NAN;
             lmmiqa_metric_plcc(se->pred, se->mos, se->n, &plcc);
             lmmiqa_metric_srocc(se->pred, se->mos, se->n, &srocc);
-            printf("%s%s\t%zu points\tPLCC %.4f\tSROCC %.4f\n", train ? (k ? "test: " : "training: ") : "",
-                   se->label, se->n, plcc, srocc);
+            printf("%s%s\t%zu points\tPLCC %.4f\tSROCC %.4f\n",
+                   so->train ? (k ? "test: " : "training: ") : "", se->label, se->n, plcc,
+                   srocc);
         }
+    fprintf(stderr, "lmmiqa plot: wrote %s\n", so->o.out);
+}
+
+static int plot_scatter(int argc, char **argv)
+{
+    scatter_opts so;
+    int code = parse_scatter(argc, argv, &so);
+    if (so.help)
+        usage(stdout);
+    if (code != CLI_EXIT_OK || so.help)
+        return code;
+    group_set series = {0};
+    scatter_points pts[2];
+    memset(pts, 0, sizeof pts);
+    code = run_scatter(&so, &series, pts);
     if (code == CLI_EXIT_OK)
-        fprintf(stderr, "lmmiqa plot: wrote %s\n", o.out);
+        write_scatter(&so, pts);
     scatter_points_free(&pts[0]);
     scatter_points_free(&pts[1]);
     group_set_free(&series);
@@ -622,195 +695,232 @@ static int spec_split(const char *spec, char *model, size_t mcap, char *cat, siz
     return model[0] != '\0';
 }
 
-static int plot_trend(int argc, char **argv)
-{
+/* The parsed `plot trend` command line. */
+typedef struct trend_opts {
     common_opts o;
-    memset(&o, 0, sizeof o);
-    lmmiqa_plot_options_init(&o.po);
-    const char *input = NULL, *x_col = NULL, *line_col = NULL, *y_col = NULL, *spec_col = NULL;
-    const char *x_order = NULL, *line_order = NULL;
-    int positional = 0;
-    for (int i = 1; i < argc; i++) {
-        int m;
-        if (!positional && strcmp(argv[i], "--") == 0) {
-            positional = 1;
-            continue;
-        }
-        if (positional) {
-            if (take_input(argv[i], &input) != 0)
-                return CLI_EXIT_USAGE;
-            continue;
-        }
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((m = parse_common(argc, argv, &i, &o)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--x", &x_col)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--line", &line_col)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--y", &y_col)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--spec", &spec_col)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--x-order", &x_order)) != 0 ||
-            (m = cli_opt_value(CMD, argc, argv, &i, "--line-order", &line_order)) != 0) {
-            if (m < 0)
-                return CLI_EXIT_USAGE;
-            continue;
-        }
-        if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            cli_error(CMD, "unknown option '%s' (see lmmiqa plot --help)", argv[i]);
-            return CLI_EXIT_USAGE;
-        }
-        if (take_input(argv[i], &input) != 0)
-            return CLI_EXIT_USAGE;
-    }
-    if (!input || !o.out || !y_col) {
+    const char *input, *x_col, *line_col, *y_col, *spec_col, *x_order, *line_order;
+    int help;
+} trend_opts;
+
+/* Fill to from argv. Returns a CLI exit code; to->help asks for the usage. */
+static int parse_trend(int argc, char **argv, trend_opts *to)
+{
+    memset(to, 0, sizeof *to);
+    common_opts_init(&to->o);
+    const plot_opt own[] = {{"--x", &to->x_col},         {"--line", &to->line_col},
+                            {"--y", &to->y_col},         {"--spec", &to->spec_col},
+                            {"--x-order", &to->x_order}, {"--line-order", &to->line_order}};
+    int code = parse_plot_args(argc, argv, &to->o, own, sizeof own / sizeof own[0], &to->input,
+                               &to->help);
+    if (code != CLI_EXIT_OK || to->help)
+        return code;
+    if (!to->input || !to->o.out || !to->y_col) {
         cli_error(CMD, "trend needs RESULTS.csv, --y COL and --out FIG (see lmmiqa plot --help)");
         return CLI_EXIT_USAGE;
     }
-    if (spec_col ? (x_col || line_col) : (!x_col || !line_col)) {
+    if (to->spec_col ? (to->x_col || to->line_col) : (!to->x_col || !to->line_col)) {
         cli_error(CMD, "trend needs either --x COL and --line COL, or --spec COL");
         return CLI_EXIT_USAGE;
     }
-    if (!o.po.y_label)
-        o.po.y_label = y_col;
+    if (!to->o.po.y_label)
+        to->o.po.y_label = to->y_col;
+    return CLI_EXIT_OK;
+}
 
-    group_set cats = {0}, lines = {0};
-    lmmiqa_csv *csv = NULL;
-    double *values = NULL;
-    int code = CLI_EXIT_USAGE;
-    if ((x_order && group_set_list(&cats, "--x-order", x_order) != 0) ||
-        (line_order && group_set_list(&lines, "--line-order", line_order) != 0))
-        goto done;
-    code = CLI_EXIT_FAILURE;
-    int rc = lmmiqa_csv_load(input, &csv);
-    if (rc != LMMIQA_OK) {
-        code = cli_fail_status(CMD, rc);
-        goto done;
+/* The (line, category) table of a results file: values[line * MAX_GROUPS +
+ * category], NAN where missing; line_of_row: the CSV line of each value. */
+typedef struct trend_table {
+    group_set cats, lines;
+    lmmiqa_csv *csv;
+    double *values;
+    size_t *line_of_row;
+} trend_table;
+
+static void trend_table_free(trend_table *t)
+{
+    group_set_free(&t->cats);
+    group_set_free(&t->lines);
+    lmmiqa_csv_destroy(t->csv);
+    free(t->values);
+    free(t->line_of_row);
+    memset(t, 0, sizeof *t);
+}
+
+/* The line and category of CSV row r into lname / cname (model and cat
+ * hold them in --spec mode). 1 ok, 0 row left out (noted), -1 error. */
+static int trend_row_names(const trend_opts *to, const lmmiqa_csv *csv, size_t r, int xc,
+                           int lc, char model[512], char cat[512], const char **lname,
+                           const char **cname)
+{
+    if (!to->spec_col) {
+        *lname = lmmiqa_csv_cell(csv, r, (size_t)lc);
+        *cname = lmmiqa_csv_cell(csv, r, (size_t)xc);
+        return 1;
     }
-    int yc = need_column(csv, "metric", y_col);
-    int xc = spec_col ? need_column(csv, "spec", spec_col) : need_column(csv, "x", x_col);
-    int lc = spec_col ? xc : need_column(csv, "line", line_col);
+    const char *spec = lmmiqa_csv_cell(csv, r, (size_t)xc);
+    int s = spec_split(spec, model, 512, cat, 512);
+    if (s < 0) {
+        cli_error(CMD, "%s, line %zu: '%s' is not a feature spec (%s)", to->input,
+                  lmmiqa_csv_line(csv, r), spec, lmmiqa_error_message());
+        return -1;
+    }
+    if (s == 0) {
+        fprintf(stderr, "lmmiqa plot: note: '%s' has no model part; left out\n", spec);
+        return 0;
+    }
+    *lname = model;
+    *cname = cat;
+    return 1;
+}
+
+/* Store row r's value in the table. CLI_EXIT_OK, or an exit code (printed). */
+static int trend_put(const trend_opts *to, trend_table *t, size_t r, int yc, const char *lname,
+                     const char *cname, size_t *used)
+{
+    int ci = group_index(&t->cats, cname, "categories");
+    int li = ci >= 0 ? group_index(&t->lines, lname, "lines") : ci;
+    if (ci == -2 || li == -2)
+        return CLI_EXIT_FAILURE;
+    if (ci < 0 || li < 0)
+        return CLI_EXIT_OK;
+    double v;
+    int rc = lmmiqa_csv_cell_double(t->csv, r, (size_t)yc, &v);
+    if (rc != LMMIQA_OK)
+        return cli_fail_status(CMD, rc);
+    size_t at = (size_t)li * MAX_GROUPS + (size_t)ci;
+    if (!isnan(t->values[at])) {
+        cli_error(CMD, "%s: lines %zu and %zu both give %s at %s", to->input,
+                  t->line_of_row[at], lmmiqa_csv_line(t->csv, r), lname, cname);
+        return CLI_EXIT_FAILURE;
+    }
+    t->values[at] = v;
+    t->line_of_row[at] = lmmiqa_csv_line(t->csv, r);
+    (*used)++;
+    return CLI_EXIT_OK;
+}
+
+/* Read the input into t. Returns a CLI exit code (printed). */
+static int trend_collect(const trend_opts *to, trend_table *t)
+{
+    common_opts o = to->o;
+    if ((to->x_order && group_set_list(&t->cats, "--x-order", to->x_order) != 0) ||
+        (to->line_order && group_set_list(&t->lines, "--line-order", to->line_order) != 0))
+        return CLI_EXIT_USAGE;
+    int rc = lmmiqa_csv_load(to->input, &t->csv);
+    if (rc != LMMIQA_OK)
+        return cli_fail_status(CMD, rc);
+    const lmmiqa_csv *csv = t->csv;
+    int yc = need_column(csv, "metric", to->y_col);
+    int xc = to->spec_col ? need_column(csv, "spec", to->spec_col)
+                          : need_column(csv, "x", to->x_col);
+    int lc = to->spec_col ? xc : need_column(csv, "line", to->line_col);
     if (yc < 0 || xc < 0 || lc < 0 || resolve_filters(csv, &o) != 0)
-        goto done;
-    values = malloc(MAX_GROUPS * MAX_GROUPS * sizeof *values);
-    size_t *line_of_row = malloc(MAX_GROUPS * MAX_GROUPS * sizeof *line_of_row);
-    if (!values || !line_of_row) {
-        free(line_of_row);
+        return CLI_EXIT_FAILURE;
+    t->values = malloc(MAX_GROUPS * MAX_GROUPS * sizeof *t->values);
+    t->line_of_row = malloc(MAX_GROUPS * MAX_GROUPS * sizeof *t->line_of_row);
+    if (!t->values || !t->line_of_row) {
         cli_error(CMD, "out of memory");
-        code = CLI_EXIT_INTERNAL;
-        goto done;
+        return CLI_EXIT_INTERNAL;
     }
     for (size_t k = 0; k < MAX_GROUPS * MAX_GROUPS; k++)
-        values[k] = NAN;
-    size_t used = 0;
+        t->values[k] = NAN;
     /* With --spec, Orig comes first, then categories in order of appearance. */
-    if (spec_col && !x_order && group_index(&cats, "Orig", "categories") < 0) {
-        free(line_of_row);
-        goto done;
-    }
+    if (to->spec_col && !to->x_order && group_index(&t->cats, "Orig", "categories") < 0)
+        return CLI_EXIT_FAILURE;
+    size_t used = 0;
     for (size_t r = 0; r < lmmiqa_csv_rows(csv); r++) {
         if (!row_selected(csv, r, &o))
             continue;
         char model[512], cat[512];
-        const char *lname, *cname;
-        if (spec_col) {
-            const char *spec = lmmiqa_csv_cell(csv, r, (size_t)xc);
-            int s = spec_split(spec, model, sizeof model, cat, sizeof cat);
-            if (s < 0) {
-                cli_error(CMD, "%s, line %zu: '%s' is not a feature spec (%s)", input,
-                          lmmiqa_csv_line(csv, r), spec, lmmiqa_error_message());
-                free(line_of_row);
-                goto done;
-            }
-            if (s == 0) {
-                fprintf(stderr, "lmmiqa plot: note: '%s' has no model part; left out\n", spec);
-                continue;
-            }
-            lname = model;
-            cname = cat;
-        } else {
-            lname = lmmiqa_csv_cell(csv, r, (size_t)lc);
-            cname = lmmiqa_csv_cell(csv, r, (size_t)xc);
-        }
-        int ci = group_index(&cats, cname, "categories");
-        int li = ci >= 0 ? group_index(&lines, lname, "lines") : ci;
-        if (ci == -2 || li == -2) {
-            free(line_of_row);
-            goto done;
-        }
-        if (ci < 0 || li < 0)
-            continue;
-        double v;
-        if ((rc = lmmiqa_csv_cell_double(csv, r, (size_t)yc, &v)) != LMMIQA_OK) {
-            free(line_of_row);
-            code = cli_fail_status(CMD, rc);
-            goto done;
-        }
-        size_t at = (size_t)li * MAX_GROUPS + (size_t)ci;
-        if (!isnan(values[at])) {
-            cli_error(CMD, "%s: lines %zu and %zu both give %s at %s", input,
-                      line_of_row[at], lmmiqa_csv_line(csv, r), lname, cname);
-            free(line_of_row);
-            goto done;
-        }
-        values[at] = v;
-        line_of_row[at] = lmmiqa_csv_line(csv, r);
-        used++;
+        const char *lname = NULL, *cname = NULL;
+        int s = trend_row_names(to, csv, r, xc, lc, model, cat, &lname, &cname);
+        if (s < 0)
+            return CLI_EXIT_FAILURE;
+        int code = s ? trend_put(to, t, r, yc, lname, cname, &used) : CLI_EXIT_OK;
+        if (code != CLI_EXIT_OK)
+            return code;
     }
-    free(line_of_row);
     if (used == 0) {
-        cli_error(CMD, "%s: no rows match the filters and orders", input);
-        goto done;
+        cli_error(CMD, "%s: no rows match the filters and orders", to->input);
+        return CLI_EXIT_FAILURE;
     }
-    /* Drop categories no line has (e.g. Orig when only combinations ran). */
+    return CLI_EXIT_OK;
+}
+
+/* Drop the categories no line has (e.g. Orig when only combinations ran),
+ * compacting t->values; names into cat_names. Returns their count. */
+static size_t trend_categories(const trend_opts *to, trend_table *t, const char **cat_names)
+{
     size_t n_cats = 0;
-    const char *cat_names[MAX_GROUPS];
-    for (size_t c = 0; c < cats.n; c++) {
+    for (size_t c = 0; c < t->cats.n; c++) {
         size_t have = 0;
-        for (size_t l = 0; l < lines.n; l++)
-            have += !isnan(values[l * MAX_GROUPS + c]);
+        for (size_t l = 0; l < t->lines.n; l++)
+            have += !isnan(t->values[l * MAX_GROUPS + c]);
         if (have == 0) {
-            if (x_order)
+            if (to->x_order)
                 fprintf(stderr, "lmmiqa plot: note: no value at '%s'; left out\n",
-                        cats.names[c]);
+                        t->cats.names[c]);
             continue;
         }
-        for (size_t l = 0; l < lines.n; l++)
-            values[l * MAX_GROUPS + n_cats] = values[l * MAX_GROUPS + c];
-        cat_names[n_cats++] = cats.names[c];
+        for (size_t l = 0; l < t->lines.n; l++)
+            t->values[l * MAX_GROUPS + n_cats] = t->values[l * MAX_GROUPS + c];
+        cat_names[n_cats++] = t->cats.names[c];
     }
+    return n_cats;
+}
+
+/* Collect the table and draw it; the drawn sizes into n_lines / n_cats. */
+static int run_trend(const trend_opts *to, trend_table *t, size_t *n_lines, size_t *n_cats)
+{
+    int code = trend_collect(to, t);
+    if (code != CLI_EXIT_OK)
+        return code;
+    const char *cat_names[MAX_GROUPS];
+    *n_cats = trend_categories(to, t, cat_names);
     lmmiqa_plot_trend_line tl[MAX_GROUPS];
-    size_t n_lines = 0;
-    for (size_t l = 0; l < lines.n; l++) {
+    *n_lines = 0;
+    for (size_t l = 0; l < t->lines.n; l++) {
         size_t have = 0;
-        for (size_t c = 0; c < n_cats; c++) {
-            if (isnan(values[l * MAX_GROUPS + c]))
+        for (size_t c = 0; c < *n_cats; c++) {
+            if (isnan(t->values[l * MAX_GROUPS + c]))
                 fprintf(stderr, "lmmiqa plot: note: no value for %s at %s (a gap)\n",
-                        lines.names[l], cat_names[c]);
+                        t->lines.names[l], cat_names[c]);
             else
                 have++;
         }
         if (have == 0) {
             fprintf(stderr, "lmmiqa plot: note: line '%s' has no rows; left out\n",
-                    lines.names[l]);
+                    t->lines.names[l]);
             continue;
         }
-        tl[n_lines++] = (lmmiqa_plot_trend_line){label_of(&o, lines.names[l]),
-                                                 values + l * MAX_GROUPS};
+        tl[(*n_lines)++] = (lmmiqa_plot_trend_line){label_of(&to->o, t->lines.names[l]),
+                                                    t->values + l * MAX_GROUPS};
     }
-    rc = lmmiqa_plot_trend(cat_names, n_cats, tl, n_lines, &o.po, o.out, NULL);
-    if (rc != LMMIQA_OK) {
-        code = plot_status(rc);
-        goto done;
-    }
-    fprintf(stderr, "lmmiqa plot: wrote %s (%zu line%s x %zu categor%s)\n", o.out, n_lines,
+    int rc = lmmiqa_plot_trend(cat_names, *n_cats, tl, *n_lines, &to->o.po, to->o.out, NULL);
+    return rc == LMMIQA_OK ? CLI_EXIT_OK : plot_status(rc);
+}
+
+static void write_trend(const trend_opts *to, size_t n_lines, size_t n_cats)
+{
+    fprintf(stderr, "lmmiqa plot: wrote %s (%zu line%s x %zu categor%s)\n", to->o.out, n_lines,
             n_lines == 1 ? "" : "s", n_cats, n_cats == 1 ? "y" : "ies");
-    code = CLI_EXIT_OK;
-done:
-    free(values);
-    group_set_free(&cats);
-    group_set_free(&lines);
-    lmmiqa_csv_destroy(csv);
+}
+
+static int plot_trend(int argc, char **argv)
+{
+    trend_opts to;
+    int code = parse_trend(argc, argv, &to);
+    if (to.help)
+        usage(stdout);
+    if (code != CLI_EXIT_OK || to.help)
+        return code;
+    trend_table t;
+    memset(&t, 0, sizeof t);
+    size_t n_lines = 0, n_cats = 0;
+    code = run_trend(&to, &t, &n_lines, &n_cats);
+    if (code == CLI_EXIT_OK)
+        write_trend(&to, n_lines, n_cats);
+    trend_table_free(&t);
     return code;
 }
 

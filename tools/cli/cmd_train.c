@@ -7,6 +7,10 @@
  * rows: every image, or the training part of split K of a split file (its
  * validation part, if any, selects the epoch). With --rank-augment, distorted
  * copies of training images add ordered pairs to the loss (cli_rank.h).
+ *
+ * Three steps: parse_train fills a train_opts from argv (printing usage
+ * errors only), run_train fits the regressor through the public API,
+ * write_train saves it with its metadata and prints the summary line.
  */
 #include "cli.h"
 #include "cli_features.h"
@@ -78,270 +82,263 @@ static char *command_line(int argc, char **argv)
     return s;
 }
 
-int cmd_train(int argc, char **argv)
-{
-    const char *cmd = "train";
-    const char *spec = NULL, *dataset = NULL, *image_root = NULL, *store_opt = NULL;
-    const char *split_file = NULL, *out = NULL;
-    long split_k = 0;
-    cli_extractor_opts eo = {0};
+/* The parsed command line. */
+typedef struct train_opts {
+    const char *spec, *dataset, *image_root, *store, *split_file, *out;
+    long split_k;
+    int quiet, help;
+    cli_extractor_opts eo;
     lmmiqa_regressor_config cfg;
-    lmmiqa_regressor_config_init(&cfg);
-    cfg.threads = 1; /* as lmmiqa_protocol_options_init: fast, machine-independent */
-    lmmiqa_mos_range range = LMMIQA_MOS_RANGE_NOMINAL;
-    int head_set = 0, quiet = 0, reg_opts = 0;
-    size_t rank_n = 0;
+    lmmiqa_mos_range range;
+    cli_training_opts tr; /* into cfg and range */
+} train_opts;
+
+/* The checks across options, after the loop. Returns a CLI exit code. */
+static int check_train_opts(const char *cmd, train_opts *o)
+{
+    if (!o->spec || !o->dataset || !o->out) {
+        cli_error(cmd, "--features, --dataset and --out are required");
+        return CLI_EXIT_USAGE;
+    }
+    if (o->split_k && !o->split_file) {
+        cli_error(cmd, "--split needs --split-file");
+        return CLI_EXIT_USAGE;
+    }
+    if (!o->split_k)
+        o->split_k = 1;
+    if (strcmp(o->spec, "default") == 0) {
+        if (o->tr.reg_opts || o->tr.rank_n) {
+            cli_error(cmd, "--features default is the built-in model's whole recipe: give no "
+                           "regressor options or --rank-* options with it");
+            return CLI_EXIT_USAGE;
+        }
+        o->spec = cli_training_default_recipe(&o->tr);
+    }
+    if (!cli_check_spec(cmd, "--features", o->spec))
+        return CLI_EXIT_USAGE;
+    if (!o->tr.head_set)
+        o->cfg.head = lmmiqa_protocol_default_head(o->spec);
+    if (o->tr.rank_n && o->cfg.head == LMMIQA_HEAD_SVR) {
+        cli_error(cmd, "--rank-augment needs the mlp or linear head, not svr");
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Fill o from argv. Returns a CLI exit code; o->help asks for the usage. */
+static int parse_train(const char *cmd, int argc, char **argv, train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    lmmiqa_regressor_config_init(&o->cfg);
+    o->cfg.threads = 1; /* as lmmiqa_protocol_options_init: fast, machine-independent */
+    o->range = LMMIQA_MOS_RANGE_NOMINAL;
+    o->tr.cfg = &o->cfg;
+    o->tr.mos_range = &o->range;
     for (int i = 1; i < argc; i++) {
         const char *v;
         int m;
         if (cli_is_help(argv[i])) {
-            usage(stdout);
+            o->help = 1;
             return CLI_EXIT_OK;
         }
         if (cli_is_quiet(argv[i])) {
-            quiet = 1;
+            o->quiet = 1;
             continue;
         }
-        if ((m = cli_opt_value(cmd, argc, argv, &i, "--features", &spec)) != 0 ||
-            (m = cli_opt_value(cmd, argc, argv, &i, "--dataset", &dataset)) != 0 ||
-            (m = cli_opt_value(cmd, argc, argv, &i, "--image-root", &image_root)) != 0 ||
-            (m = cli_opt_value(cmd, argc, argv, &i, "--store", &store_opt)) != 0 ||
-            (m = cli_opt_value(cmd, argc, argv, &i, "--split-file", &split_file)) != 0 ||
-            (m = cli_opt_value(cmd, argc, argv, &i, "--out", &out)) != 0 ||
-            (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0) {
+        if ((m = cli_opt_value(cmd, argc, argv, &i, "--features", &o->spec)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--dataset", &o->dataset)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--image-root", &o->image_root)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--store", &o->store)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--split-file", &o->split_file)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--out", &o->out)) != 0 ||
+            (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &o->eo)) != 0 ||
+            (m = cli_parse_training_opt(cmd, argc, argv, &i, &o->tr)) != 0) {
             if (m < 0)
                 return CLI_EXIT_USAGE;
-            continue;
-        }
-        if ((m = cli_parse_regressor_opt(cmd, argc, argv, &i, &cfg, &head_set)) != 0) {
-            if (m < 0)
-                return CLI_EXIT_USAGE;
-            reg_opts = 1;
             continue;
         }
         if ((m = cli_opt_value(cmd, argc, argv, &i, "--split", &v)) != 0) {
-            if (m < 0 || cli_parse_long(cmd, "--split", v, 1, 1000000, &split_k) != 0)
+            if (m < 0 || cli_parse_long(cmd, "--split", v, 1, 1000000, &o->split_k) != 0)
                 return CLI_EXIT_USAGE;
-            continue;
-        }
-        if ((m = cli_opt_value(cmd, argc, argv, &i, "--mos-range", &v)) != 0) {
-            if (m < 0 || cli_parse_mos_range(cmd, v, &range) != 0)
-                return CLI_EXIT_USAGE;
-            continue;
-        }
-        if ((m = cli_opt_value(cmd, argc, argv, &i, "--seed", &v)) != 0) {
-            long l;
-            if (m < 0 || cli_parse_long(cmd, "--seed", v, 0, 0x7fffffffL, &l) != 0)
-                return CLI_EXIT_USAGE;
-            cfg.seed = (uint64_t)l;
-            continue;
-        }
-        if ((m = cli_parse_rank_augment(cmd, argc, argv, &i, &rank_n)) != 0) {
-            if (m < 0)
-                return CLI_EXIT_USAGE;
-            continue;
-        }
-        if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-lambda", &v)) != 0) {
-            if (m < 0 || cli_parse_range(cmd, "--rank-lambda", v,
-                                         0, 0, HUGE_VAL, 1, &cfg.rank_lambda) != 0)
-                return CLI_EXIT_USAGE;
-            reg_opts = 1;
-            continue;
-        }
-        if ((m = cli_opt_value(cmd, argc, argv, &i, "--rank-margin", &v)) != 0) {
-            if (m < 0 || cli_parse_range(cmd, "--rank-margin", v,
-                                         0, 0, 1, 0, &cfg.rank_margin) != 0)
-                return CLI_EXIT_USAGE;
-            reg_opts = 1;
             continue;
         }
         cli_error(cmd, "unexpected argument '%s' (see lmmiqa train --help)", argv[i]);
         return CLI_EXIT_USAGE;
     }
-    if (!spec || !dataset || !out) {
-        cli_error(cmd, "--features, --dataset and --out are required");
-        return CLI_EXIT_USAGE;
-    }
-    if (split_k && !split_file) {
-        cli_error(cmd, "--split needs --split-file");
-        return CLI_EXIT_USAGE;
-    }
-    if (strcmp(spec, "default") == 0) {
-        if (reg_opts || rank_n) {
-            cli_error(cmd, "--features default is the built-in model's whole recipe: give no "
-                           "regressor options or --rank-* options with it");
-            return CLI_EXIT_USAGE;
-        }
-        uint64_t seed = cfg.seed;
-        spec = lmmiqa_scorer_builtin_recipe(&cfg, &rank_n);
-        cfg.seed = seed;
-        head_set = 1;
-    }
-    if (!cli_check_spec(cmd, "--features", spec))
-        return CLI_EXIT_USAGE;
-    if (!head_set)
-        cfg.head = lmmiqa_protocol_default_head(spec);
-    if (rank_n && cfg.head == LMMIQA_HEAD_SVR) {
-        cli_error(cmd, "--rank-augment needs the mlp or linear head, not svr");
-        return CLI_EXIT_USAGE;
-    }
+    return check_train_opts(cmd, o);
+}
 
-    lmmiqa_dataset *ds = NULL;
-    lmmiqa_splits *splits = NULL;
-    lmmiqa_features *f = NULL;
-    lmmiqa_regressor *reg = NULL;
-    float *x = NULL;
-    double *mos = NULL;
-    size_t *all = NULL;
-    char *meta_text = NULL, *argline = NULL, *cfg_json = NULL, *levels_json = NULL;
-    cli_rank_data rank = {0};
-    cJSON *meta = NULL;
-    int code = cli_dataset_load(cmd, dataset, image_root, &ds);
+/* What run_train produces and write_train saves. */
+typedef struct train_run {
+    lmmiqa_dataset *ds;
+    lmmiqa_features *f;
+    cli_train_rows rows;
+    lmmiqa_regressor *reg;
+    cli_rank_data rank;
+    double lo, hi;
+} train_run;
+
+static void train_run_free(train_run *r)
+{
+    cli_rank_data_free(&r->rank);
+    lmmiqa_regressor_destroy(r->reg);
+    cli_train_rows_free(&r->rows);
+    lmmiqa_features_destroy(r->f);
+    lmmiqa_dataset_destroy(r->ds);
+    memset(r, 0, sizeof *r);
+}
+
+/* The dataset and its stored features (extracted first when missing). */
+static int load_features(const char *cmd, const train_opts *o, train_run *r, char *store,
+                         size_t cap)
+{
+    int code = cli_dataset_load(cmd, o->dataset, o->image_root, &r->ds);
+    if (code == CLI_EXIT_OK)
+        code = cli_store_dir(cmd, r->ds, o->store, o->quiet, store, cap);
+    if (code == CLI_EXIT_OK)
+        code = cli_store_ensure(cmd, store, r->ds, o->spec, &o->eo, o->quiet);
     if (code != CLI_EXIT_OK)
         return code;
-    char store[4096];
-    code = cli_store_dir(cmd, ds, store_opt, quiet, store, sizeof store);
-    if (code == CLI_EXIT_OK)
-        code = cli_store_ensure(cmd, store, ds, spec, &eo, quiet);
-    if (code != CLI_EXIT_OK)
-        goto done;
-    int rc = lmmiqa_features_load(store, spec, &f);
+    int rc = lmmiqa_features_load(store, o->spec, &r->f);
     if (rc == LMMIQA_OK)
-        rc = lmmiqa_features_check_dataset(f, ds);
-    if (rc != LMMIQA_OK) {
-        code = cli_fail_status(cmd, rc);
-        goto done;
-    }
-    size_t n = lmmiqa_dataset_size(ds), dim = lmmiqa_features_dim(f);
-    const size_t *train = NULL, *val = NULL;
-    size_t n_train = 0, n_val = 0;
-    if (split_file) {
-        if (!split_k)
-            split_k = 1;
-        rc = lmmiqa_splits_load_json(split_file, n, &splits);
-        if (rc != LMMIQA_OK) {
-            code = cli_fail_status(cmd, rc);
-            goto done;
-        }
-        if ((size_t)split_k > lmmiqa_splits_count(splits)) {
-            cli_error(cmd, "%s has %zu splits, --split %ld asked", split_file,
-                      lmmiqa_splits_count(splits), split_k);
-            code = CLI_EXIT_FAILURE;
-            goto done;
-        }
-        const lmmiqa_split *s = lmmiqa_splits_get(splits, (size_t)split_k - 1);
-        train = s->train;
-        n_train = s->n_train;
-        val = s->val;
-        n_val = s->n_val;
-    } else {
-        all = malloc((n ? n : 1) * sizeof *all);
-        if (!all) {
-            code = CLI_EXIT_INTERNAL;
-            goto done;
-        }
-        for (size_t i = 0; i < n; i++)
-            all[i] = i;
-        train = all;
-        n_train = n;
-    }
-    x = malloc(((n_train + n_val) * dim + 1) * sizeof *x);
-    mos = malloc((n_train + n_val + 1) * sizeof *mos);
-    if (!x || !mos) {
-        code = CLI_EXIT_INTERNAL;
-        goto done;
-    }
-    lmmiqa_features_gather(f, train, n_train, x);
-    lmmiqa_features_gather(f, val, n_val, x + n_train * dim);
-    for (size_t k = 0; k < n_train; k++)
-        mos[k] = lmmiqa_dataset_mos(ds, train[k]);
-    for (size_t k = 0; k < n_val; k++)
-        mos[n_train + k] = lmmiqa_dataset_mos(ds, val[k]);
-    double lo, hi;
-    lmmiqa_protocol_mos_range(ds, range, train, n_train, &lo, &hi);
-    if (rank_n) {
-        code = cli_rank_augment(cmd, store, ds, f, spec, &eo, train, n_train, rank_n, quiet,
-                                &rank);
-        if (code != CLI_EXIT_OK)
-            goto done;
-    }
-    lmmiqa_rank_set rs = {rank.x, rank.n, rank.pairs, rank.n_pairs};
-    rc = lmmiqa_regressor_train_ranked(&cfg, x, mos, n_train, dim, lo, hi,
-                                       n_val ? x + n_train * dim : NULL,
-                                       n_val ? mos + n_train : NULL, n_val,
-                                       rank.n_pairs ? &rs : NULL, &reg);
-    if (rc != LMMIQA_OK) {
-        code = cli_fail_status(cmd, rc);
-        goto done;
-    }
+        rc = lmmiqa_features_check_dataset(r->f, r->ds);
+    return rc == LMMIQA_OK ? CLI_EXIT_OK : cli_fail_status(cmd, rc);
+}
 
-    meta = cJSON_CreateObject();
-    argline = command_line(argc, argv);
-    cfg_json = lmmiqa_regressor_config_json(&cfg);
-    if (!meta || !argline || !cfg_json) {
-        code = CLI_EXIT_INTERNAL;
-        goto done;
+/* Train the head on the training rows (validation rows select the epoch;
+ * ranking pairs with --rank-augment). */
+static int fit_head(const char *cmd, const train_opts *o, const char *store, train_run *r)
+{
+    const cli_train_rows *tr = &r->rows;
+    size_t dim = lmmiqa_features_dim(r->f), n_train = tr->n_train, n_val = tr->n_val;
+    float *x = malloc(((n_train + n_val) * dim + 1) * sizeof *x);
+    double *mos = malloc((n_train + n_val + 1) * sizeof *mos);
+    int code = x && mos ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+    if (code == CLI_EXIT_OK) {
+        lmmiqa_features_gather(r->f, tr->train, n_train, x);
+        lmmiqa_features_gather(r->f, tr->val, n_val, x + n_train * dim);
+        for (size_t k = 0; k < n_train; k++)
+            mos[k] = lmmiqa_dataset_mos(r->ds, tr->train[k]);
+        for (size_t k = 0; k < n_val; k++)
+            mos[n_train + k] = lmmiqa_dataset_mos(r->ds, tr->val[k]);
+        lmmiqa_protocol_mos_range(r->ds, o->range, tr->train, n_train, &r->lo, &r->hi);
+        if (o->tr.rank_n)
+            code = cli_rank_augment(cmd, store, r->ds, r->f, o->spec, &o->eo, tr->train,
+                                    n_train, o->tr.rank_n, o->quiet, &r->rank);
     }
+    if (code == CLI_EXIT_OK) {
+        lmmiqa_rank_set rs = {r->rank.x, r->rank.n, r->rank.pairs, r->rank.n_pairs};
+        int rc = lmmiqa_regressor_train_ranked(&o->cfg, x, mos, n_train, dim, r->lo, r->hi,
+                                               n_val ? x + n_train * dim : NULL,
+                                               n_val ? mos + n_train : NULL, n_val,
+                                               r->rank.n_pairs ? &rs : NULL, &r->reg);
+        if (rc != LMMIQA_OK)
+            code = cli_fail_status(cmd, rc);
+    }
+    free(x);
+    free(mos);
+    return code;
+}
+
+static int run_train(const char *cmd, const train_opts *o, train_run *r)
+{
+    char store[4096];
+    int code = load_features(cmd, o, r, store, sizeof store);
+    if (code == CLI_EXIT_OK)
+        code = cli_train_rows_select(cmd, r->ds, o->split_file, o->split_k, &r->rows);
+    if (code == CLI_EXIT_OK)
+        code = fit_head(cmd, o, store, r);
+    return code;
+}
+
+/* The model's metadata (lmmiqa_regressor_save's JSON); NULL when out of
+ * memory. */
+static cJSON *model_metadata(const train_opts *o, const train_run *r, const char *argline,
+                             const char *cfg_json, const char *levels_json)
+{
+    cJSON *meta = cJSON_CreateObject();
+    if (!meta)
+        return NULL;
     cJSON_AddStringToObject(meta, "format", "lmmiqa-model");
     cJSON_AddNumberToObject(meta, "format_version", 1);
-    cJSON_AddStringToObject(meta, "features", lmmiqa_features_spec(f));
-    cJSON_AddItemToObject(meta, "extractors", cJSON_Parse(lmmiqa_features_info_json(f)));
-    cJSON_AddStringToObject(meta, "dataset", lmmiqa_dataset_name(ds));
-    cJSON_AddNumberToObject(meta, "train_rows", (double)n_train);
-    cJSON_AddNumberToObject(meta, "val_rows", (double)n_val);
-    if (split_file) {
-        cJSON_AddStringToObject(meta, "split_file", split_file);
-        cJSON_AddNumberToObject(meta, "split", (double)split_k);
+    cJSON_AddStringToObject(meta, "features", lmmiqa_features_spec(r->f));
+    cJSON_AddItemToObject(meta, "extractors", cJSON_Parse(lmmiqa_features_info_json(r->f)));
+    cJSON_AddStringToObject(meta, "dataset", lmmiqa_dataset_name(r->ds));
+    cJSON_AddNumberToObject(meta, "train_rows", (double)r->rows.n_train);
+    cJSON_AddNumberToObject(meta, "val_rows", (double)r->rows.n_val);
+    if (o->split_file) {
+        cJSON_AddStringToObject(meta, "split_file", o->split_file);
+        cJSON_AddNumberToObject(meta, "split", (double)o->split_k);
     }
-    cJSON *r = cJSON_AddArrayToObject(meta, "mos_range");
-    cJSON_AddItemToArray(r, cJSON_CreateNumber(lo));
-    cJSON_AddItemToArray(r, cJSON_CreateNumber(hi));
+    cJSON *range = cJSON_AddArrayToObject(meta, "mos_range");
+    cJSON_AddItemToArray(range, cJSON_CreateNumber(r->lo));
+    cJSON_AddItemToArray(range, cJSON_CreateNumber(r->hi));
     cJSON_AddStringToObject(meta, "mos_range_mode",
-                            range == LMMIQA_MOS_RANGE_TRAIN ? "train" : "nominal");
+                            o->range == LMMIQA_MOS_RANGE_TRAIN ? "train" : "nominal");
     cJSON_AddItemToObject(meta, "regressor", cJSON_Parse(cfg_json));
-    if (rank.n_pairs) {
-        levels_json = cli_rank_levels_json();
+    if (r->rank.n_pairs) {
         cJSON *ra = cJSON_AddObjectToObject(meta, "rank_augment");
-        cJSON_AddNumberToObject(ra, "images", (double)rank.images);
-        cJSON_AddNumberToObject(ra, "pairs", (double)rank.n_pairs);
-        cJSON_AddNumberToObject(ra, "lambda", cfg.rank_lambda);
-        cJSON_AddNumberToObject(ra, "margin", cfg.rank_margin);
+        cJSON_AddNumberToObject(ra, "images", (double)r->rank.images);
+        cJSON_AddNumberToObject(ra, "pairs", (double)r->rank.n_pairs);
+        cJSON_AddNumberToObject(ra, "lambda", o->cfg.rank_lambda);
+        cJSON_AddNumberToObject(ra, "margin", o->cfg.rank_margin);
         cJSON_AddItemToObject(ra, "levels", cJSON_Parse(levels_json ? levels_json : "{}"));
     }
     cJSON_AddStringToObject(meta, "command", argline);
     cJSON_AddStringToObject(meta, "lmmiqa_version", lmmiqa_version());
-    meta_text = cJSON_PrintUnformatted(meta);
-    if (!meta_text) {
-        code = CLI_EXIT_INTERNAL;
-        goto done;
+    return meta;
+}
+
+/* Save the model with its metadata and print the summary line. */
+static int write_train(const char *cmd, const train_opts *o, const train_run *r, int argc,
+                       char **argv)
+{
+    char *argline = command_line(argc, argv), *cfg_json = lmmiqa_regressor_config_json(&o->cfg);
+    char *levels_json = r->rank.n_pairs ? cli_rank_levels_json() : NULL, *text = NULL;
+    cJSON *meta = argline && cfg_json ? model_metadata(o, r, argline, cfg_json, levels_json)
+                                      : NULL;
+    if (meta)
+        text = cJSON_PrintUnformatted(meta);
+    int code = text ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+    if (code == CLI_EXIT_OK) {
+        int rc = lmmiqa_regressor_save(r->reg, o->out, text);
+        if (rc != LMMIQA_OK)
+            code = cli_fail_status(cmd, rc);
     }
-    rc = lmmiqa_regressor_save(reg, out, meta_text);
-    if (rc != LMMIQA_OK) {
-        code = cli_fail_status(cmd, rc);
-        goto done;
-    }
-    if (!quiet) {
+    if (code == CLI_EXIT_OK && !o->quiet) {
         lmmiqa_regressor_history h;
-        lmmiqa_regressor_get_history(reg, &h);
+        lmmiqa_regressor_get_history(r->reg, &h);
         fprintf(stderr,
                 "lmmiqa train: %s head on %s (%zu features), %zu training rows%s, MOS range "
                 "%g..%g, %zu ranking pairs, epoch %d kept -> %s\n",
-                lmmiqa_head_name(cfg.head), lmmiqa_features_spec(f), dim, n_train,
-                n_val ? " + validation" : "", lo, hi, rank.n_pairs, h.selected_epoch, out);
+                lmmiqa_head_name(o->cfg.head), lmmiqa_features_spec(r->f),
+                lmmiqa_features_dim(r->f), r->rows.n_train, r->rows.n_val ? " + validation" : "",
+                r->lo, r->hi, r->rank.n_pairs, h.selected_epoch, o->out);
     }
-done:
     cJSON_Delete(meta);
-    free(meta_text);
+    free(text);
     free(argline);
     free(cfg_json);
     free(levels_json);
-    cli_rank_data_free(&rank);
-    free(x);
-    free(mos);
-    free(all);
-    lmmiqa_regressor_destroy(reg);
-    lmmiqa_features_destroy(f);
-    lmmiqa_splits_destroy(splits);
-    lmmiqa_dataset_destroy(ds);
+    return code;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    const char *cmd = "train";
+    train_opts o;
+    int code = parse_train(cmd, argc, argv, &o);
+    if (o.help) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (code != CLI_EXIT_OK)
+        return code;
+    train_run r;
+    memset(&r, 0, sizeof r);
+    code = run_train(cmd, &o, &r);
+    if (code == CLI_EXIT_OK)
+        code = write_train(cmd, &o, &r, argc, argv);
+    train_run_free(&r);
     return code;
 }
