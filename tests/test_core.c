@@ -1,4 +1,5 @@
-/* tests/test_core.c - status codes, error messages, the seeded generator. */
+/* tests/test_core.c - status codes, error messages (internal and public names),
+ * the seeded generator, whole-file I/O. */
 #include "lmmiqa/core.h"
 #include "lmmiqa/rng.h"
 #include "core/internal.h"
@@ -13,6 +14,16 @@ static void test_error_message(void)
     CHECK(strcmp(lmmiqa_error_message(), "cannot open x.png") == 0);
     lmmiqa__fail_context(rc, "%s: ", "ctx");
     CHECK(strcmp(lmmiqa_error_message(), "ctx: cannot open x.png") == 0);
+    /* The public names a companion library (liblmmiqa-plot) uses: the same
+     * message, and a context longer than the message's capacity is cut. */
+    CHECK(lmmiqa_error_set(LMMIQA_ERR_FORMAT, "bad %d", 7) == LMMIQA_ERR_FORMAT);
+    CHECK(lmmiqa_error_context(LMMIQA_ERR_FORMAT, "%s: ", "fig.png") == LMMIQA_ERR_FORMAT);
+    CHECK(strcmp(lmmiqa_error_message(), "fig.png: bad 7") == 0);
+    char long_ctx[2000];
+    memset(long_ctx, 'a', sizeof long_ctx - 1);
+    long_ctx[sizeof long_ctx - 1] = '\0';
+    lmmiqa_error_context(rc, "%s", long_ctx);
+    CHECK(strlen(lmmiqa_error_message()) == 1023 && lmmiqa_error_message()[0] == 'a');
     CHECK(strcmp(lmmiqa_status_name(LMMIQA_ERR_CORRUPT), "corrupt data") == 0);
     CHECK(strcmp(lmmiqa_status_name(12345), "unknown status") == 0);
     size_t out = 0;
@@ -73,6 +84,9 @@ static void test_atomic_write(void)
     CHECK(lmmiqa__file_read_all(path, 4, &data, &size) == LMMIQA_ERR_TOO_LARGE);
     CHECK(lmmiqa__file_read_all("/nonexistent/x", 4, &data, &size) == LMMIQA_ERR_IO);
     CHECK(strstr(lmmiqa_error_message(), "/nonexistent/x") != NULL);
+    /* The public name (lmmiqa/advanced/file.h) is the same writer. */
+    CHECK(lmmiqa_file_write_atomic("/nonexistent/dir/x", msg, sizeof msg) == LMMIQA_ERR_IO);
+    CHECK(strstr(lmmiqa_error_message(), "/nonexistent/dir/x") != NULL);
     remove(path);
 }
 

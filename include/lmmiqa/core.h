@@ -55,8 +55,21 @@ LMMIQA_API const char *lmmiqa_status_name(int status);
 
 /* Set the calling thread's error message (printf format) and return
  * `status`: for callbacks that the library calls (a rank provider, an image
- * maker) to report why they failed, as library functions do. */
+ * maker) to report why they failed, as library functions do, and for
+ * companion libraries built on this one (liblmmiqa-plot), whose failures
+ * are then read with lmmiqa_error_message() like the core's. The library's
+ * own functions record their messages through this same function. */
 LMMIQA_API int lmmiqa_error_set(int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Prefix the calling thread's message with context (printf format), e.g.
+ * lmmiqa_error_context(rc, "%s: ", path) turns "truncated JPEG data" into
+ * "photo.jpg: truncated JPEG data"; returns `status`. The result is cut at
+ * the message's fixed capacity (1023 bytes). */
+LMMIQA_API int lmmiqa_error_context(int status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif

@@ -9,16 +9,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MESSAGE_CAP 1024
 
@@ -56,16 +51,7 @@ int lmmiqa_error_set(int status, const char *fmt, ...)
     return status;
 }
 
-int lmmiqa__fail(int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(tls_message, sizeof tls_message, fmt, ap);
-    va_end(ap);
-    return status;
-}
-
-int lmmiqa__fail_context(int status, const char *fmt, ...)
+int lmmiqa_error_context(int status, const char *fmt, ...)
 {
     char prefix[MESSAGE_CAP];
     char old[MESSAGE_CAP];

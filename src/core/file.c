@@ -78,7 +78,7 @@ int lmmiqa__io_fault(void)
     return -1;
 }
 
-int lmmiqa__file_write_atomic(const char *path, const void *data, size_t size)
+int lmmiqa_file_write_atomic(const char *path, const void *data, size_t size)
 {
     size_t len = strlen(path);
     char *tmp = lmmiqa__malloc(len + 32);

@@ -6,20 +6,22 @@
 #ifndef LMMIQA_INTERNAL_H
 #define LMMIQA_INTERNAL_H
 
+#include "lmmiqa/advanced/file.h"
 #include "lmmiqa/core.h"
+#include "options.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 
 /* Record a failure message (printf format) for the calling thread and return
- * `status`, so that call sites read: `return lmmiqa__fail(LMMIQA_ERR_IO, ...)`. */
-int lmmiqa__fail(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Prefix the calling thread's current message with a context string, e.g. the
- * file name: "photo.jpg: " + "truncated JPEG data". Returns `status`. */
-int lmmiqa__fail_context(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+ * `status`, so that call sites read: `return lmmiqa__fail(LMMIQA_ERR_IO, ...)`.
+ * Prefix the calling thread's current message with a context string, e.g. the
+ * file name: "photo.jpg: " + "truncated JPEG data"; returns `status`.
+ * Internal names of the public lmmiqa_error_set / lmmiqa_error_context
+ * (core.h), which companion libraries (liblmmiqa-plot) and callbacks use:
+ * one implementation, one per-thread message. */
+#define lmmiqa__fail lmmiqa_error_set
+#define lmmiqa__fail_context lmmiqa_error_context
 
 /* malloc/calloc that record LMMIQA_ERR_NOMEM with the size asked for. NULL on
  * failure (and on n == 0 with a zero count, never). */
@@ -44,8 +46,10 @@ int lmmiqa__file_read_all(const char *path, size_t max_bytes, unsigned char **da
 
 /* Write `size` bytes to `path` atomically: a temporary file beside it,
  * fsync, rename, fsync of the directory. Readers see the old or the new
- * content, never a torn file. */
-int lmmiqa__file_write_atomic(const char *path, const void *data, size_t size);
+ * content, never a torn file. The internal name of the public
+ * lmmiqa_file_write_atomic (lmmiqa/advanced/file.h), which liblmmiqa-plot
+ * writes its figures with. */
+#define lmmiqa__file_write_atomic lmmiqa_file_write_atomic
 
 /* Fault injection, for tests only (tests/test_fault.c): after
  * lmmiqa__io_fault_arm(n), the n-th step that reaches lmmiqa__io_fault()
@@ -73,19 +77,7 @@ void lmmiqa__buf_printf(lmmiqa__buf *b, const char *fmt, ...) __attribute__((for
 char *lmmiqa__buf_take(lmmiqa__buf *b);
 void lmmiqa__buf_free(lmmiqa__buf *b);
 
-/* Read a caller's options struct whose first field is `size_t size` (set by
- * its _init function) into dst, which already holds this library's
- * defaults: the bytes the caller's struct has (min(size, dst_size)) are
- * copied, the rest keep their defaults, and dst's size becomes dst_size. So
- * a program built against an older, smaller struct keeps working, and a
- * newer, larger one is read as far as this library knows it. src NULL keeps
- * the defaults. A size below
- * min_size (the struct was not initialised) fails with
- * LMMIQA_ERR_INVALID_ARG naming `type` and its _init function. */
-int lmmiqa__options_read(void *dst, size_t dst_size, const void *src, size_t min_size,
-                         const char *type);
-/* min_size of a struct whose first field after `size` is `first`. */
-#define LMMIQA__OPTIONS_MIN(type, first) (offsetof(type, first) + sizeof(((type *)0)->first))
+/* lmmiqa__options_read and LMMIQA__OPTIONS_MIN: options.h. */
 
 /* Seconds on the monotonic clock (for durations, never wall time). */
 double lmmiqa__now_s(void);

@@ -1,7 +1,8 @@
 /*
  * src/core/util.c - small utilities every area uses: the growable buffer
- * (result tables, safetensors headers, xlsx character data), the reading of
- * versioned options structs, and the monotonic clock. One implementation each, so that a fix lands once.
+ * (result tables, safetensors headers, xlsx character data) and the
+ * monotonic clock (the reading of versioned options structs is header-only,
+ * options.h). One implementation each, so that a fix lands once.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
@@ -85,22 +86,6 @@ void lmmiqa__buf_free(lmmiqa__buf *b)
     b->s = NULL;
     b->len = b->cap = 0;
     b->oom = 0;
-}
-
-int lmmiqa__options_read(void *dst, size_t dst_size, const void *src, size_t min_size,
-                         const char *type)
-{
-    if (!src)
-        return LMMIQA_OK;
-    size_t size;
-    memcpy(&size, src, sizeof size);
-    if (size < min_size)
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
-                            "%s.size is %zu: start from %s_init(), which sets it", type, size,
-                            type);
-    memcpy(dst, src, size < dst_size ? size : dst_size);
-    memcpy(dst, &dst_size, sizeof dst_size);
-    return LMMIQA_OK;
 }
 
 double lmmiqa__now_s(void)
