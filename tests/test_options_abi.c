@@ -9,6 +9,7 @@
  * options.
  */
 #include "lmmiqa/lmmiqa.h"
+#include "lmmiqa/plot.h"
 #include "test.h"
 
 #include <stddef.h>

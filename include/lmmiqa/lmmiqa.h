@@ -8,10 +8,17 @@
  * scorer.h (score an image like `lmmiqa score`).
  *
  * Tiers:
- *   lmmiqa/<area>.h           the stable API, all included here: images,
- *                             distortions, extractors, BRISQUE and its SVR,
- *                             regressors, the scorer, metrics, datasets,
- *                             splits, the feature store, the protocol, plots.
+ *   lmmiqa/<area>.h           the stable API, all included here but plot.h:
+ *                             images, distortions, extractors, BRISQUE and
+ *                             its SVR, regressors, the scorer, metrics,
+ *                             datasets, splits, the feature store, the
+ *                             protocol.
+ *   lmmiqa/plot.h             the paper's figures (scatter and trend charts),
+ *                             stable too, but in its own library,
+ *                             liblmmiqa-plot, which draws with cairo: NOT
+ *                             included here, so a program that includes
+ *                             lmmiqa.h links liblmmiqa alone and never cairo.
+ *                             Include it explicitly and link lmmiqa-plot.
  *   lmmiqa/advanced/<x>.h     exported but may change between minor
  *                             versions: direct access to the encoders
  *                             (vit.h, align.h), CNNIQA/MetaIQA training
@@ -21,8 +28,10 @@
  * MATLAB imresize are internal and not exported.
  *
  * Linking: `pkg-config --cflags --libs lmmiqa`, or CMake's
- * `find_package(lmmiqa)` and the target lmmiqa::lmmiqa. The plot functions
- * (plot.h) draw with cairo, which the library links.
+ * `find_package(lmmiqa)` and the target lmmiqa::lmmiqa. For plot.h:
+ * `pkg-config --cflags --libs lmmiqa-plot`, or
+ * `find_package(lmmiqa COMPONENTS plot)` and lmmiqa::lmmiqa-plot (both
+ * bring liblmmiqa too).
  */
 #ifndef LMMIQA_H
 #define LMMIQA_H
@@ -41,6 +50,5 @@
 #include "lmmiqa/splits.h"
 #include "lmmiqa/store.h"
 #include "lmmiqa/protocol.h"
-#include "lmmiqa/plot.h"
 
 #endif

@@ -16,6 +16,12 @@
  * Why: researchers reproduce the figures from `lmmiqa eval` output without a
  * Python stack; the same numbers that fill the tables draw the figures.
  *
+ * Library: these functions live in liblmmiqa-plot, not liblmmiqa, so that
+ * only programs that draw link cairo; lmmiqa.h does not include this header.
+ * Link with `pkg-config --cflags --libs lmmiqa-plot` or CMake's
+ * lmmiqa::lmmiqa-plot (find_package(lmmiqa COMPONENTS plot)); both bring
+ * liblmmiqa. Errors are read with lmmiqa_error_message() as for the core.
+ *
  * Layout: the legend sits outside the plot area, to its right, so it never
  * covers data; the scatter's plot area is square and both its axes share one
  * range, so the diagonal is at 45 degrees. Series take the colours of the

@@ -1,24 +1,35 @@
 /*
- * src/eval/plot.c - scatter and trend charts with cairo (include/lmmiqa/plot.h).
+ * src/plot/plot.c - scatter and trend charts with cairo (include/lmmiqa/plot.h),
+ * the one source of the companion library liblmmiqa-plot.
  *
  * Design: every chart is drawn in two passes. The layout pass measures text
  * on a 1x1 scratch surface (font hinting and metric hinting off, so text
  * measures the same on raster and vector surfaces) and fixes the margins,
  * plot area, axis ranges and ticks in canvas units; the draw pass creates the
  * output surface of that size and paints. Output goes to memory through
- * cairo's stream writers and then to disk with lmmiqa__file_write_atomic, so
+ * cairo's stream writers and then to disk with lmmiqa_file_write_atomic, so
  * a failed chart never leaves a partial file. Inputs are validated before any
  * cairo call (finite values, UTF-8 labels: cairo's toy text API puts the
  * context in an error state on invalid UTF-8), and the context's status is
  * checked at the end. Ticks follow Heckbert's "nice numbers" (steps of 1, 2,
  * 5 x 10^k, about six per axis). Nothing depends on time or global state, so output is
  * reproducible.
+ *
+ * Library boundary: this file is built into liblmmiqa-plot, not liblmmiqa,
+ * so that a program using BRISQUE or the scorer does not link cairo. It
+ * reaches the core through exported functions only: lmmiqa_error_set and
+ * lmmiqa_error_context (its messages land in the core's per-thread message,
+ * read with lmmiqa_error_message), lmmiqa_file_write_atomic
+ * (lmmiqa/advanced/file.h) and the metrics; plus the header-only options
+ * reader core/options.h.
  */
 #include "lmmiqa/plot.h"
 
 #include "lmmiqa/metrics.h"
 
-#include "core/internal.h"
+#include "lmmiqa/advanced/file.h"
+
+#include "core/options.h"
 
 #include <assert.h>
 #include <cairo-pdf.h>
@@ -68,7 +79,7 @@ typedef enum { FMT_PNG, FMT_PDF, FMT_SVG } out_format;
 static int format_of(const char *path, out_format *fmt)
 {
     if (!path || !*path)
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "plot: no output path");
+        return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "plot: no output path");
     const char *dot = strrchr(path, '.');
     const char *slash = strrchr(path, '/');
     if (dot && (!slash || dot > slash)) {
@@ -85,9 +96,9 @@ static int format_of(const char *path, out_format *fmt)
             return LMMIQA_OK;
         }
     }
-    return lmmiqa__fail(LMMIQA_ERR_FORMAT,
-                        "%s: unknown figure format (the extension must be .png, .pdf or .svg)",
-                        path);
+    return lmmiqa_error_set(LMMIQA_ERR_FORMAT,
+                            "%s: unknown figure format (the extension must be .png, .pdf or .svg)",
+                            path);
 }
 
 /* Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
@@ -125,31 +136,31 @@ static int utf8_valid(const char *s)
 static int check_text(const char *what, const char *s)
 {
     if (s && !utf8_valid(s))
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "plot: %s is not valid UTF-8", what);
+        return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "plot: %s is not valid UTF-8", what);
     return LMMIQA_OK;
 }
 
 static int check_options(const lmmiqa_plot_options *o)
 {
     if (!(o->width == 0 || (isfinite(o->width) && o->width >= 100 && o->width <= MAX_CANVAS)))
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "plot: width %g out of range (0 or 100..%g)",
-                            o->width, MAX_CANVAS);
+        return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "plot: width %g out of range (0 or 100..%g)",
+                                o->width, MAX_CANVAS);
     if (!(o->height == 0 || (isfinite(o->height) && o->height >= 100 && o->height <= MAX_CANVAS)))
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "plot: height %g out of range (0 or 100..%g)",
-                            o->height, MAX_CANVAS);
+        return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "plot: height %g out of range (0 or 100..%g)",
+                                o->height, MAX_CANVAS);
     if (!(isfinite(o->scale) && o->scale >= 0.1 && o->scale <= 16))
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "plot: scale %g out of range (0.1..16)",
-                            o->scale);
+        return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "plot: scale %g out of range (0.1..16)",
+                                o->scale);
     if (!isfinite(o->lo) || !isfinite(o->hi))
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "plot: axis range %g..%g is not finite",
-                            o->lo, o->hi);
+        return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "plot: axis range %g..%g is not finite",
+                                o->lo, o->hi);
     if (!(o->font_size == 0 || (isfinite(o->font_size) && o->font_size >= 4 && o->font_size <= 72)))
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "plot: font size %g out of range (0 or 4..72)",
-                            o->font_size);
+        return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "plot: font size %g out of range (0 or 4..72)",
+                                o->font_size);
     if (!(o->marker_size == 0 ||
           (isfinite(o->marker_size) && o->marker_size > 0 && o->marker_size <= 50)))
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "plot: marker size %g out of range (0..50]",
-                            o->marker_size);
+        return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "plot: marker size %g out of range (0..50]",
+                                o->marker_size);
     int rc = check_text("the title", o->title);
     if (rc == LMMIQA_OK)
         rc = check_text("the x label", o->x_label);
@@ -184,10 +195,10 @@ static int axis_drawable(const char *path, double dmin, double dmax)
 {
     if (isfinite(dmin) && isfinite(dmax) && fabs(dmin) <= MAX_VALUE && fabs(dmax) <= MAX_VALUE)
         return LMMIQA_OK;
-    return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
-                        "%s: values from %g to %g cannot be drawn (at most %g in magnitude; "
-                        "fix the data or give the axis range)",
-                        path, dmin, dmax, MAX_VALUE);
+    return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG,
+                            "%s: values from %g to %g cannot be drawn (at most %g in magnitude; "
+                            "fix the data or give the axis range)",
+                            path, dmin, dmax, MAX_VALUE);
 }
 
 /* An axis over [dmin, dmax]: auto = extend to whole ticks, else keep the
@@ -289,13 +300,13 @@ static int svg_renumber(membuf *b)
         if (membuf_write(&out, b->p + copied, (unsigned)(i + klen - copied)) ||
             membuf_write(&out, (const unsigned char *)num, (unsigned)len)) {
             free(out.p);
-            return lmmiqa__fail(LMMIQA_ERR_NOMEM, "out of memory writing an SVG figure");
+            return lmmiqa_error_set(LMMIQA_ERR_NOMEM, "out of memory writing an SVG figure");
         }
         i = copied = j;
     }
     if (membuf_write(&out, b->p + copied, (unsigned)(b->n - copied))) {
         free(out.p);
-        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "out of memory writing an SVG figure");
+        return lmmiqa_error_set(LMMIQA_ERR_NOMEM, "out of memory writing an SVG figure");
     }
     free(b->p);
     *b = out;
@@ -305,9 +316,9 @@ static int svg_renumber(membuf *b)
 static int cairo_fail(cairo_status_t st, const char *path)
 {
     if (st == CAIRO_STATUS_NO_MEMORY)
-        return lmmiqa__fail(LMMIQA_ERR_NOMEM, "%s: out of memory drawing the figure", path);
-    return lmmiqa__fail(LMMIQA_ERR_INTERNAL, "%s: cairo failed: %s", path,
-                        cairo_status_to_string(st));
+        return lmmiqa_error_set(LMMIQA_ERR_NOMEM, "%s: out of memory drawing the figure", path);
+    return lmmiqa_error_set(LMMIQA_ERR_INTERNAL, "%s: cairo failed: %s", path,
+                            cairo_status_to_string(st));
 }
 
 /* ---- text --------------------------------------------------------------------- */
@@ -402,6 +413,14 @@ typedef struct legend_entry {
     uint32_t color;
     int shape;
 } legend_entry;
+
+static legend_entry *legend_alloc(size_t n)
+{
+    legend_entry *e = calloc(n, sizeof *e);
+    if (!e)
+        lmmiqa_error_set(LMMIQA_ERR_NOMEM, "out of memory allocating %zu legend entries", n);
+    return e;
+}
 
 typedef struct chart {
     int is_scatter;
@@ -511,16 +530,16 @@ static int layout_checked(chart *c, double plot_w_wanted)
     if (st != CAIRO_STATUS_SUCCESS)
         return cairo_fail(st, "plot layout");
     if (c->f.width < 60 || c->f.height < 60)
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
-                            "plot: a %gx%g canvas leaves a %gx%g plot area (at least 60x60 is "
-                            "needed; enlarge it or shorten the labels)",
-                            c->f.canvas_width, c->f.canvas_height, c->f.width, c->f.height);
+        return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG,
+                                "plot: a %gx%g canvas leaves a %gx%g plot area (at least 60x60 is "
+                                "needed; enlarge it or shorten the labels)",
+                                c->f.canvas_width, c->f.canvas_height, c->f.width, c->f.height);
     if (c->f.canvas_width > MAX_CANVAS || c->f.canvas_height > MAX_CANVAS ||
         c->f.canvas_width * c->opt.scale > MAX_CANVAS ||
         c->f.canvas_height * c->opt.scale > MAX_CANVAS)
-        return lmmiqa__fail(LMMIQA_ERR_TOO_LARGE,
-                            "plot: a %gx%g canvas at scale %g exceeds %g pixels a side",
-                            c->f.canvas_width, c->f.canvas_height, c->opt.scale, MAX_CANVAS);
+        return lmmiqa_error_set(LMMIQA_ERR_TOO_LARGE,
+                                "plot: a %gx%g canvas at scale %g exceeds %g pixels a side",
+                                c->f.canvas_width, c->f.canvas_height, c->opt.scale, MAX_CANVAS);
     return LMMIQA_OK;
 }
 
@@ -713,9 +732,9 @@ static int render(chart *c, out_format fmt, const char *path, draw_fn draw, cons
     if (st != CAIRO_STATUS_SUCCESS || buf.failed)
         rc = cairo_fail(buf.failed ? CAIRO_STATUS_NO_MEMORY : st, path);
     else if (fmt == FMT_SVG && (rc = svg_renumber(&buf)) != LMMIQA_OK)
-        rc = lmmiqa__fail_context(rc, "%s: ", path);
+        rc = lmmiqa_error_context(rc, "%s: ", path);
     if (rc == LMMIQA_OK)
-        rc = lmmiqa__file_write_atomic(path, buf.p, buf.n);
+        rc = lmmiqa_file_write_atomic(path, buf.p, buf.n);
     free(buf.p);
     return rc;
 }
@@ -798,17 +817,17 @@ static int scatter_range(const lmmiqa_plot_scatter_series *series, size_t n_seri
         char what[64];
         snprintf(what, sizeof what, "the label of series %zu", s + 1);
         if ((rc = check_text(what, se->label)) != LMMIQA_OK)
-            return lmmiqa__fail_context(rc, "%s: ", path);
+            return lmmiqa_error_context(rc, "%s: ", path);
         const char *name = se->label ? se->label : "(unnamed)";
         if (se->n == 0)
-            return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: series %zu (%s) has no points", path,
-                                s + 1, name);
+            return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "%s: series %zu (%s) has no points", path,
+                                    s + 1, name);
         assert(se->mos && se->pred);
         for (size_t i = 0; i < se->n; i++) {
             if (!isfinite(se->mos[i]) || !isfinite(se->pred[i]))
-                return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
-                                    "%s: series %zu (%s), point %zu: mos %g, pred %g is not finite",
-                                    path, s + 1, name, i + 1, se->mos[i], se->pred[i]);
+                return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG,
+                                        "%s: series %zu (%s), point %zu: mos %g, pred %g is not finite",
+                                        path, s + 1, name, i + 1, se->mos[i], se->pred[i]);
             double lo = se->mos[i] < se->pred[i] ? se->mos[i] : se->pred[i];
             double hi = se->mos[i] > se->pred[i] ? se->mos[i] : se->pred[i];
             *dmin = lo < *dmin ? lo : *dmin;
@@ -844,7 +863,7 @@ static int scatter_chart(chart *c, const lmmiqa_plot_scatter_series *series, siz
     c->x_label = c->opt.x_label ? c->opt.x_label : "MOS";
     c->y_label = c->opt.y_label ? c->opt.y_label : "Predicted score";
 
-    c->legend = lmmiqa__calloc(n_series + 1, sizeof *c->legend);
+    c->legend = legend_alloc(n_series + 1);
     if (!c->legend)
         return LMMIQA_ERR_NOMEM;
     for (size_t s = 0; s < n_series; s++) {
@@ -892,13 +911,13 @@ int lmmiqa_plot_scatter(const lmmiqa_plot_scatter_series *series, size_t n_serie
     if (rc != LMMIQA_OK)
         return rc;
     if (n_series == 0)
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: a scatter plot needs at least one series",
-                            path);
+        return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "%s: a scatter plot needs at least one series",
+                                path);
     assert(series);
     chart c;
     if ((rc = chart_init(&c, opt, 1)) != LMMIQA_OK ||
         (rc = check_options(&c.opt)) != LMMIQA_OK)
-        return lmmiqa__fail_context(rc, "%s: ", path);
+        return lmmiqa_error_context(rc, "%s: ", path);
     double dmin = INFINITY, dmax = -INFINITY;
     rc = scatter_range(series, n_series, path, &dmin, &dmax);
     if (rc == LMMIQA_OK)
@@ -943,8 +962,8 @@ int lmmiqa_plot_scatter_panels(const lmmiqa_plot_scatter_panel *panels, size_t n
     if (rc != LMMIQA_OK)
         return rc;
     if (n_panels == 0 || n_panels > LMMIQA_PLOT_MAX_PANELS)
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: %zu panels (1 to %d)", path, n_panels,
-                            LMMIQA_PLOT_MAX_PANELS);
+        return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "%s: %zu panels (1 to %d)", path, n_panels,
+                                LMMIQA_PLOT_MAX_PANELS);
     assert(panels);
     chart charts[LMMIQA_PLOT_MAX_PANELS];
     double x_offset[LMMIQA_PLOT_MAX_PANELS];
@@ -953,9 +972,9 @@ int lmmiqa_plot_scatter_panels(const lmmiqa_plot_scatter_panel *panels, size_t n
     double dmin = INFINITY, dmax = -INFINITY;
     for (size_t k = 0; k < n_panels && rc == LMMIQA_OK; k++) {
         if (panels[k].n_series == 0)
-            rc = lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: panel %zu has no series", path, k + 1);
+            rc = lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "%s: panel %zu has no series", path, k + 1);
         else if ((rc = check_text("a panel title", panels[k].title)) != LMMIQA_OK)
-            rc = lmmiqa__fail_context(rc, "%s: ", path);
+            rc = lmmiqa_error_context(rc, "%s: ", path);
         else
             rc = scatter_range(panels[k].series, panels[k].n_series, path, &dmin, &dmax);
     }
@@ -965,7 +984,7 @@ int lmmiqa_plot_scatter_panels(const lmmiqa_plot_scatter_panel *panels, size_t n
         if (panels[k].title)
             charts[k].opt.title = panels[k].title;
         if (rc != LMMIQA_OK || (rc = check_options(&charts[k].opt)) != LMMIQA_OK) {
-            rc = lmmiqa__fail_context(rc, "%s: ", path);
+            rc = lmmiqa_error_context(rc, "%s: ", path);
             break;
         }
         rc = scatter_chart(&charts[k], panels[k].series, panels[k].n_series, path, dmin, dmax);
@@ -978,9 +997,9 @@ int lmmiqa_plot_scatter_panels(const lmmiqa_plot_scatter_panel *panels, size_t n
     all.f.canvas_width = width;
     all.f.canvas_height = height;
     if (rc == LMMIQA_OK && (width * all.opt.scale > MAX_CANVAS || height * all.opt.scale > MAX_CANVAS))
-        rc = lmmiqa__fail(LMMIQA_ERR_TOO_LARGE, "plot: %zu panels make a %gx%g canvas at scale %g "
-                          "(more than %g pixels a side)", n_panels, width, height, all.opt.scale,
-                          MAX_CANVAS);
+        rc = lmmiqa_error_set(LMMIQA_ERR_TOO_LARGE, "plot: %zu panels make a %gx%g canvas at scale %g "
+                              "(more than %g pixels a side)", n_panels, width, height, all.opt.scale,
+                              MAX_CANVAS);
     if (rc == LMMIQA_OK) {
         panels_data d = {charts, panels, x_offset, n_panels};
         rc = render(&all, fmt, path, draw_panels, &d);
@@ -1058,33 +1077,33 @@ int lmmiqa_plot_trend(const char *const *categories, size_t n_categories,
     if (rc != LMMIQA_OK)
         return rc;
     if (n_categories == 0)
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: a trend chart needs at least one category",
-                            path);
+        return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "%s: a trend chart needs at least one category",
+                                path);
     if (n_lines == 0)
-        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: a trend chart needs at least one line",
-                            path);
+        return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "%s: a trend chart needs at least one line",
+                                path);
     if (n_categories > 1000)
-        return lmmiqa__fail(LMMIQA_ERR_TOO_LARGE, "%s: %zu categories (at most 1000)", path,
-                            n_categories);
+        return lmmiqa_error_set(LMMIQA_ERR_TOO_LARGE, "%s: %zu categories (at most 1000)", path,
+                                n_categories);
     assert(categories && lines);
     chart c;
     if ((rc = chart_init(&c, opt, 0)) != LMMIQA_OK ||
         (rc = check_options(&c.opt)) != LMMIQA_OK)
-        return lmmiqa__fail_context(rc, "%s: ", path);
+        return lmmiqa_error_context(rc, "%s: ", path);
     for (size_t j = 0; j < n_categories; j++) {
         char what[64];
         snprintf(what, sizeof what, "category %zu", j + 1);
         if (!categories[j])
-            return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: %s has no label", path, what);
+            return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "%s: %s has no label", path, what);
         if ((rc = check_text(what, categories[j])) != LMMIQA_OK)
-            return lmmiqa__fail_context(rc, "%s: ", path);
+            return lmmiqa_error_context(rc, "%s: ", path);
     }
     double dmin = INFINITY, dmax = -INFINITY;
     for (size_t l = 0; l < n_lines; l++) {
         char what[64];
         snprintf(what, sizeof what, "the label of line %zu", l + 1);
         if ((rc = check_text(what, lines[l].label)) != LMMIQA_OK)
-            return lmmiqa__fail_context(rc, "%s: ", path);
+            return lmmiqa_error_context(rc, "%s: ", path);
         const char *name = lines[l].label ? lines[l].label : "(unnamed)";
         assert(lines[l].values);
         size_t finite = 0;
@@ -1093,15 +1112,15 @@ int lmmiqa_plot_trend(const char *const *categories, size_t n_categories,
             if (isnan(v))
                 continue;
             if (!isfinite(v))
-                return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: line %zu (%s) at %s is %g", path,
-                                    l + 1, name, categories[j], v);
+                return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "%s: line %zu (%s) at %s is %g", path,
+                                        l + 1, name, categories[j], v);
             dmin = v < dmin ? v : dmin;
             dmax = v > dmax ? v : dmax;
             finite++;
         }
         if (finite == 0)
-            return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s: line %zu (%s) has no value", path,
-                                l + 1, name);
+            return lmmiqa_error_set(LMMIQA_ERR_INVALID_ARG, "%s: line %zu (%s) has no value", path,
+                                    l + 1, name);
     }
     if (c.opt.lo < c.opt.hi) {
         axis_make(&c.ay, c.opt.lo, c.opt.hi, 0);
@@ -1119,7 +1138,7 @@ int lmmiqa_plot_trend(const char *const *categories, size_t n_categories,
     c.x_label = c.opt.x_label;
     c.y_label = c.opt.y_label ? c.opt.y_label : "Value";
 
-    c.legend = lmmiqa__calloc(n_lines, sizeof *c.legend);
+    c.legend = legend_alloc(n_lines);
     if (!c.legend)
         return LMMIQA_ERR_NOMEM;
     for (size_t l = 0; l < n_lines; l++) {
