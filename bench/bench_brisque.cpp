@@ -64,7 +64,7 @@ static void die(const char *what)
 static Gray resized(const Gray &g, int w, int h)
 {
     std::vector<double> in(g.px.begin(), g.px.end()), out((size_t)w * h);
-    if (lmmiqa_resize_to(in.data(), g.w, g.h, w, h, out.data(), nullptr))
+    if (lmmiqa_resize_to(in.data(), g.w, g.h, w, h, out.data()))
         die("resize");
     Gray r{w, h, std::vector<uint8_t>((size_t)w * h)};
     for (size_t i = 0; i < out.size(); i++)

@@ -90,7 +90,7 @@ static void test_against_reference(void)
             int ow = outs[k][0], oh = outs[k][1];
             double *a = malloc((size_t)ow * oh * sizeof *a);
             double *b = malloc((size_t)ow * oh * sizeof *b);
-            CHECK_OK(lmmiqa_resize_to(in, w, h, ow, oh, a, NULL));
+            CHECK_OK(lmmiqa_resize_to(in, w, h, ow, oh, a));
             CHECK_OK(lmmiqa__resize_reference(in, w, h, (double)ow / w, (double)oh / h, ow, oh,
                                               b));
             double d = max_abs_diff(a, b, (size_t)ow * oh);

@@ -89,9 +89,7 @@ typedef struct lmmiqa__sheet lmmiqa__sheet;
  * resolved, booleans read "0"/"1". Empty rows are left out. */
 int lmmiqa__xlsx_read_sheet(const char *path, const char *sheet_name, lmmiqa__sheet **out);
 void lmmiqa__sheet_destroy(lmmiqa__sheet *sh);
-size_t lmmiqa__sheet_rows(const lmmiqa__sheet *sh);             /* non-empty rows */
 size_t lmmiqa__sheet_row_number(const lmmiqa__sheet *sh, size_t r); /* 1-based sheet row */
 const char *lmmiqa__sheet_cell(const lmmiqa__sheet *sh, size_t r, size_t col); /* "" if empty */
-const char *lmmiqa__sheet_name(const lmmiqa__sheet *sh); /* the sheet's name */
 
 #endif

@@ -543,8 +543,6 @@ int lmmiqa__xlsx_read_sheet(const char *path, const char *sheet_name, lmmiqa__sh
     return LMMIQA_OK;
 }
 
-size_t lmmiqa__sheet_rows(const lmmiqa__sheet *sh) { return sh->n_rows; }
-
 size_t lmmiqa__sheet_row_number(const lmmiqa__sheet *sh, size_t r)
 {
     return sh->cells[sh->row_start[r]].row;
@@ -557,8 +555,6 @@ const char *lmmiqa__sheet_cell(const lmmiqa__sheet *sh, size_t r, size_t col)
             return sh->cells[k].text;
     return "";
 }
-
-const char *lmmiqa__sheet_name(const lmmiqa__sheet *sh) { return sh->name; }
 
 /* ------------------------------------------------------------------- SPAQ */
 

@@ -258,20 +258,6 @@ static int to_scales(int width, int height, int out_width, int out_height, doubl
     return LMMIQA_OK;
 }
 
-int lmmiqa_resize_to_scratch_bytes(int width, int height, int out_width, int out_height,
-                                   size_t *bytes)
-{
-    assert(bytes);
-    double sw, sh;
-    plan pl;
-    int rc;
-    if ((rc = to_scales(width, height, out_width, out_height, &sw, &sh)) ||
-        (rc = plan_make(width, height, sw, sh, out_width, out_height, &pl)))
-        return rc;
-    *bytes = pl.bytes;
-    return LMMIQA_OK;
-}
-
 typedef double v2d __attribute__((vector_size(16)));
 typedef double v2du __attribute__((vector_size(16), aligned(8), may_alias));
 #define LD2(p) (*(const v2du *)(const void *)(p))
@@ -401,7 +387,7 @@ int lmmiqa__resize_scale_strided(const double *in, int width, int height, size_t
 }
 
 int lmmiqa_resize_to(const double *in, int width, int height, int out_width, int out_height,
-                     double *out, void *scratch)
+                     double *out)
 {
     assert(in && out);
     double sw, sh;
@@ -410,7 +396,7 @@ int lmmiqa_resize_to(const double *in, int width, int height, int out_width, int
     if ((rc = to_scales(width, height, out_width, out_height, &sw, &sh)) ||
         (rc = plan_make(width, height, sw, sh, out_width, out_height, &pl)))
         return rc;
-    return resize_run(in, (size_t)width, &pl, out, (size_t)out_width, scratch);
+    return resize_run(in, (size_t)width, &pl, out, (size_t)out_width, NULL);
 }
 
 /* ---- reference ---------------------------------------------------------- */

@@ -54,10 +54,6 @@ int lmmiqa_resize_dims(int width, int height, double scale, int *out_width,
  * 2^28 entries (absurdly small scales). */
 int lmmiqa_resize_scratch_bytes(int width, int height, double scale, size_t *bytes);
 
-/* The same for lmmiqa_resize_to. */
-int lmmiqa_resize_to_scratch_bytes(int width, int height, int out_width,
-                                              int out_height, size_t *bytes);
-
 /* MATLAB imresize(in, scale), bicubic, antialiased: `in` is width x height,
  * `out` receives the lmmiqa_resize_dims() size. `scratch`: NULL, or at
  * least lmmiqa_resize_scratch_bytes() bytes aligned for double. Errors as
@@ -66,10 +62,9 @@ int lmmiqa_resize_scale(const double *in, int width, int height, double scale,
                                    double *out, void *scratch);
 
 /* MATLAB imresize(in, [out_height out_width]): the scale of each dimension is
- * out / in, then as lmmiqa_resize_scale; scratch: NULL or
- * lmmiqa_resize_to_scratch_bytes() bytes. */
+ * out / in, then as lmmiqa_resize_scale (scratch allocated per call). */
 int lmmiqa_resize_to(const double *in, int width, int height, int out_width,
-                                int out_height, double *out, void *scratch);
+                     int out_height, double *out);
 
 #ifdef __cplusplus
 }
