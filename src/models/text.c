@@ -20,6 +20,7 @@
 #include "lmmiqa/advanced/text.h"
 
 #include "core/internal.h"
+#include "models/clip_load.h"
 #include "models/transformer.h"
 #include "tensor/kernels.h"
 #include "tensor/weights.h"
@@ -30,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define HF_T "text_model."
 #define HF_TL HF_T "encoder.layers.%d."
@@ -125,33 +125,15 @@ static int infer_config(lmmiqa__weights *w, lmmiqa_text_config *c)
     return LMMIQA_OK;
 }
 
-static int json_get_int(const cJSON *o, const char *key, int *v, const char *path)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!j)
-        return 0;
-    if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) || j->valuedouble < 1 ||
-        j->valuedouble > 1e7)
-        return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: '%s' is not a positive integer", path, key);
-    *v = (int)j->valuedouble;
-    return 1;
-}
-
 /* config.json's text_config over the inferred configuration: sizes must
  * agree with the weights; heads, activation and epsilon are taken. */
 static int apply_config(const char *path, int required, lmmiqa_text_config *c)
 {
-    unsigned char *data = NULL;
-    size_t size = 0;
-    int rc = lmmiqa__file_read_all(path, 16u << 20, &data, &size);
+    cJSON *root;
+    int rc = lmmiqa__clip_json_read(path, &root);
     if (rc)
         return rc;
-    cJSON *root = cJSON_ParseWithLength((const char *)data, size);
-    free(data);
-    if (!root)
-        return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: not valid JSON", path);
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(root, "text_config");
-    rc = LMMIQA_OK;
     if (!cJSON_IsObject(tc)) {
         if (required)
             rc = lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: no text_config object", path);
@@ -166,40 +148,21 @@ static int apply_config(const char *path, int required, lmmiqa_text_config *c)
                  {"intermediate_size", c->mlp_dim},
                  {"max_position_embeddings", c->context_length},
                  {"vocab_size", c->vocab_size}};
-    int v, r;
+    int v, present;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0] && rc == LMMIQA_OK; i++) {
-        r = json_get_int(tc, sizes[i].key, &v, path);
-        if (r < 0)
-            rc = r;
-        else if (r == 1 && v != sizes[i].want)
+        rc = lmmiqa__clip_json_int(tc, sizes[i].key, 10000000, path, &v, &present);
+        if (rc == LMMIQA_OK && present && v != sizes[i].want)
             rc = lmmiqa__fail(LMMIQA_ERR_MISMATCH,
                               "%s: text_config.%s = %d but the weights imply %d", path,
                               sizes[i].key, v, sizes[i].want);
     }
-    if (rc == LMMIQA_OK) {
-        r = json_get_int(tc, "num_attention_heads", &v, path);
-        if (r < 0)
-            rc = r;
-        else if (r == 1)
-            c->heads = v;
-    }
-    const cJSON *act = cJSON_GetObjectItemCaseSensitive(tc, "hidden_act");
-    if (rc == LMMIQA_OK && act) {
-        if (cJSON_IsString(act) && strcmp(act->valuestring, "quick_gelu") == 0)
-            c->act = LMMIQA_VIT_ACT_QUICK_GELU;
-        else if (cJSON_IsString(act) && strcmp(act->valuestring, "gelu") == 0)
-            c->act = LMMIQA_VIT_ACT_GELU;
-        else
-            rc = lmmiqa__fail(LMMIQA_ERR_FORMAT,
-                              "%s: text_config.hidden_act is not quick_gelu or gelu", path);
-    }
-    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(tc, "layer_norm_eps");
-    if (rc == LMMIQA_OK && eps) {
-        if (!cJSON_IsNumber(eps) || !(eps->valuedouble > 0) || eps->valuedouble > 1)
-            rc = lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: bad text_config.layer_norm_eps", path);
-        else
-            c->ln_eps = eps->valuedouble;
-    }
+    if (rc == LMMIQA_OK &&
+        (rc = lmmiqa__clip_json_int(tc, "num_attention_heads", 10000000, path, &v, &present)) ==
+            LMMIQA_OK &&
+        present)
+        c->heads = v;
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa__clip_json_act_eps(tc, "text_config", path, &c->act, &c->ln_eps);
     cJSON_Delete(root);
     return rc;
 }
@@ -264,39 +227,20 @@ static int load_tensors(lmmiqa_text *t, lmmiqa__weights *w, int in_place)
     return LMMIQA_OK;
 }
 
-/* Text-tower tensors that were not used: an error naming them. */
-static int check_unused(lmmiqa__weights *w, int hf)
+/* Whether an unused tensor belongs to the text tower (then it is an
+ * error); the position_ids buffer does not count. */
+static int text_tensor(const char *name, int hf)
 {
     static const char *const oa[] = {"transformer.", "token_embedding.", "positional_embedding",
                                      "ln_final.", "text_projection"};
-    size_t extra = 0;
-    char list[512] = "";
-    for (size_t i = 0; i < lmmiqa__weights_count(w); i++) {
-        if (lmmiqa__weights_used(w, i))
-            continue;
-        const char *name = lmmiqa__weights_name(w, i);
-        int text = 0;
-        if (hf)
-            text = (strncmp(name, HF_T, strlen(HF_T)) == 0 ||
-                    strncmp(name, "text_projection", 15) == 0) &&
-                   strcmp(name, HF_T "embeddings.position_ids") != 0;
-        else
-            for (size_t k = 0; k < sizeof oa / sizeof oa[0]; k++)
-                text |= strncmp(name, oa[k], strlen(oa[k])) == 0;
-        if (!text)
-            continue;
-        if (extra < 4) {
-            strncat(list, extra ? ", " : "", sizeof list - strlen(list) - 1);
-            strncat(list, name, sizeof list - strlen(list) - 1);
-        }
-        extra++;
-    }
-    if (extra)
-        return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
-                            "%s: %zu unexpected tensor%s in the text tower: %s%s",
-                            lmmiqa__weights_path(w), extra, extra > 1 ? "s" : "", list,
-                            extra > 4 ? ", ..." : "");
-    return LMMIQA_OK;
+    if (hf)
+        return (strncmp(name, HF_T, strlen(HF_T)) == 0 ||
+                strncmp(name, "text_projection", 15) == 0) &&
+               strcmp(name, HF_T "embeddings.position_ids") != 0;
+    for (size_t k = 0; k < sizeof oa / sizeof oa[0]; k++)
+        if (strncmp(name, oa[k], strlen(oa[k])) == 0)
+            return 1;
+    return 0;
 }
 
 static int alloc_arena(lmmiqa_text *t, int in_place)
@@ -353,17 +297,11 @@ int lmmiqa_text_load(const char *path, const char *config_path, const char *pref
     }
     if ((rc = infer_config(w, &t->cfg)))
         goto fail;
-    if (config_path) {
+    char cfgpath[4096];
+    if (config_path)
         rc = apply_config(config_path, 1, &t->cfg);
-    } else {
-        char cfgpath[4096];
-        struct stat sb;
-        const char *slash = strrchr(path, '/');
-        snprintf(cfgpath, sizeof cfgpath, "%.*s/config.json", slash ? (int)(slash - path) : 1,
-                 slash ? path : ".");
-        if (stat(cfgpath, &sb) == 0 && S_ISREG(sb.st_mode))
-            rc = apply_config(cfgpath, 0, &t->cfg);
-    }
+    else if (lmmiqa__clip_config_beside(path, cfgpath, sizeof cfgpath))
+        rc = apply_config(cfgpath, 0, &t->cfg);
     if (rc)
         goto fail;
     if (t->cfg.heads < 1 || t->cfg.width % t->cfg.heads != 0) {
@@ -374,7 +312,8 @@ int lmmiqa_text_load(const char *path, const char *config_path, const char *pref
     }
     int in_place = lmmiqa__weights_mappable(w);
     if ((rc = alloc_arena(t, in_place)) || (rc = load_tensors(t, w, in_place)) ||
-        (rc = check_unused(w, t->cfg.naming == LMMIQA_VIT_NAMING_HF)))
+        (rc = lmmiqa__clip_check_unused(w, "text", t->cfg.naming == LMMIQA_VIT_NAMING_HF,
+                                        text_tensor)))
         goto fail;
     rc = lmmiqa__sha256_file_finish(hash, t->sha256);
     hash = NULL;

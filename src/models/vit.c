@@ -25,6 +25,7 @@
 #include "lmmiqa/advanced/vit.h"
 
 #include "core/internal.h"
+#include "models/clip_load.h"
 #include "models/transformer.h"
 #include "tensor/kernels.h"
 #include "tensor/weights.h"
@@ -35,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 struct lmmiqa_vit {
     lmmiqa_vit_config cfg;
@@ -104,32 +104,15 @@ static int shape_of(lmmiqa__weights *w, const char *name, lmmiqa_tensor_info *in
     return lmmiqa__weights_find(w, name, info);
 }
 
-static int json_int(const cJSON *obj, const char *key, int *out, const char *path)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!j)
-        return 0;
-    if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) || j->valuedouble < 1 ||
-        j->valuedouble > 1e6)
-        return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: '%s' is not a positive integer", path, key);
-    *out = (int)j->valuedouble;
-    return 1;
-}
-
 /* Apply config.json (vision_config) over the inferred configuration.
  * Returns 0 when the file has no vision_config and `required` is 0. */
 static int apply_config_json(const char *path, int required, lmmiqa_vit_config *cfg,
                              int *have_heads)
 {
-    unsigned char *text = NULL;
-    size_t size = 0;
-    int rc = lmmiqa__file_read_all(path, 16u << 20, &text, &size);
+    cJSON *root;
+    int rc = lmmiqa__clip_json_read(path, &root);
     if (rc != LMMIQA_OK)
         return rc;
-    cJSON *root = cJSON_ParseWithLength((const char *)text, size);
-    free(text);
-    if (!root)
-        return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: not valid JSON", path);
     const cJSON *vc = cJSON_GetObjectItemCaseSensitive(root, "vision_config");
     if (!cJSON_IsObject(vc)) {
         /* a bare CLIPVisionConfig also counts */
@@ -143,70 +126,39 @@ static int apply_config_json(const char *path, int required, lmmiqa_vit_config *
             return lmmiqa__fail(LMMIQA_ERR_FORMAT, "%s: no vision_config object", path);
         return LMMIQA_OK;
     }
-    int v, r;
+    int v, present;
     struct {
         const char *key;
         int *field;
     } ints[] = {{"hidden_size", &cfg->width},       {"num_hidden_layers", &cfg->layers},
                 {"intermediate_size", &cfg->mlp_dim}, {"patch_size", &cfg->patch_size},
                 {"image_size", &cfg->image_size}};
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
-        if ((r = json_int(vc, ints[i].key, &v, path)) < 0 || r > 1) {
-            cJSON_Delete(root);
-            return r;
-        }
-        if (r == 1 && v != *ints[i].field) {
-            cJSON_Delete(root);
-            return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
-                                "%s: vision_config.%s = %d but the weights imply %d", path,
-                                ints[i].key, v, *ints[i].field);
-        }
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0] && rc == LMMIQA_OK; i++) {
+        rc = lmmiqa__clip_json_int(vc, ints[i].key, 1000000, path, &v, &present);
+        if (rc == LMMIQA_OK && present && v != *ints[i].field)
+            rc = lmmiqa__fail(LMMIQA_ERR_MISMATCH,
+                              "%s: vision_config.%s = %d but the weights imply %d", path,
+                              ints[i].key, v, *ints[i].field);
     }
-    if ((r = json_int(vc, "num_attention_heads", &v, path)) < 0) {
-        cJSON_Delete(root);
-        return r;
-    }
-    if (r == 1) {
+    if (rc == LMMIQA_OK &&
+        (rc = lmmiqa__clip_json_int(vc, "num_attention_heads", 1000000, path, &v, &present)) ==
+            LMMIQA_OK &&
+        present) {
         cfg->heads = v;
         *have_heads = 1;
     }
-    r = json_int(root, "projection_dim", &v, path);
-    if (r == 0 && vc != root)
-        r = json_int(vc, "projection_dim", &v, path);
-    if (r < 0) {
-        cJSON_Delete(root);
-        return r;
-    }
-    if (r == 1 && v != cfg->embed_dim) {
-        cJSON_Delete(root);
-        return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
-                            "%s: projection_dim = %d but the weights imply %d", path, v,
-                            cfg->embed_dim);
-    }
-    const cJSON *act = cJSON_GetObjectItemCaseSensitive(vc, "hidden_act");
-    if (act) {
-        if (cJSON_IsString(act) && strcmp(act->valuestring, "quick_gelu") == 0)
-            cfg->act = LMMIQA_VIT_ACT_QUICK_GELU;
-        else if (cJSON_IsString(act) && strcmp(act->valuestring, "gelu") == 0)
-            cfg->act = LMMIQA_VIT_ACT_GELU;
-        else {
-            int rc2 = lmmiqa__fail(LMMIQA_ERR_FORMAT,
-                                   "%s: hidden_act %s is not supported (quick_gelu, gelu)", path,
-                                   cJSON_IsString(act) ? act->valuestring : "(not a string)");
-            cJSON_Delete(root);
-            return rc2;
-        }
-    }
-    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(vc, "layer_norm_eps");
-    if (eps) {
-        if (!cJSON_IsNumber(eps) || !(eps->valuedouble > 0) || eps->valuedouble > 1) {
-            cJSON_Delete(root);
-            return lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s: bad layer_norm_eps", path);
-        }
-        cfg->ln_eps = eps->valuedouble;
-    }
+    if (rc == LMMIQA_OK &&
+        (rc = lmmiqa__clip_json_int(root, "projection_dim", 1000000, path, &v, &present)) ==
+            LMMIQA_OK &&
+        !present && vc != root)
+        rc = lmmiqa__clip_json_int(vc, "projection_dim", 1000000, path, &v, &present);
+    if (rc == LMMIQA_OK && present && v != cfg->embed_dim)
+        rc = lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: projection_dim = %d but the weights imply %d",
+                          path, v, cfg->embed_dim);
+    if (rc == LMMIQA_OK)
+        rc = lmmiqa__clip_json_act_eps(vc, "vision_config", path, &cfg->act, &cfg->ln_eps);
     cJSON_Delete(root);
-    return LMMIQA_OK;
+    return rc;
 }
 
 /* Infer the architecture from the tensor shapes. */
@@ -331,39 +283,15 @@ static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, int in_place, float *
     return LMMIQA_OK;
 }
 
-/* Tensors of the vision tower that were not used: an error naming them.
- * Other towers (text), logit_scale and the position_ids buffer are ignored. */
-static int check_unused(lmmiqa__weights *w, int hf)
+/* Whether an unused tensor belongs to the vision tower (then it is an
+ * error). Other towers (text), logit_scale and the position_ids buffer do
+ * not count. */
+static int vision_tensor(const char *name, int hf)
 {
-    size_t extra = 0;
-    char list[512] = "";
-    for (size_t i = 0; i < lmmiqa__weights_count(w); i++) {
-        if (lmmiqa__weights_used(w, i))
-            continue;
-        const char *name = lmmiqa__weights_name(w, i);
-        int vision = hf ? (strncmp(name, HF_V, strlen(HF_V)) == 0 ||
-                           strncmp(name, "visual_projection.", 18) == 0)
-                        : strncmp(name, "visual.", 7) == 0;
-        if (!vision || strcmp(name, HF_V "embeddings.position_ids") == 0)
-            continue;
-        if (extra < 4) {
-            strncat(list, extra ? ", " : "", sizeof list - strlen(list) - 1);
-            strncat(list, name, sizeof list - strlen(list) - 1);
-        }
-        extra++;
-    }
-    if (extra)
-        return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
-                            "%s: %zu unexpected tensor%s in the vision tower: %s%s",
-                            lmmiqa__weights_path(w), extra, extra > 1 ? "s" : "", list,
-                            extra > 4 ? ", ..." : "");
-    return LMMIQA_OK;
-}
-
-static int file_exists(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    int vision = hf ? (strncmp(name, HF_V, strlen(HF_V)) == 0 ||
+                       strncmp(name, "visual_projection.", 18) == 0)
+                    : strncmp(name, "visual.", 7) == 0;
+    return vision && strcmp(name, HF_V "embeddings.position_ids") != 0;
 }
 
 static int alloc_arena(lmmiqa_vit *v, int in_place)
@@ -430,16 +358,11 @@ int lmmiqa_vit_load(const char *path, const lmmiqa_vit_load_options *opts, lmmiq
     if ((rc = infer_config(w, &v->cfg)) != LMMIQA_OK)
         goto fail;
     int have_heads = 0;
-    if (opts->config_path) {
+    char cfgpath[4096];
+    if (opts->config_path)
         rc = apply_config_json(opts->config_path, 1, &v->cfg, &have_heads);
-    } else {
-        char cfgpath[4096];
-        const char *slash = strrchr(path, '/');
-        int dirlen = slash ? (int)(slash - path) : 1;
-        snprintf(cfgpath, sizeof cfgpath, "%.*s/config.json", dirlen, slash ? path : ".");
-        if (file_exists(cfgpath))
-            rc = apply_config_json(cfgpath, 0, &v->cfg, &have_heads);
-    }
+    else if (lmmiqa__clip_config_beside(path, cfgpath, sizeof cfgpath))
+        rc = apply_config_json(cfgpath, 0, &v->cfg, &have_heads);
     if (rc != LMMIQA_OK)
         goto fail;
     if (v->cfg.heads < 1 || v->cfg.width % v->cfg.heads != 0) {
@@ -464,7 +387,8 @@ int lmmiqa_vit_load(const char *path, const lmmiqa_vit_load_options *opts, lmmiq
     }
     if ((rc = load_tensors(v, w, in_place, scratch)) != LMMIQA_OK)
         goto fail;
-    if ((rc = check_unused(w, v->cfg.naming == LMMIQA_VIT_NAMING_HF)) != LMMIQA_OK)
+    if ((rc = lmmiqa__clip_check_unused(w, "vision", v->cfg.naming == LMMIQA_VIT_NAMING_HF,
+                                        vision_tensor)) != LMMIQA_OK)
         goto fail;
     rc = lmmiqa__sha256_file_finish(hash, v->sha256);
     hash = NULL;

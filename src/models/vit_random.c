@@ -10,6 +10,7 @@
 #include "vit_internal.h"
 
 #include "core/internal.h"
+#include "models/clip_load.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -281,9 +282,7 @@ int lmmiqa__clip_random_save(const lmmiqa_vit_config *cfg, const lmmiqa_text_con
         goto done;
     if (hf && write_config) {
         char cpath[4096], text[2048], tjson[512] = "";
-        const char *slash = strrchr(path, '/');
-        snprintf(cpath, sizeof cpath, "%.*s/config.json", slash ? (int)(slash - path) : 1,
-                 slash ? path : ".");
+        lmmiqa__clip_config_beside(path, cpath, sizeof cpath);
         if (tc)
             snprintf(tjson, sizeof tjson,
                      " \"text_config\": {\"hidden_size\": %d, \"num_hidden_layers\": %d,"
