@@ -739,18 +739,44 @@ static int render(chart *c, out_format fmt, const char *path, draw_fn draw, cons
     return rc;
 }
 
-static int chart_init(chart *c, const lmmiqa_plot_options *opt, int is_scatter)
+/* Read and check the caller's options into a fresh chart; title, when not
+ * NULL, replaces opt->title (a panel's own). Errors name `path`. */
+static int chart_init(chart *c, const lmmiqa_plot_options *opt, int is_scatter,
+                      const char *title, const char *path)
 {
     memset(c, 0, sizeof *c);
     lmmiqa_plot_options_init(&c->opt);
     int rc = lmmiqa__options_read(&c->opt, sizeof c->opt, opt,
                                   LMMIQA__OPTIONS_MIN(lmmiqa_plot_options, width),
                                   "lmmiqa_plot_options");
+    if (title)
+        c->opt.title = title;
     c->is_scatter = is_scatter;
     c->font = c->opt.font_size > 0 ? c->opt.font_size : 12;
     c->title_font = c->font * 1.3;
     c->marker = c->opt.marker_size > 0 ? c->opt.marker_size : is_scatter ? 2.5 : 4.5;
-    return rc;
+    if (rc == LMMIQA_OK)
+        rc = check_options(&c->opt);
+    return rc == LMMIQA_OK ? rc : lmmiqa_error_context(rc, "%s: ", path);
+}
+
+/* Grid, then a clip to the plot area (cairo_restore ends it): what both
+ * chart kinds draw their data into. */
+static void plot_area_begin(chart *c, cairo_t *cr)
+{
+    const lmmiqa_plot_frame *f = &c->f;
+    draw_grid(c, cr);
+    cairo_save(cr);
+    cairo_rectangle(cr, f->left, f->top, f->width, f->height);
+    cairo_clip(cr);
+}
+
+/* The end of a chart: leave the plot area, then frame, axes and legend. */
+static void plot_area_end(chart *c, cairo_t *cr)
+{
+    cairo_restore(cr);
+    draw_frame_and_axes(c, cr);
+    draw_legend(c, cr);
 }
 
 /* ---- scatter ---------------------------------------------------------------------- */
@@ -764,10 +790,7 @@ static void draw_scatter(chart *c, cairo_t *cr, const void *data)
 {
     const scatter_data *d = data;
     const lmmiqa_plot_frame *f = &c->f;
-    draw_grid(c, cr);
-    cairo_save(cr);
-    cairo_rectangle(cr, f->left, f->top, f->width, f->height);
-    cairo_clip(cr);
+    plot_area_begin(c, cr);
     /* The diagonal y = x, corner to corner (both axes share one range). */
     double ax, ay, bx, by;
     lmmiqa_plot_frame_map(f, f->x_min, f->y_min, &ax, &ay);
@@ -794,9 +817,7 @@ static void draw_scatter(chart *c, cairo_t *cr, const void *data)
         set_rgb(cr, lmmiqa_plot_color(s), 0.75);
         cairo_fill(cr);
     }
-    cairo_restore(cr);
-    draw_frame_and_axes(c, cr);
-    draw_legend(c, cr);
+    plot_area_end(c, cr);
 }
 
 static void fmt_metric(char *buf, size_t size, const char *name, int rc, double v)
@@ -915,9 +936,8 @@ int lmmiqa_plot_scatter(const lmmiqa_plot_scatter_series *series, size_t n_serie
                                 path);
     assert(series);
     chart c;
-    if ((rc = chart_init(&c, opt, 1)) != LMMIQA_OK ||
-        (rc = check_options(&c.opt)) != LMMIQA_OK)
-        return lmmiqa_error_context(rc, "%s: ", path);
+    if ((rc = chart_init(&c, opt, 1, NULL, path)) != LMMIQA_OK)
+        return rc;
     double dmin = INFINITY, dmax = -INFINITY;
     rc = scatter_range(series, n_series, path, &dmin, &dmax);
     if (rc == LMMIQA_OK)
@@ -980,20 +1000,16 @@ int lmmiqa_plot_scatter_panels(const lmmiqa_plot_scatter_panel *panels, size_t n
     }
     double width = 0, height = 0;
     for (size_t k = 0; k < n_panels && rc == LMMIQA_OK; k++) {
-        rc = chart_init(&charts[k], opt, 1);
-        if (panels[k].title)
-            charts[k].opt.title = panels[k].title;
-        if (rc != LMMIQA_OK || (rc = check_options(&charts[k].opt)) != LMMIQA_OK) {
-            rc = lmmiqa_error_context(rc, "%s: ", path);
+        if ((rc = chart_init(&charts[k], opt, 1, panels[k].title, path)) != LMMIQA_OK)
             break;
-        }
         rc = scatter_chart(&charts[k], panels[k].series, panels[k].n_series, path, dmin, dmax);
         x_offset[k] = width;
         width += charts[k].f.canvas_width;
         height = charts[k].f.canvas_height > height ? charts[k].f.canvas_height : height;
     }
-    chart all;
-    (void)chart_init(&all, opt, 1); /* read above already, per panel */
+    chart all; /* the whole canvas; its options were read and checked per panel */
+    if (rc == LMMIQA_OK)
+        rc = chart_init(&all, opt, 1, NULL, path);
     all.f.canvas_width = width;
     all.f.canvas_height = height;
     if (rc == LMMIQA_OK && (width * all.opt.scale > MAX_CANVAS || height * all.opt.scale > MAX_CANVAS))
@@ -1027,11 +1043,8 @@ static void draw_trend(chart *c, cairo_t *cr, const void *data)
 {
     const trend_data *d = data;
     const lmmiqa_plot_frame *f = &c->f;
-    draw_grid(c, cr);
-    cairo_save(cr);
     /* Values outside a range the caller fixed are clipped at the plot area. */
-    cairo_rectangle(cr, f->left, f->top, f->width, f->height);
-    cairo_clip(cr);
+    plot_area_begin(c, cr);
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
     for (size_t l = 0; l < d->n; l++) {
         const double *v = d->lines[l].values;
@@ -1062,9 +1075,7 @@ static void draw_trend(chart *c, cairo_t *cr, const void *data)
         }
         cairo_fill(cr);
     }
-    cairo_restore(cr);
-    draw_frame_and_axes(c, cr);
-    draw_legend(c, cr);
+    plot_area_end(c, cr);
 }
 
 int lmmiqa_plot_trend(const char *const *categories, size_t n_categories,
@@ -1087,9 +1098,8 @@ int lmmiqa_plot_trend(const char *const *categories, size_t n_categories,
                                 n_categories);
     assert(categories && lines);
     chart c;
-    if ((rc = chart_init(&c, opt, 0)) != LMMIQA_OK ||
-        (rc = check_options(&c.opt)) != LMMIQA_OK)
-        return lmmiqa_error_context(rc, "%s: ", path);
+    if ((rc = chart_init(&c, opt, 0, NULL, path)) != LMMIQA_OK)
+        return rc;
     for (size_t j = 0; j < n_categories; j++) {
         char what[64];
         snprintf(what, sizeof what, "category %zu", j + 1);
