@@ -78,6 +78,50 @@ static int put(job *j, const char *name, const float *data, int ndim, int64_t d0
     return lmmiqa_safetensors_writer_add(j->w, name, j->dtype, data, ndim, shape);
 }
 
+/* One transformer block of width W and MLP width M, generated on its Hugging
+ * Face names (prefix hfp, e.g. "vision_model.encoder.layers.3.") and saved
+ * under those or, in OpenAI naming, under prefix oap (q, k and v stacked
+ * into in_proj_weight / in_proj_bias). The vision and the text tower share
+ * the layout. */
+static int put_layer(job *j, int64_t W, int64_t M, int hf, const char *hfp, const char *oap)
+{
+    static const char *const hfn[] = {"layer_norm1.weight", "layer_norm1.bias",
+                                      "self_attn.out_proj.weight", "self_attn.out_proj.bias",
+                                      "layer_norm2.weight", "layer_norm2.bias", "mlp.fc1.weight",
+                                      "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias"};
+    static const char *const oan[] = {"ln_1.weight", "ln_1.bias", "attn.out_proj.weight",
+                                      "attn.out_proj.bias", "ln_2.weight", "ln_2.bias",
+                                      "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight",
+                                      "mlp.c_proj.bias"};
+    static const enum kind kinds[] = {K_LNW, K_LNB, K_W, K_B, K_LNW, K_LNB, K_W, K_B, K_W, K_B};
+    static const char *const qkv[3] = {"q", "k", "v"};
+    const int64_t d0[] = {W, W, W, W, W, W, M, M, W, W};
+    const int64_t d1[] = {0, 0, W, 0, 0, 0, W, 0, M, 0}; /* also the fan-in */
+    char n1[200], n2[200];
+    int rc;
+    for (int part = 0; part < 2; part++) { /* weights, then biases */
+        for (int k = 0; k < 3; k++) {
+            snprintf(n1, sizeof n1, "%sself_attn.%s_proj.%s", hfp, qkv[k],
+                     part ? "bias" : "weight");
+            size_t n = (size_t)(part ? W : W * W);
+            gen(n1, j->seed, n, part ? K_B : K_W, (int)W, j->buf2 + k * n);
+            if (hf && (rc = put(j, n1, j->buf2 + k * n, part ? 1 : 2, W, W, 0, 0)))
+                return rc;
+        }
+        snprintf(n2, sizeof n2, "%sattn.in_proj_%s", oap, part ? "bias" : "weight");
+        if (!hf && (rc = put(j, n2, j->buf2, part ? 1 : 2, 3 * W, W, 0, 0)))
+            return rc;
+    }
+    for (int k = 0; k < 10; k++) {
+        snprintf(n1, sizeof n1, "%s%s", hfp, hfn[k]);
+        snprintf(n2, sizeof n2, "%s%s", oap, oan[k]);
+        gen(n1, j->seed, (size_t)(d0[k] * (d1[k] ? d1[k] : 1)), kinds[k], (int)d1[k], j->buf);
+        if ((rc = put(j, hf ? n1 : n2, j->buf, d1[k] ? 2 : 1, d0[k], d1[k], 0, 0)))
+            return rc;
+    }
+    return LMMIQA_OK;
+}
+
 /* The text tower of configuration tc in the given naming (the generator
  * runs on the Hugging Face names, as tools/ref/clip_text_ref.py does). */
 static int put_text(job *j, const lmmiqa_text_config *tc, int hf)
@@ -98,39 +142,10 @@ static int put_text(job *j, const lmmiqa_text_config *tc, int hf)
                   j->buf, 2, C, W, 0, 0)))
         return rc;
     for (int i = 0; i < tc->layers; i++) {
-        static const char *hfn[] = {"layer_norm1.weight", "layer_norm1.bias",
-                                    "self_attn.out_proj.weight", "self_attn.out_proj.bias",
-                                    "layer_norm2.weight", "layer_norm2.bias", "mlp.fc1.weight",
-                                    "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias"};
-        static const char *oan[] = {"ln_1.weight", "ln_1.bias", "attn.out_proj.weight",
-                                    "attn.out_proj.bias", "ln_2.weight", "ln_2.bias",
-                                    "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight",
-                                    "mlp.c_proj.bias"};
-        const enum kind kinds[] = {K_LNW, K_LNB, K_W, K_B, K_LNW, K_LNB, K_W, K_B, K_W, K_B};
-        const int64_t d0[] = {W, W, W, W, W, W, M, M, W, W};
-        const int64_t d1[] = {0, 0, W, 0, 0, 0, W, 0, M, 0};
-        static const char *qkv[3] = {"q", "k", "v"};
-        for (int part = 0; part < 2; part++) { /* weights, then biases */
-            for (int k = 0; k < 3; k++) {
-                snprintf(n1, sizeof n1, "text_model.encoder.layers.%d.self_attn.%s_proj.%s", i,
-                         qkv[k], part ? "bias" : "weight");
-                size_t n = (size_t)(part ? W : W * W);
-                gen(n1, seed, n, part ? K_B : K_W, (int)W, j->buf2 + k * n);
-                if (hf && (rc = put(j, n1, j->buf2 + k * n, part ? 1 : 2, W, W, 0, 0)))
-                    return rc;
-            }
-            snprintf(n2, sizeof n2, "transformer.resblocks.%d.attn.in_proj_%s", i,
-                     part ? "bias" : "weight");
-            if (!hf && (rc = put(j, n2, j->buf2, part ? 1 : 2, part ? 3 * W : 3 * W, W, 0, 0)))
-                return rc;
-        }
-        for (int k = 0; k < 10; k++) {
-            snprintf(n1, sizeof n1, "text_model.encoder.layers.%d.%s", i, hfn[k]);
-            snprintf(n2, sizeof n2, "transformer.resblocks.%d.%s", i, oan[k]);
-            gen(n1, seed, (size_t)(d0[k] * (d1[k] ? d1[k] : 1)), kinds[k], (int)d1[k], j->buf);
-            if ((rc = put(j, hf ? n1 : n2, j->buf, d1[k] ? 2 : 1, d0[k], d1[k], 0, 0)))
-                return rc;
-        }
+        snprintf(n1, sizeof n1, "text_model.encoder.layers.%d.", i);
+        snprintf(n2, sizeof n2, "transformer.resblocks.%d.", i);
+        if ((rc = put_layer(j, W, M, hf, n1, n2)))
+            return rc;
     }
     gen("text_model.final_layer_norm.weight", seed, (size_t)W, K_LNW, 0, j->buf);
     if ((rc = put(j, hf ? "text_model.final_layer_norm.weight" : "ln_final.weight", j->buf, 1, W,
@@ -199,50 +214,10 @@ int lmmiqa__clip_random_save(const lmmiqa_vit_config *cfg, const lmmiqa_text_con
     GEN("vision_model.pre_layrnorm.bias", W, K_LNB, 0);
     PUT(hf ? "vision_model.pre_layrnorm.bias" : "visual.ln_pre.bias", 1, W, 0, 0, 0);
     for (int i = 0; i < cfg->layers; i++) {
-        static const char *hfn[] = {"layer_norm1.weight", "layer_norm1.bias", "self_attn.out_proj.weight",
-                                    "self_attn.out_proj.bias", "layer_norm2.weight",
-                                    "layer_norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias",
-                                    "mlp.fc2.weight", "mlp.fc2.bias"};
-        static const char *oan[] = {"ln_1.weight", "ln_1.bias", "attn.out_proj.weight",
-                                    "attn.out_proj.bias", "ln_2.weight", "ln_2.bias",
-                                    "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight",
-                                    "mlp.c_proj.bias"};
-        const enum kind kinds[] = {K_LNW, K_LNB, K_W, K_B, K_LNW, K_LNB, K_W, K_B, K_W, K_B};
-        const int64_t d0[] = {W, W, W, W, W, W, M, M, W, W};
-        const int64_t d1[] = {0, 0, W, 0, 0, 0, W, 0, M, 0};
-        const int64_t fan[] = {0, 0, W, 0, 0, 0, W, 0, M, 0};
-        /* q, k, v */
-        static const char *qkv[3] = {"q", "k", "v"};
-        for (int k = 0; k < 3; k++) {
-            snprintf(n1, sizeof n1, "vision_model.encoder.layers.%d.self_attn.%s_proj.weight", i,
-                     qkv[k]);
-            gen(n1, seed, (size_t)(W * W), K_W, (int)W, j.buf2 + k * W * W);
-            if (hf && (rc = put(&j, n1, j.buf2 + k * W * W, 2, W, W, 0, 0)) != LMMIQA_OK)
-                goto done;
-        }
-        if (!hf) {
-            snprintf(n2, sizeof n2, "visual.transformer.resblocks.%d.attn.in_proj_weight", i);
-            if ((rc = put(&j, n2, j.buf2, 2, 3 * W, W, 0, 0)) != LMMIQA_OK)
-                goto done;
-        }
-        for (int k = 0; k < 3; k++) {
-            snprintf(n1, sizeof n1, "vision_model.encoder.layers.%d.self_attn.%s_proj.bias", i,
-                     qkv[k]);
-            gen(n1, seed, (size_t)W, K_B, 0, j.buf2 + k * W);
-            if (hf && (rc = put(&j, n1, j.buf2 + k * W, 1, W, 0, 0, 0)) != LMMIQA_OK)
-                goto done;
-        }
-        if (!hf) {
-            snprintf(n2, sizeof n2, "visual.transformer.resblocks.%d.attn.in_proj_bias", i);
-            if ((rc = put(&j, n2, j.buf2, 1, 3 * W, 0, 0, 0)) != LMMIQA_OK)
-                goto done;
-        }
-        for (int k = 0; k < 10; k++) {
-            snprintf(n1, sizeof n1, "vision_model.encoder.layers.%d.%s", i, hfn[k]);
-            snprintf(n2, sizeof n2, "visual.transformer.resblocks.%d.%s", i, oan[k]);
-            GEN(n1, d0[k] * (d1[k] ? d1[k] : 1), kinds[k], fan[k]);
-            PUT(hf ? n1 : n2, d1[k] ? 2 : 1, d0[k], d1[k], 0, 0);
-        }
+        snprintf(n1, sizeof n1, "vision_model.encoder.layers.%d.", i);
+        snprintf(n2, sizeof n2, "visual.transformer.resblocks.%d.", i);
+        if ((rc = put_layer(&j, W, M, hf, n1, n2)) != LMMIQA_OK)
+            goto done;
     }
     GEN("vision_model.post_layernorm.weight", W, K_LNW, 0);
     PUT(hf ? "vision_model.post_layernorm.weight" : "visual.ln_post.weight", 1, W, 0, 0, 0);
