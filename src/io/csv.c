@@ -236,16 +236,7 @@ int lmmiqa_csv_parse(const char *text, size_t len, const char *name, lmmiqa_csv 
             /* A blank data line (spaces or tabs at most): skipped. */
             b.ncells--;
             b.nrows--;
-            if (term == '\0')
-                break;
-            if (term == '\r' && r + 1 < len && s[r + 1] == '\n')
-                r++;
-            r++;
-            line++;
-            rc = push_row(&b, line);
-            continue;
-        }
-        if (b.nrows == 1) {
+        } else if (b.nrows == 1) {
             csv->ncols = nfields;
         } else if (nfields > csv->ncols) {
             rc = lmmiqa__fail(LMMIQA_ERR_CORRUPT, "%s:%zu: row has %zu fields but the header has %zu",

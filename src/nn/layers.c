@@ -143,6 +143,19 @@ int lmmiqa_nn_pool2d_out_w(const lmmiqa_nn_pool2d *p, int w)
     return (w + 2 * p->pad_w - p->kw) / p->stride_w + 1;
 }
 
+/* The input rows [*y0, *y1) and columns [*x0, *x1) of output cell (oy, ox),
+ * padding cut off: the window forward and backward passes share. */
+static void pool_window(const lmmiqa_nn_pool2d *p, int oy, int ox, int h, int w, int *y0,
+                        int *x0, int *y1, int *x1)
+{
+    *y0 = oy * p->stride_h - p->pad_h;
+    *x0 = ox * p->stride_w - p->pad_w;
+    *y1 = *y0 + p->kh < h ? *y0 + p->kh : h;
+    *x1 = *x0 + p->kw < w ? *x0 + p->kw : w;
+    *y0 = *y0 < 0 ? 0 : *y0;
+    *x0 = *x0 < 0 ? 0 : *x0;
+}
+
 /* x [n, ch, h, w] -> y [n, ch, oh, ow]; index [n, ch, oh, ow] for max/min */
 void lmmiqa_nn_pool2d_forward(const lmmiqa_nn_pool2d *p, int n, int ch, int h, int w,
                               const float *x, float *y, int32_t *index)
@@ -155,12 +168,8 @@ void lmmiqa_nn_pool2d_forward(const lmmiqa_nn_pool2d *p, int n, int ch, int h, i
         int32_t *ip = index ? index + plane * oh * ow : NULL;
         for (int oy = 0; oy < oh; oy++)
             for (int ox = 0; ox < ow; ox++) {
-                int y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
-                int y1 = y0 + p->kh, x1 = x0 + p->kw;
-                if (y0 < 0) y0 = 0;
-                if (x0 < 0) x0 = 0;
-                if (y1 > h) y1 = h;
-                if (x1 > w) x1 = w;
+                int y0, x0, y1, x1;
+                pool_window(p, oy, ox, h, w, &y0, &x0, &y1, &x1);
                 if (p->kind == LMMIQA_NN_POOL_AVG) {
                     float acc = 0.0f;
                     for (int iy = y0; iy < y1; iy++)
@@ -207,12 +216,8 @@ void lmmiqa_nn_pool2d_backward(const lmmiqa_nn_pool2d *p, int n, int ch, int h, 
         }
         for (int oy = 0; oy < oh; oy++)
             for (int ox = 0; ox < ow; ox++) {
-                int y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
-                int y1 = y0 + p->kh, x1 = x0 + p->kw;
-                if (y0 < 0) y0 = 0;
-                if (x0 < 0) x0 = 0;
-                if (y1 > h) y1 = h;
-                if (x1 > w) x1 = w;
+                int y0, x0, y1, x1;
+                pool_window(p, oy, ox, h, w, &y0, &x0, &y1, &x1);
                 float g = gp[oy * ow + ox] * div;
                 for (int iy = y0; iy < y1; iy++)
                     for (int ix = x0; ix < x1; ix++)
