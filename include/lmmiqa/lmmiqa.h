@@ -22,8 +22,9 @@
  *   lmmiqa/advanced/<x>.h     exported but may change between minor
  *                             versions: direct access to the encoders
  *                             (vit.h, align.h), CNNIQA/MetaIQA training
- *                             (cnniqa.h, metaiqa.h), the CSV and .npy readers.
- *                             Include them one by one where needed.
+ *                             (cnniqa.h, metaiqa.h), the CSV and .npy readers,
+ *                             the atomic file writer (file.h). Include them
+ *                             one by one where needed.
  * The training engine, tensor-file readers (safetensors, torch zip) and
  * MATLAB imresize are internal and not exported.
  *
