@@ -137,7 +137,8 @@ int lmmiqa_extractor_create(const char *name, const lmmiqa_extractor_options *op
         if (ex->impl.feature_name)
             ex->impl.feature_name(ex->impl.model, i, dst, NAME_SIZE);
         else
-            snprintf(dst, NAME_SIZE, "f%zu", i + 1);
+            snprintf(dst, NAME_SIZE, "%s%zu", ex->impl.name_prefix ? ex->impl.name_prefix : "f",
+                     i + 1);
     }
     *out = ex;
     return LMMIQA_OK;

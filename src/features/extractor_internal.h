@@ -32,8 +32,10 @@ typedef struct lmmiqa__extractor_impl {
     void (*state_destroy)(void *state);
     /* out[dim]; must be safe to call concurrently with distinct states */
     int (*run)(const void *model, void *state, const lmmiqa_image *img, double *out);
-    /* optional: the i-th feature's column name into buf; NULL gives f1..fN */
+    /* optional: the i-th feature's column name into buf; NULL gives
+     * <name_prefix>1..<name_prefix>N */
     void (*feature_name)(const void *model, size_t i, char *buf, size_t size);
+    const char *name_prefix;  /* static string; NULL = "f" */
     /* optional: the model's own quality score of img on its 0..1 training
      * scale (trainable extractors); same concurrency rule as run */
     int (*score)(const void *model, void *state, const lmmiqa_image *img, double *score);

@@ -30,12 +30,6 @@ static int score(const void *model, void *state, const lmmiqa_image *img, double
     return lmmiqa_metaiqa_predict(model, state, img, out, NULL);
 }
 
-static void feature_name(const void *model, size_t i, char *buf, size_t size)
-{
-    (void)model;
-    snprintf(buf, size, "metaiqa%zu", i + 1);
-}
-
 static int load(const char *path, void **model)
 {
     return lmmiqa_metaiqa_load(path, (lmmiqa_metaiqa **)model);
@@ -64,8 +58,8 @@ static const lmmiqa__weights_extractor SPEC = {
     .state_create = state_create,
     .state_destroy = state_destroy,
     .run = run,
-    .feature_name = feature_name,
     .score = score,
+    .name_prefix = "metaiqa",
 };
 
 int lmmiqa__metaiqa_extractor_create(const lmmiqa_extractor_options *opts,

@@ -41,7 +41,7 @@ int lmmiqa__weights_extractor_create(const lmmiqa__weights_extractor *spec,
     impl->state_create = spec->state_create;
     impl->state_destroy = spec->state_destroy;
     impl->run = spec->run;
-    impl->feature_name = spec->feature_name;
     impl->score = spec->score;
+    impl->name_prefix = spec->name_prefix;
     return LMMIQA_OK;
 }

@@ -23,8 +23,8 @@ typedef struct lmmiqa__weights_extractor {
     int (*state_create)(const void *model, void **state);
     void (*state_destroy)(void *state);
     int (*run)(const void *model, void *state, const lmmiqa_image *img, double *out);
-    void (*feature_name)(const void *model, size_t i, char *buf, size_t size);
     int (*score)(const void *model, void *state, const lmmiqa_image *img, double *score);
+    const char *name_prefix; /* column names <name_prefix>1..N */
 } lmmiqa__weights_extractor;
 
 /* Fill impl for the model of spec from opts->weights; on failure nothing is
