@@ -10,10 +10,10 @@
  * convention of its naming, and compared with tests/data/vit/golden_tiny.txt.
  * Tolerance: cosine similarity >= 0.99999 and max |diff| <= 1e-5 (embedding
  * entries are O(0.5); float32 vs float64 reference).
- * F32 files run both in place (the default) and copied and packed
- * (LMMIQA_WEIGHTS_IN_PLACE=0). Also: loader errors (missing, unexpected, misshaped, wrong dtype tensors,
- * config.json disagreeing with the weights), batch consistency and the
- * unit-length option.
+ * F32 files run both packed from the mapping (the default) and in place
+ * (LMMIQA_WEIGHTS_IN_PLACE=1). Also: loader errors (missing, unexpected,
+ * misshaped, wrong dtype tensors, config.json disagreeing with the
+ * weights), batch consistency and the unit-length option.
  */
 #include "io/safetensors.h"
 #include "lmmiqa/advanced/vit.h"
@@ -139,14 +139,14 @@ static void test_openai_f32(void)
     run_variant("openai_f32", LMMIQA_VIT_NAMING_OPENAI, LMMIQA_DTYPE_F32,
                 LMMIQA_VIT_ACT_QUICK_GELU, "tiny_openai_f32");
 }
-/* F32 safetensors are used in place by default; the copied and packed path
- * (what F16/BF16 and torch zip files take) on the same files */
-static void test_f32_copied(void)
+/* F32 safetensors are packed from the mapping by default; the in-place path
+ * (the products read the mapping) on the same files */
+static void test_f32_in_place(void)
 {
-    setenv("LMMIQA_WEIGHTS_IN_PLACE", "0", 1);
-    run_variant("hf_f32_copied", LMMIQA_VIT_NAMING_HF, LMMIQA_DTYPE_F32,
+    setenv("LMMIQA_WEIGHTS_IN_PLACE", "1", 1);
+    run_variant("hf_f32_in_place", LMMIQA_VIT_NAMING_HF, LMMIQA_DTYPE_F32,
                 LMMIQA_VIT_ACT_QUICK_GELU, "tiny_hf_f32");
-    run_variant("openai_f32_copied", LMMIQA_VIT_NAMING_OPENAI, LMMIQA_DTYPE_F32,
+    run_variant("openai_f32_in_place", LMMIQA_VIT_NAMING_OPENAI, LMMIQA_DTYPE_F32,
                 LMMIQA_VIT_ACT_QUICK_GELU, "tiny_openai_f32");
     unsetenv("LMMIQA_WEIGHTS_IN_PLACE");
 }
@@ -316,7 +316,7 @@ int main(void)
     RUN(test_hf_bf16);
     RUN(test_hf_gelu);
     RUN(test_openai_f32);
-    RUN(test_f32_copied);
+    RUN(test_f32_in_place);
     RUN(test_loader_errors);
     RUN(test_flops);
     char cmd[600];

@@ -3,11 +3,11 @@
  * text tower of a CLIP checkpoint in OpenAI or Hugging Face naming, and the
  * float32 forward pass of one token sequence.
  *
- * Weights: the vectors live in one float32 arena; the token embedding
- * [V, W], the blocks' matrices and the projection [E, W] are used in place
- * in the mapped file when it is an F32 safetensors file, else copied into
- * the arena (matrices packed for oneDNN, OpenAI's text_projection [W, E]
- * transposed first; models/transformer.h).
+ * Weights: one float32 arena holds the vectors, the token embedding [V, W]
+ * and the matrices packed for oneDNN (the projection as [E, W]: OpenAI's
+ * text_projection [W, E] is transposed first); with LMMIQA_WEIGHTS_IN_PLACE=1
+ * an F32 safetensors file's matrices and token embedding are used in place
+ * in the mapping instead (models/transformer.h).
  *
  * Forward pass for n tokens (n <= C):
  *   x[t] = tok[ids[t]] + pos[t]                              [n, W]
@@ -175,8 +175,9 @@ static int read2(lmmiqa__weights *w, const char *name, float *dst, int64_t d0, i
     return lmmiqa__weights_read(w, name, d1 ? 2 : 1, s, dst);
 }
 
-static int load_tensors(lmmiqa_text *t, lmmiqa__weights *w, int in_place)
+static int load_tensors(lmmiqa_text *t, lmmiqa__weights *w, int mode)
 {
+    const int in_place = mode == LMMIQA__TFM_IN_PLACE;
     const lmmiqa_text_config *c = &t->cfg;
     const int hf = c->naming == LMMIQA_VIT_NAMING_HF;
     const int64_t V = c->vocab_size, C = c->context_length, W = c->width, E = c->embed_dim;
@@ -200,10 +201,10 @@ static int load_tensors(lmmiqa_text *t, lmmiqa__weights *w, int in_place)
     if (!in_place && !scratch)
         return LMMIQA_ERR_NOMEM;
     rc = lmmiqa__tfm_projection(w, hf ? "text_projection.weight" : "text_projection", hf, (int)E,
-                                (int)W, in_place, scratch, &t->proj);
+                                (int)W, mode, scratch, &t->proj);
     for (int i = 0; rc == LMMIQA_OK && i < c->layers; i++)
         rc = lmmiqa__tfm_layer_load(w, hf, hf ? HF_TL : OA_TL, i, &t->layer[i], c->width,
-                                    c->mlp_dim, in_place, scratch);
+                                    c->mlp_dim, mode, scratch);
     free(scratch);
     if (rc)
         return rc;
@@ -243,14 +244,15 @@ static int text_tensor(const char *name, int hf)
     return 0;
 }
 
-static int alloc_arena(lmmiqa_text *t, int in_place)
+static int alloc_arena(lmmiqa_text *t, int mode)
 {
+    const int in_place = mode == LMMIQA__TFM_IN_PLACE;
     const lmmiqa_text_config *c = &t->cfg;
     size_t V = (size_t)c->vocab_size, C = (size_t)c->context_length, W = (size_t)c->width;
     size_t M = (size_t)c->mlp_dim, E = (size_t)c->embed_dim, L = (size_t)c->layers;
     size_t proj = in_place ? 0 : lmmiqa__mm_packed_floats((int)E, (int)W);
     size_t tok = in_place ? 0 : V * W;
-    size_t total = tok + C * W + 2 * W + proj + L * lmmiqa__tfm_layer_floats(W, M, in_place);
+    size_t total = tok + C * W + 2 * W + proj + L * lmmiqa__tfm_layer_floats(W, M, mode);
     t->arena = lmmiqa__alloc_big(total * sizeof(float));
     t->layer = lmmiqa__calloc(L, sizeof *t->layer);
     if (!t->arena || !t->layer)
@@ -262,7 +264,7 @@ static int alloc_arena(lmmiqa_text *t, int in_place)
     t->lnf_b = p, p += W;
     t->proj = (lmmiqa__mm_w){p, LMMIQA__MM_B_PACKED}, p += proj;
     for (size_t i = 0; i < L; i++)
-        lmmiqa__tfm_layer_bind(&t->layer[i], &p, W, M, in_place);
+        lmmiqa__tfm_layer_bind(&t->layer[i], &p, W, M, mode);
     assert((size_t)(p - t->arena) == total);
     return LMMIQA_OK;
 }
@@ -310,8 +312,8 @@ int lmmiqa_text_load(const char *path, const char *config_path, const char *pref
                           t->cfg.width, t->cfg.heads);
         goto fail;
     }
-    int in_place = lmmiqa__weights_mappable(w);
-    if ((rc = alloc_arena(t, in_place)) || (rc = load_tensors(t, w, in_place)) ||
+    int mode = lmmiqa__tfm_load_mode(w);
+    if ((rc = alloc_arena(t, mode)) || (rc = load_tensors(t, w, mode)) ||
         (rc = lmmiqa__clip_check_unused(w, "text", t->cfg.naming == LMMIQA_VIT_NAMING_HF,
                                         text_tensor)))
         goto fail;
@@ -319,7 +321,7 @@ int lmmiqa_text_load(const char *path, const char *config_path, const char *pref
     hash = NULL;
     if (rc)
         goto fail;
-    if (in_place)
+    if (mode == LMMIQA__TFM_IN_PLACE)
         t->file = w; /* the matrices live in its mapping */
     else
         lmmiqa__weights_close(w);

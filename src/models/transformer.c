@@ -18,30 +18,31 @@
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-size_t lmmiqa__tfm_layer_floats(size_t W, size_t M, int in_place)
+size_t lmmiqa__tfm_layer_floats(size_t W, size_t M, int mode)
 {
     int w = (int)W, m = (int)M;
     size_t vectors = 4 * W + 3 * W + W + M + W;
-    if (in_place)
+    if (mode == LMMIQA__TFM_IN_PLACE)
         return vectors;
     return vectors + lmmiqa__mm_packed_floats(3 * w, w) + lmmiqa__mm_packed_floats(w, w) +
            lmmiqa__mm_packed_floats(m, w) + lmmiqa__mm_packed_floats(w, m);
 }
 
-void lmmiqa__tfm_layer_bind(lmmiqa__tfm_layer *l, float **pp, size_t W, size_t M, int in_place)
+void lmmiqa__tfm_layer_bind(lmmiqa__tfm_layer *l, float **pp, size_t W, size_t M, int mode)
 {
     float *p = *pp;
     int w = (int)W, m = (int)M;
 #define TAKE(ptr, n) (ptr = p, p += (n))
 #define TAKE_MATRIX(mat, n, k)                                                                 \
     do {                                                                                       \
-        if (!in_place)                                                                         \
+        if (mode != LMMIQA__TFM_IN_PLACE)                                                      \
             (mat) = (lmmiqa__mm_w){p, LMMIQA__MM_B_PACKED}, p += lmmiqa__mm_packed_floats(n, k); \
     } while (0)
     TAKE(l->ln1_w, W);
@@ -84,71 +85,84 @@ static int rd(lmmiqa__weights *w, const char *prefix, int i, const char *suffix,
 }
 
 int lmmiqa__tfm_matrix(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
-                       int n, int k, int in_place, float *scratch, float *dst, lmmiqa__mm_w *out)
+                       int n, int k, int mode, float *scratch, float *dst, lmmiqa__mm_w *out)
 {
     int64_t nk[2] = {n, k};
     if (!shape)
         ndim = 2, shape = nk;
-    if (in_place) {
+    if (mode == LMMIQA__TFM_IN_PLACE) {
         out->layout = LMMIQA__MM_B_NT;
         return lmmiqa__weights_map(w, name, ndim, shape, &out->w);
     }
-    int rc = lmmiqa__weights_read(w, name, ndim, shape, scratch);
+    const float *rows = scratch;
+    int rc = mode == LMMIQA__TFM_MAP_PACK ? lmmiqa__weights_map(w, name, ndim, shape, &rows)
+                                          : lmmiqa__weights_read(w, name, ndim, shape, scratch);
     if (rc == LMMIQA_OK)
-        rc = lmmiqa__mm_pack(n, k, scratch, dst);
+        rc = lmmiqa__mm_pack(n, k, rows, dst);
     *out = (lmmiqa__mm_w){dst, LMMIQA__MM_B_PACKED};
     return rc;
 }
 
 int lmmiqa__tfm_projection(lmmiqa__weights *w, const char *name, int hf, int E, int W,
-                           int in_place, float *scratch, lmmiqa__mm_w *out)
+                           int mode, float *scratch, lmmiqa__mm_w *out)
 {
     if (hf)
-        return lmmiqa__tfm_matrix(w, name, 2, NULL, E, W, in_place, scratch, (float *)out->w, out);
+        return lmmiqa__tfm_matrix(w, name, 2, NULL, E, W, mode, scratch, (float *)out->w, out);
     int64_t we[2] = {W, E};
-    if (in_place) {
+    if (mode == LMMIQA__TFM_IN_PLACE) {
         out->layout = LMMIQA__MM_B_NN;
         return lmmiqa__weights_map(w, name, 2, we, &out->w);
     }
     float *t = scratch + (size_t)W * E;
-    int rc = lmmiqa__weights_read(w, name, 2, we, scratch);
+    const float *src = scratch;
+    int rc = mode == LMMIQA__TFM_MAP_PACK ? lmmiqa__weights_map(w, name, 2, we, &src)
+                                          : lmmiqa__weights_read(w, name, 2, we, scratch);
     if (rc != LMMIQA_OK)
         return rc;
     for (int i = 0; i < W; i++)
         for (int j = 0; j < E; j++)
-            t[(size_t)j * W + i] = scratch[(size_t)i * E + j];
+            t[(size_t)j * W + i] = src[(size_t)i * E + j];
     return lmmiqa__mm_pack(E, W, t, (float *)out->w);
 }
 
 static int layer_matrix(lmmiqa__weights *w, const char *prefix, int i, const char *suffix,
-                        int n, int k, int in_place, float *scratch, lmmiqa__mm_w *mat)
+                        int n, int k, int mode, float *scratch, lmmiqa__mm_w *mat)
 {
     char name[320];
     layer_name(name, sizeof name, prefix, i, suffix);
-    return lmmiqa__tfm_matrix(w, name, 2, NULL, n, k, in_place, scratch, (float *)mat->w, mat);
+    return lmmiqa__tfm_matrix(w, name, 2, NULL, n, k, mode, scratch, (float *)mat->w, mat);
 }
 
 /* q, k and v: in place (three matrices, or OpenAI's one in_proj), or
- * stacked into scratch and packed as one [3W, W]. */
+ * stacked in scratch and packed as one [3W, W]. */
 static int load_qkv(lmmiqa__weights *w, int hf, const char *prefix, int i, lmmiqa__tfm_layer *L,
-                    int W, int in_place, float *scratch)
+                    int W, int mode, float *scratch)
 {
     int rc;
     if (!hf)
-        return layer_matrix(w, prefix, i, "attn.in_proj_weight", 3 * W, W, in_place, scratch,
+        return layer_matrix(w, prefix, i, "attn.in_proj_weight", 3 * W, W, mode, scratch,
                             &L->qkv_w[0]);
     static const char *qkv[3] = {"q", "k", "v"};
     for (int k = 0; k < 3; k++) {
-        char sw[64];
+        char name[320], sw[64];
         snprintf(sw, sizeof sw, "self_attn.%s_proj.weight", qkv[k]);
-        if (in_place)
-            rc = layer_matrix(w, prefix, i, sw, W, W, 1, NULL, &L->qkv_w[k]);
-        else
-            rc = rd(w, prefix, i, sw, scratch + (size_t)k * W * W, 2, W, W);
+        layer_name(name, sizeof name, prefix, i, sw);
+        int64_t ww[2] = {W, W};
+        float *block = scratch + (size_t)k * W * W;
+        if (mode == LMMIQA__TFM_IN_PLACE) {
+            L->qkv_w[k].layout = LMMIQA__MM_B_NT;
+            rc = lmmiqa__weights_map(w, name, 2, ww, &L->qkv_w[k].w);
+        } else if (mode == LMMIQA__TFM_MAP_PACK) {
+            const float *src = NULL;
+            if ((rc = lmmiqa__weights_map(w, name, 2, ww, &src)) == LMMIQA_OK)
+                memcpy(block, src, sizeof(float) * (size_t)W * W);
+        } else {
+            rc = lmmiqa__weights_read(w, name, 2, ww, block);
+        }
         if (rc)
             return rc;
     }
-    if (in_place) {
+    if (mode == LMMIQA__TFM_IN_PLACE) {
         L->qkv_parts = 3;
         return LMMIQA_OK;
     }
@@ -156,7 +170,7 @@ static int load_qkv(lmmiqa__weights *w, int hf, const char *prefix, int i, lmmiq
 }
 
 int lmmiqa__tfm_layer_load(lmmiqa__weights *w, int hf, const char *prefix, int i,
-                           lmmiqa__tfm_layer *L, int Wi, int Mi, int in_place, float *scratch)
+                           lmmiqa__tfm_layer *L, int Wi, int Mi, int mode, float *scratch)
 {
     const int64_t W = Wi, M = Mi;
     int rc;
@@ -171,10 +185,10 @@ int lmmiqa__tfm_layer_load(lmmiqa__weights *w, int hf, const char *prefix, int i
     } else if ((rc = rd(w, prefix, i, "attn.in_proj_bias", L->qkv_b, 1, 3 * W, 0))) {
         return rc;
     }
-    if ((rc = load_qkv(w, hf, prefix, i, L, Wi, in_place, scratch)) ||
+    if ((rc = load_qkv(w, hf, prefix, i, L, Wi, mode, scratch)) ||
         (rc = layer_matrix(w, prefix, i,
                            hf ? "self_attn.out_proj.weight" : "attn.out_proj.weight", Wi, Wi,
-                           in_place, scratch, &L->out_w)) ||
+                           mode, scratch, &L->out_w)) ||
         (rc = rd(w, prefix, i, hf ? "self_attn.out_proj.bias" : "attn.out_proj.bias", L->out_b,
                  1, W, 0)) ||
         (rc = rd(w, prefix, i, hf ? "layer_norm1.weight" : "ln_1.weight", L->ln1_w, 1, W, 0)) ||
@@ -182,13 +196,21 @@ int lmmiqa__tfm_layer_load(lmmiqa__weights *w, int hf, const char *prefix, int i
         (rc = rd(w, prefix, i, hf ? "layer_norm2.weight" : "ln_2.weight", L->ln2_w, 1, W, 0)) ||
         (rc = rd(w, prefix, i, hf ? "layer_norm2.bias" : "ln_2.bias", L->ln2_b, 1, W, 0)) ||
         (rc = layer_matrix(w, prefix, i, hf ? "mlp.fc1.weight" : "mlp.c_fc.weight", Mi, Wi,
-                           in_place, scratch, &L->fc1_w)) ||
+                           mode, scratch, &L->fc1_w)) ||
         (rc = rd(w, prefix, i, hf ? "mlp.fc1.bias" : "mlp.c_fc.bias", L->fc1_b, 1, M, 0)) ||
         (rc = layer_matrix(w, prefix, i, hf ? "mlp.fc2.weight" : "mlp.c_proj.weight", Wi, Mi,
-                           in_place, scratch, &L->fc2_w)) ||
+                           mode, scratch, &L->fc2_w)) ||
         (rc = rd(w, prefix, i, hf ? "mlp.fc2.bias" : "mlp.c_proj.bias", L->fc2_b, 1, W, 0)))
         return rc;
     return LMMIQA_OK;
+}
+
+int lmmiqa__tfm_load_mode(const lmmiqa__weights *w)
+{
+    if (!lmmiqa__weights_mappable(w))
+        return LMMIQA__TFM_COPY;
+    const char *env = getenv("LMMIQA_WEIGHTS_IN_PLACE");
+    return env && strcmp(env, "1") == 0 ? LMMIQA__TFM_IN_PLACE : LMMIQA__TFM_MAP_PACK;
 }
 
 int lmmiqa__tfm_threads_begin(int slots)

@@ -5,12 +5,17 @@
  * naming, and the batched float32 forward pass of a stack of blocks with
  * optional causal masking. Internal.
  *
- * Two ways to hold the weight matrices (tensor/matmul.h):
- *   in place: an F32 safetensors file is memory-mapped and the products
- *     read nn.Linear's [n, k] rows straight from the mapping (no copy: the
- *     model is ready as soon as the file is mapped);
- *   packed: other files (F16/BF16, torch zip) are converted once and packed
- *     into oneDNN's blocked layout, q, k and v stacked into one [3W, W].
+ * Three ways to load the weight matrices (tensor/matmul.h), chosen by
+ * lmmiqa__tfm_load_mode:
+ *   map + pack (an F32 safetensors file, the default): each matrix is packed
+ *     into oneDNN's blocked layout straight from the memory mapping (one
+ *     pass over the file);
+ *   copy (F16/BF16, torch zip): converted to float32 first, then packed;
+ *   in place (F32 safetensors with LMMIQA_WEIGHTS_IN_PLACE=1): the products
+ *     read nn.Linear's [n, k] rows from the mapping, no copy at all: the
+ *     fastest start, but 10-30 % slower products than packed weights (and
+ *     not bit-identical to them), so it is not the default.
+ * Packed q, k and v are stacked into one [3W, W].
  * The attention scale 1/sqrt(head_dim) is applied to Q K^T in the product.
  */
 #ifndef LMMIQA_MODELS_TRANSFORMER_H
@@ -35,32 +40,36 @@ typedef struct lmmiqa__tfm_layer {
     float *fc2_b;            /* [W] */
 } lmmiqa__tfm_layer;
 
+enum { LMMIQA__TFM_COPY = 0, LMMIQA__TFM_MAP_PACK = 1, LMMIQA__TFM_IN_PLACE = 2 };
+
+/* The load mode for file w (see above). */
+int lmmiqa__tfm_load_mode(const lmmiqa__weights *w);
+
 /* Floats of the arena one block holds (vectors; and the packed matrices
- * unless in_place), and binding them from *p (advanced). */
-size_t lmmiqa__tfm_layer_floats(size_t W, size_t M, int in_place);
-void lmmiqa__tfm_layer_bind(lmmiqa__tfm_layer *l, float **p, size_t W, size_t M, int in_place);
+ * unless in place), and binding them from *p (advanced). */
+size_t lmmiqa__tfm_layer_floats(size_t W, size_t M, int mode);
+void lmmiqa__tfm_layer_bind(lmmiqa__tfm_layer *l, float **p, size_t W, size_t M, int mode);
 
 /* Read block i: prefix is a printf format with one %d, e.g.
  * "vision_model.encoder.layers.%d." (hf) or "transformer.resblocks.%d."
- * (OpenAI). Shapes are checked by the weights reader. in_place: matrices
- * point into the mapping; else they are read into
- * scratch[lmmiqa__tfm_load_scratch_floats(W, M)] and packed from there. */
+ * (OpenAI). Shapes are checked by the weights reader. mode: see above;
+ * scratch holds lmmiqa__tfm_load_scratch_floats(W, M) floats. */
 size_t lmmiqa__tfm_load_scratch_floats(size_t W, size_t M);
 int lmmiqa__tfm_layer_load(lmmiqa__weights *w, int hf, const char *prefix, int i,
-                           lmmiqa__tfm_layer *l, int W, int M, int in_place, float *scratch);
+                           lmmiqa__tfm_layer *l, int W, int M, int mode, float *scratch);
 
 /* A [n, k] matrix `name` (shape [n, k] or ndim/shape as given): in place
- * (NT rows in the mapping), or read into scratch and packed into dst
- * (lmmiqa__mm_packed_floats(n, k) floats). */
+ * (NT rows in the mapping), or packed into dst (lmmiqa__mm_packed_floats(n,
+ * k) floats) from the mapping or through scratch. */
 int lmmiqa__tfm_matrix(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
-                       int n, int k, int in_place, float *scratch, float *dst,
+                       int n, int k, int mode, float *scratch, float *dst,
                        lmmiqa__mm_w *out);
 
 /* A tower's output projection, used as [E, W]: HF stores it [E, W], OpenAI
  * [W, E] (used in place as an NN matrix, or transposed in scratch, which
  * must hold 2 E W floats, before packing into out->w as bound). */
 int lmmiqa__tfm_projection(lmmiqa__weights *w, const char *name, int hf, int E, int W,
-                           int in_place, float *scratch, lmmiqa__mm_w *out);
+                           int mode, float *scratch, lmmiqa__mm_w *out);
 
 /* Activation buffers of a forward pass over R = B*T rows. */
 typedef struct lmmiqa__tfm_buffers {

@@ -248,7 +248,7 @@ static size_t load_scratch_floats(const lmmiqa_vit_config *c)
     return n > 2 * W * E ? n : 2 * W * E;
 }
 
-static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, int in_place, float *scratch)
+static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, int mode, float *scratch)
 {
     const lmmiqa_vit_config *c = &v->cfg;
     int hf = c->naming == LMMIQA_VIT_NAMING_HF;
@@ -258,7 +258,7 @@ static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, int in_place, float *
     if ((rc = lmmiqa__tfm_matrix(w,
                                  hf ? HF_V "embeddings.patch_embedding.weight"
                                     : "visual.conv1.weight",
-                                 4, conv, (int)W, (int)(3 * P * P), in_place, scratch,
+                                 4, conv, (int)W, (int)(3 * P * P), mode, scratch,
                                  (float *)v->patch_w.w, &v->patch_w)))
         return rc;
     if ((rc = read1(w, hf ? HF_V "embeddings.class_embedding" : "visual.class_embedding", v->cls,
@@ -274,11 +274,11 @@ static int load_tensors(lmmiqa_vit *v, lmmiqa__weights *w, int in_place, float *
         (rc = read1(w, hf ? HF_V "post_layernorm.bias" : "visual.ln_post.bias", v->post_b, W)))
         return rc;
     if ((rc = lmmiqa__tfm_projection(w, hf ? "visual_projection.weight" : "visual.proj", hf,
-                                     (int)E, (int)W, in_place, scratch, &v->proj)))
+                                     (int)E, (int)W, mode, scratch, &v->proj)))
         return rc;
     for (int i = 0; i < c->layers; i++)
         if ((rc = lmmiqa__tfm_layer_load(w, hf, hf ? HF_L : OA_L, i, &v->layer[i], c->width,
-                                         c->mlp_dim, in_place, scratch)))
+                                         c->mlp_dim, mode, scratch)))
             return rc;
     return LMMIQA_OK;
 }
@@ -294,12 +294,13 @@ static int vision_tensor(const char *name, int hf)
     return vision && strcmp(name, HF_V "embeddings.position_ids") != 0;
 }
 
-static int alloc_arena(lmmiqa_vit *v, int in_place)
+static int alloc_arena(lmmiqa_vit *v, int mode)
 {
     const lmmiqa_vit_config *c = &v->cfg;
     size_t W = (size_t)c->width, M = (size_t)c->mlp_dim, E = (size_t)c->embed_dim;
     size_t P = (size_t)c->patch_size, T = (size_t)tokens(c), L = (size_t)c->layers;
-    size_t per_layer = lmmiqa__tfm_layer_floats(W, M, in_place);
+    size_t per_layer = lmmiqa__tfm_layer_floats(W, M, mode);
+    int in_place = mode == LMMIQA__TFM_IN_PLACE;
     size_t patch = in_place ? 0 : lmmiqa__mm_packed_floats((int)W, (int)(3 * P * P));
     size_t proj = in_place ? 0 : lmmiqa__mm_packed_floats((int)E, (int)W);
     size_t total = patch + W + T * W + 4 * W + proj + L * per_layer;
@@ -319,7 +320,7 @@ static int alloc_arena(lmmiqa_vit *v, int in_place)
     TAKE(v->post_b, W);
     v->proj = (lmmiqa__mm_w){p, LMMIQA__MM_B_PACKED}, p += proj;
     for (size_t i = 0; i < L; i++)
-        lmmiqa__tfm_layer_bind(&v->layer[i], &p, W, M, in_place);
+        lmmiqa__tfm_layer_bind(&v->layer[i], &p, W, M, mode);
 #undef TAKE
     assert((size_t)(p - v->arena) == total);
     return LMMIQA_OK;
@@ -377,15 +378,15 @@ int lmmiqa_vit_load(const char *path, const lmmiqa_vit_load_options *opts, lmmiq
                           path, v->cfg.image_size, v->cfg.patch_size);
         goto fail;
     }
-    int in_place = lmmiqa__weights_mappable(w);
-    if ((rc = alloc_arena(v, in_place)) != LMMIQA_OK)
+    int mode = lmmiqa__tfm_load_mode(w);
+    if ((rc = alloc_arena(v, mode)) != LMMIQA_OK)
         goto fail;
     scratch = lmmiqa__malloc(load_scratch_floats(&v->cfg) * sizeof(float));
     if (!scratch) {
         rc = LMMIQA_ERR_NOMEM;
         goto fail;
     }
-    if ((rc = load_tensors(v, w, in_place, scratch)) != LMMIQA_OK)
+    if ((rc = load_tensors(v, w, mode, scratch)) != LMMIQA_OK)
         goto fail;
     if ((rc = lmmiqa__clip_check_unused(w, "vision", v->cfg.naming == LMMIQA_VIT_NAMING_HF,
                                         vision_tensor)) != LMMIQA_OK)
@@ -395,7 +396,7 @@ int lmmiqa_vit_load(const char *path, const lmmiqa_vit_load_options *opts, lmmiq
     if (rc != LMMIQA_OK)
         goto fail;
     free(scratch);
-    if (in_place) {
+    if (mode == LMMIQA__TFM_IN_PLACE) {
         const lmmiqa_vit_config *c = &v->cfg;
         size_t W = (size_t)c->width, M = (size_t)c->mlp_dim, P = (size_t)c->patch_size;
         v->mapped_bytes = sizeof(float) * (W * 3 * P * P + W * (size_t)c->embed_dim +

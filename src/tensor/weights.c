@@ -209,8 +209,7 @@ static int in_place(const lmmiqa__weights *w, const lmmiqa_tensor_info *info)
 
 int lmmiqa__weights_mappable(const lmmiqa__weights *w)
 {
-    const char *env = getenv("LMMIQA_WEIGHTS_IN_PLACE");
-    if (!w->st || (env && strcmp(env, "0") == 0))
+    if (!w->st)
         return 0;
     for (size_t i = 0; i < w->count; i++) {
         lmmiqa_tensor_info info;

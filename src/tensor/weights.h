@@ -36,9 +36,7 @@ int lmmiqa__weights_read(lmmiqa__weights *w, const char *name, int ndim, const i
  * little-endian host, so a model may use them in place. map: check the
  * shape as _read does and point *out at the tensor's floats inside the
  * mapping (valid until lmmiqa__weights_close); an error if it is not usable
- * in place. LMMIQA_WEIGHTS_IN_PLACE=0 in the environment makes every file
- * unmappable (models then copy and pack: immune to the file being rewritten
- * in place while they are loaded). */
+ * in place. */
 int lmmiqa__weights_mappable(const lmmiqa__weights *w);
 int lmmiqa__weights_map(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
                         const float **out);

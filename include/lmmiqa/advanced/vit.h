@@ -28,14 +28,16 @@
  * (openblas_set_num_threads, all cores by default; `lmmiqa extract` runs one
  * image per core with 1), on the calling thread's OpenMP team.
  *
- * Loading: an F32 safetensors file is memory-mapped and its matrices are
- * used in place (no copy; loading a warm ViT-B/16 takes ~25 ms). The file
- * must then not be truncated or rewritten in place while the model exists
- * (replace it by renaming, as downloads do); LMMIQA_WEIGHTS_IN_PLACE=0 makes
- * every load copy instead. Other files (F16, BF16, torch zip) are converted
- * once and packed for oneDNN. The file's SHA-256 is computed on a helper
- * thread while loading and cached by file identity in
- * $XDG_CACHE_HOME/lmmiqa/sha256 (LMMIQA_HASH_CACHE=0 turns that off).
+ * Loading: the matrices are packed once into oneDNN's blocked layout, from
+ * the memory mapping of an F32 safetensors file (one pass) or after
+ * converting other files (F16, BF16, torch zip). LMMIQA_WEIGHTS_IN_PLACE=1
+ * uses an F32 safetensors file's matrices in place instead: no copy (a warm
+ * ViT-B/16 loads in ~25 ms) but 10-30 % slower products, results not
+ * bit-identical to the packed ones, and the file must not be truncated or
+ * rewritten in place while the model exists (replace files by renaming, as
+ * downloads do). The file's SHA-256 is computed on a helper thread while
+ * loading and cached by file identity in $XDG_CACHE_HOME/lmmiqa/sha256
+ * (LMMIQA_HASH_CACHE=0 turns that off).
  */
 #ifndef LMMIQA_VIT_H
 #define LMMIQA_VIT_H
