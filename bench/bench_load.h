@@ -31,13 +31,18 @@ static inline double bench_load_now(void)
     return l;
 }
 
-/* The 1-minute load average when the benchmark run began (-1: unknown). */
+/* The 1-minute load average when the benchmark run began (-1: unknown):
+ * scripts/bench.sh's reading, else this process' first call (call it at
+ * the start of main, before the benchmark itself raises the load). */
 static inline double bench_start_load(void)
 {
+    static double first = -2;
     const char *env = getenv("LMMIQA_BENCH_START_LOAD");
     if (env && *env)
         return strtod(env, NULL);
-    return bench_load_now();
+    if (first == -2)
+        first = bench_load_now();
+    return first;
 }
 
 /* 1 when ratios may be reported; otherwise prints why, once. */
