@@ -28,33 +28,31 @@ static inline double bench_peak_clock(void)
 
 /* 12 independent accumulators in registers (named, not an array, so that
  * -O2 keeps them there) hide the FMA latency: 4 cycles x 2 pipes + margin. */
-#define BENCH_PEAK_STEP(FMA) \
-    a0 = FMA(a0, m, d), a1 = FMA(a1, m, d), a2 = FMA(a2, m, d), a3 = FMA(a3, m, d), \
-    a4 = FMA(a4, m, d), a5 = FMA(a5, m, d), a6 = FMA(a6, m, d), a7 = FMA(a7, m, d), \
+#define BENCH_PEAK_STEP(FMA)                                                                       \
+    a0 = FMA(a0, m, d), a1 = FMA(a1, m, d), a2 = FMA(a2, m, d), a3 = FMA(a3, m, d),                \
+    a4 = FMA(a4, m, d), a5 = FMA(a5, m, d), a6 = FMA(a6, m, d), a7 = FMA(a7, m, d),                \
     a8 = FMA(a8, m, d), a9 = FMA(a9, m, d), a10 = FMA(a10, m, d), a11 = FMA(a11, m, d)
-#define BENCH_PEAK_CHAINS(T, FMA, SET1, ADD, STORE, LANES)                                     \
-    T m = SET1(0.999999f), d = SET1(1e-7f);                                                     \
-    T a0 = SET1(0), a1 = SET1(1), a2 = SET1(2), a3 = SET1(3), a4 = SET1(4), a5 = SET1(5);       \
-    T a6 = SET1(6), a7 = SET1(7), a8 = SET1(8), a9 = SET1(9), a10 = SET1(10), a11 = SET1(11);   \
-    for (long r = 0; r < rounds; r++)                                                          \
-        BENCH_PEAK_STEP(FMA);                                                                  \
-    T s = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));                   \
-    s = ADD(s, ADD(ADD(a8, a9), ADD(a10, a11)));                                               \
-    float out[LANES];                                                                          \
-    STORE(out, s);                                                                             \
-    *sink = out[0];                                                                            \
+#define BENCH_PEAK_CHAINS(T, FMA, SET1, ADD, STORE, LANES)                                         \
+    T m = SET1(0.999999f), d = SET1(1e-7f);                                                        \
+    T a0 = SET1(0), a1 = SET1(1), a2 = SET1(2), a3 = SET1(3), a4 = SET1(4), a5 = SET1(5);          \
+    T a6 = SET1(6), a7 = SET1(7), a8 = SET1(8), a9 = SET1(9), a10 = SET1(10), a11 = SET1(11);      \
+    for (long r = 0; r < rounds; r++)                                                              \
+        BENCH_PEAK_STEP(FMA);                                                                      \
+    T s = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));                       \
+    s = ADD(s, ADD(ADD(a8, a9), ADD(a10, a11)));                                                   \
+    float out[LANES];                                                                              \
+    STORE(out, s);                                                                                 \
+    *sink = out[0];                                                                                \
     return 2.0 * LANES * 12 * (double)rounds
 
 __attribute__((target("avx512f"))) static double bench_peak_avx512(long rounds, float *sink)
 {
-    BENCH_PEAK_CHAINS(__m512, _mm512_fmadd_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_storeu_ps,
-                      16);
+    BENCH_PEAK_CHAINS(__m512, _mm512_fmadd_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_storeu_ps, 16);
 }
 
 __attribute__((target("avx2,fma"))) static double bench_peak_avx2(long rounds, float *sink)
 {
-    BENCH_PEAK_CHAINS(__m256, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_add_ps, _mm256_storeu_ps,
-                      8);
+    BENCH_PEAK_CHAINS(__m256, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_add_ps, _mm256_storeu_ps, 8);
 }
 
 typedef struct bench_peak_job {
@@ -124,7 +122,10 @@ static inline double bench_peak_gflops(int threads)
     (void)threads;
     return 0;
 }
-static inline const char *bench_peak_isa(void) { return "unknown"; }
+static inline const char *bench_peak_isa(void)
+{
+    return "unknown";
+}
 #endif
 
 #endif

@@ -455,34 +455,20 @@ static size_t block_floats(const lmmiqa_align_block *B)
     return (B->expand ? ce * ci + ce : 0) + kk * ce + ce + 2 * se * ce + se + ce + co * ce + co;
 }
 
+/* An unused tensor of the vision tower (not a batch norm's counter). */
+static int tower_belongs(const char *name, const void *ctx)
+{
+    const loader *L = ctx;
+    size_t plen = strlen(L->prefix), nl = strlen(name);
+    int vision = plen ? strncmp(name, L->prefix, plen) == 0
+                      : (strncmp(name, "embeddings.", 11) == 0 || strncmp(name, "encoder.", 8) == 0);
+    return vision && !(nl > 20 && strcmp(name + nl - 20, ".num_batches_tracked") == 0);
+}
+
 static int check_unused(loader *L)
 {
-    size_t extra = 0;
-    char list[512] = "";
-    size_t plen = strlen(L->prefix);
-    for (size_t i = 0; i < lmmiqa__weights_count(L->w); i++) {
-        if (lmmiqa__weights_used(L->w, i))
-            continue;
-        const char *name = lmmiqa__weights_name(L->w, i);
-        int vision = plen ? strncmp(name, L->prefix, plen) == 0
-                          : (strncmp(name, "embeddings.", 11) == 0 ||
-                             strncmp(name, "encoder.", 8) == 0);
-        size_t nl = strlen(name);
-        if (!vision || (nl > 20 && strcmp(name + nl - 20, ".num_batches_tracked") == 0))
-            continue;
-        if (extra < 4) {
-            strncat(list, extra ? ", " : "", sizeof list - strlen(list) - 1);
-            strncat(list, name, sizeof list - strlen(list) - 1);
-        }
-        extra++;
-    }
-    if (extra)
-        return lmmiqa__fail(LMMIQA_ERR_MISMATCH,
-                            "%s: %zu unexpected tensor%s in the vision tower (the configuration "
-                            "plans fewer blocks?): %s%s",
-                            lmmiqa__weights_path(L->w), extra, extra > 1 ? "s" : "", list,
-                            extra > 4 ? ", ..." : "");
-    return LMMIQA_OK;
+    return lmmiqa__weights_check_unused(
+        L->w, "the vision tower (the configuration plans fewer blocks?)", tower_belongs, L);
 }
 
 static int file_exists(const char *path)

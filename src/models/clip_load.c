@@ -80,26 +80,22 @@ int lmmiqa__clip_json_act_eps(const cJSON *cfg, const char *section, const char 
     return LMMIQA_OK;
 }
 
+typedef struct tower_ctx {
+    int (*belongs)(const char *name, int hf);
+    int hf;
+} tower_ctx;
+
+static int tower_belongs(const char *name, const void *ctx)
+{
+    const tower_ctx *t = ctx;
+    return t->belongs(name, t->hf);
+}
+
 int lmmiqa__clip_check_unused(lmmiqa__weights *w, const char *tower, int hf,
                               int (*belongs)(const char *name, int hf))
 {
-    size_t extra = 0;
-    char list[512] = "";
-    for (size_t i = 0; i < lmmiqa__weights_count(w); i++) {
-        if (lmmiqa__weights_used(w, i))
-            continue;
-        const char *name = lmmiqa__weights_name(w, i);
-        if (!belongs(name, hf))
-            continue;
-        if (extra < 4) {
-            strncat(list, extra ? ", " : "", sizeof list - strlen(list) - 1);
-            strncat(list, name, sizeof list - strlen(list) - 1);
-        }
-        extra++;
-    }
-    if (extra)
-        return lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: %zu unexpected tensor%s in the %s tower: %s%s",
-                            lmmiqa__weights_path(w), extra, extra > 1 ? "s" : "", tower, list,
-                            extra > 4 ? ", ..." : "");
-    return LMMIQA_OK;
+    char where[64];
+    snprintf(where, sizeof where, "the %s tower", tower);
+    tower_ctx t = {belongs, hf};
+    return lmmiqa__weights_check_unused(w, where, tower_belongs, &t);
 }

@@ -40,10 +40,10 @@ void lmmiqa__tfm_layer_bind(lmmiqa__tfm_layer *l, float **pp, size_t W, size_t M
     float *p = *pp;
     int w = (int)W, m = (int)M;
 #define TAKE(ptr, n) (ptr = p, p += (n))
-#define TAKE_MATRIX(mat, n, k)                                                                 \
-    do {                                                                                       \
-        if (mode != LMMIQA__TFM_IN_PLACE)                                                      \
-            (mat) = (lmmiqa__mm_w){p, LMMIQA__MM_B_PACKED}, p += lmmiqa__mm_packed_floats(n, k); \
+#define TAKE_MATRIX(mat, n, k)                                                                     \
+    do {                                                                                           \
+        if (mode != LMMIQA__TFM_IN_PLACE)                                                          \
+            (mat) = (lmmiqa__mm_w){p, LMMIQA__MM_B_PACKED}, p += lmmiqa__mm_packed_floats(n, k);   \
     } while (0)
     TAKE(l->ln1_w, W);
     TAKE(l->ln1_b, W);
@@ -84,8 +84,8 @@ static int rd(lmmiqa__weights *w, const char *prefix, int i, const char *suffix,
     return lmmiqa__weights_read(w, name, ndim, s, dst);
 }
 
-int lmmiqa__tfm_matrix(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
-                       int n, int k, int mode, float *scratch, float *dst, lmmiqa__mm_w *out)
+int lmmiqa__tfm_matrix(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape, int n,
+                       int k, int mode, float *scratch, float *dst, lmmiqa__mm_w *out)
 {
     int64_t nk[2] = {n, k};
     if (!shape)
@@ -103,8 +103,8 @@ int lmmiqa__tfm_matrix(lmmiqa__weights *w, const char *name, int ndim, const int
     return rc;
 }
 
-int lmmiqa__tfm_projection(lmmiqa__weights *w, const char *name, int hf, int E, int W,
-                           int mode, float *scratch, lmmiqa__mm_w *out)
+int lmmiqa__tfm_projection(lmmiqa__weights *w, const char *name, int hf, int E, int W, int mode,
+                           float *scratch, lmmiqa__mm_w *out)
 {
     if (hf)
         return lmmiqa__tfm_matrix(w, name, 2, NULL, E, W, mode, scratch, (float *)out->w, out);
@@ -125,8 +125,8 @@ int lmmiqa__tfm_projection(lmmiqa__weights *w, const char *name, int hf, int E, 
     return lmmiqa__mm_pack(E, W, t, (float *)out->w);
 }
 
-static int layer_matrix(lmmiqa__weights *w, const char *prefix, int i, const char *suffix,
-                        int n, int k, int mode, float *scratch, lmmiqa__mm_w *mat)
+static int layer_matrix(lmmiqa__weights *w, const char *prefix, int i, const char *suffix, int n,
+                        int k, int mode, float *scratch, lmmiqa__mm_w *mat)
 {
     char name[320];
     layer_name(name, sizeof name, prefix, i, suffix);
@@ -186,20 +186,19 @@ int lmmiqa__tfm_layer_load(lmmiqa__weights *w, int hf, const char *prefix, int i
         return rc;
     }
     if ((rc = load_qkv(w, hf, prefix, i, L, Wi, mode, scratch)) ||
-        (rc = layer_matrix(w, prefix, i,
-                           hf ? "self_attn.out_proj.weight" : "attn.out_proj.weight", Wi, Wi,
-                           mode, scratch, &L->out_w)) ||
-        (rc = rd(w, prefix, i, hf ? "self_attn.out_proj.bias" : "attn.out_proj.bias", L->out_b,
-                 1, W, 0)) ||
+        (rc = layer_matrix(w, prefix, i, hf ? "self_attn.out_proj.weight" : "attn.out_proj.weight",
+                           Wi, Wi, mode, scratch, &L->out_w)) ||
+        (rc = rd(w, prefix, i, hf ? "self_attn.out_proj.bias" : "attn.out_proj.bias", L->out_b, 1,
+                 W, 0)) ||
         (rc = rd(w, prefix, i, hf ? "layer_norm1.weight" : "ln_1.weight", L->ln1_w, 1, W, 0)) ||
         (rc = rd(w, prefix, i, hf ? "layer_norm1.bias" : "ln_1.bias", L->ln1_b, 1, W, 0)) ||
         (rc = rd(w, prefix, i, hf ? "layer_norm2.weight" : "ln_2.weight", L->ln2_w, 1, W, 0)) ||
         (rc = rd(w, prefix, i, hf ? "layer_norm2.bias" : "ln_2.bias", L->ln2_b, 1, W, 0)) ||
-        (rc = layer_matrix(w, prefix, i, hf ? "mlp.fc1.weight" : "mlp.c_fc.weight", Mi, Wi,
-                           mode, scratch, &L->fc1_w)) ||
+        (rc = layer_matrix(w, prefix, i, hf ? "mlp.fc1.weight" : "mlp.c_fc.weight", Mi, Wi, mode,
+                           scratch, &L->fc1_w)) ||
         (rc = rd(w, prefix, i, hf ? "mlp.fc1.bias" : "mlp.c_fc.bias", L->fc1_b, 1, M, 0)) ||
-        (rc = layer_matrix(w, prefix, i, hf ? "mlp.fc2.weight" : "mlp.c_proj.weight", Wi, Mi,
-                           mode, scratch, &L->fc2_w)) ||
+        (rc = layer_matrix(w, prefix, i, hf ? "mlp.fc2.weight" : "mlp.c_proj.weight", Wi, Mi, mode,
+                           scratch, &L->fc2_w)) ||
         (rc = rd(w, prefix, i, hf ? "mlp.fc2.bias" : "mlp.c_proj.bias", L->fc2_b, 1, W, 0)))
         return rc;
     return LMMIQA_OK;
@@ -230,8 +229,8 @@ int lmmiqa__tfm_slots(void)
 }
 
 /* One (sequence b, head hh) of the attention on the calling thread. */
-static int attention_head(lmmiqa__mm_plan *qk, lmmiqa__mm_plan *sv, int slot, int b, int hh,
-                          int T, int W, int d, int causal, const lmmiqa__tfm_buffers *buf)
+static int attention_head(lmmiqa__mm_plan *qk, lmmiqa__mm_plan *sv, int slot, int b, int hh, int T,
+                          int W, int d, int causal, const lmmiqa__tfm_buffers *buf)
 {
     const float *q = buf->qkv + (size_t)b * T * 3 * W + (size_t)hh * d;
     float *scores = buf->scores + (size_t)slot * T * T;
@@ -282,8 +281,8 @@ static int attention(lmmiqa__mm *mm, int B, int T, int W, int heads, int causal,
     return LMMIQA_OK;
 }
 
-int lmmiqa__tfm_forward(lmmiqa__mm *mm, const lmmiqa__tfm_layer *layers, int n_layers, int B,
-                        int T, int W, int heads, int M, int act, float eps, int causal,
+int lmmiqa__tfm_forward(lmmiqa__mm *mm, const lmmiqa__tfm_layer *layers, int n_layers, int B, int T,
+                        int W, int heads, int M, int act, float eps, int causal,
                         const lmmiqa__tfm_buffers *buf)
 {
     const int R = B * T;
@@ -297,12 +296,11 @@ int lmmiqa__tfm_forward(lmmiqa__mm *mm, const lmmiqa__tfm_layer *layers, int n_l
             rc = lmmiqa__mm_linear(mm, R, n, W, buf->xn, L->qkv_w[k], L->qkv_b + (size_t)k * n,
                                    LMMIQA__MM_NO_ACT, 0, buf->qkv + (size_t)k * n, 3 * W);
         if (rc || (rc = attention(mm, B, T, W, heads, causal, buf)) ||
-            (rc = lmmiqa__mm_linear(mm, R, W, W, buf->att, L->out_w, L->out_b, LMMIQA__MM_NO_ACT,
-                                    1, buf->x, W)))
+            (rc = lmmiqa__mm_linear(mm, R, W, W, buf->att, L->out_w, L->out_b, LMMIQA__MM_NO_ACT, 1,
+                                    buf->x, W)))
             break;
         lmmiqa__layernorm(R, W, buf->x, W, NULL, L->ln2_w, L->ln2_b, eps, buf->xn, W);
-        if ((rc = lmmiqa__mm_linear(mm, R, M, W, buf->xn, L->fc1_w, L->fc1_b, act, 0, buf->h,
-                                    M)))
+        if ((rc = lmmiqa__mm_linear(mm, R, M, W, buf->xn, L->fc1_w, L->fc1_b, act, 0, buf->h, M)))
             break;
         rc = lmmiqa__mm_linear(mm, R, W, M, buf->h, L->fc2_w, L->fc2_b, LMMIQA__MM_NO_ACT, 1,
                                buf->x, W);

@@ -27,17 +27,17 @@
 #include <stddef.h>
 
 typedef struct lmmiqa__tfm_layer {
-    float *ln1_w, *ln1_b;    /* [W] */
-    lmmiqa__mm_w qkv_w[3];   /* one [3W, W] (qkv_parts 1) or q, k, v [W, W] (3) */
+    float *ln1_w, *ln1_b;  /* [W] */
+    lmmiqa__mm_w qkv_w[3]; /* one [3W, W] (qkv_parts 1) or q, k, v [W, W] (3) */
     int qkv_parts;
-    float *qkv_b;            /* [3W] */
-    lmmiqa__mm_w out_w;      /* [W, W] */
-    float *out_b;            /* [W] */
-    float *ln2_w, *ln2_b;    /* [W] */
-    lmmiqa__mm_w fc1_w;      /* [M, W] */
-    float *fc1_b;            /* [M] */
-    lmmiqa__mm_w fc2_w;      /* [W, M] */
-    float *fc2_b;            /* [W] */
+    float *qkv_b;         /* [3W] */
+    lmmiqa__mm_w out_w;   /* [W, W] */
+    float *out_b;         /* [W] */
+    float *ln2_w, *ln2_b; /* [W] */
+    lmmiqa__mm_w fc1_w;   /* [M, W] */
+    float *fc1_b;         /* [M] */
+    lmmiqa__mm_w fc2_w;   /* [W, M] */
+    float *fc2_b;         /* [W] */
 } lmmiqa__tfm_layer;
 
 enum { LMMIQA__TFM_COPY = 0, LMMIQA__TFM_MAP_PACK = 1, LMMIQA__TFM_IN_PLACE = 2 };
@@ -61,15 +61,14 @@ int lmmiqa__tfm_layer_load(lmmiqa__weights *w, int hf, const char *prefix, int i
 /* A [n, k] matrix `name` (shape [n, k] or ndim/shape as given): in place
  * (NT rows in the mapping), or packed into dst (lmmiqa__mm_packed_floats(n,
  * k) floats) from the mapping or through scratch. */
-int lmmiqa__tfm_matrix(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
-                       int n, int k, int mode, float *scratch, float *dst,
-                       lmmiqa__mm_w *out);
+int lmmiqa__tfm_matrix(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape, int n,
+                       int k, int mode, float *scratch, float *dst, lmmiqa__mm_w *out);
 
 /* A tower's output projection, used as [E, W]: HF stores it [E, W], OpenAI
  * [W, E] (used in place as an NN matrix, or transposed in scratch, which
  * must hold 2 E W floats, before packing into out->w as bound). */
-int lmmiqa__tfm_projection(lmmiqa__weights *w, const char *name, int hf, int E, int W,
-                           int mode, float *scratch, lmmiqa__mm_w *out);
+int lmmiqa__tfm_projection(lmmiqa__weights *w, const char *name, int hf, int E, int W, int mode,
+                           float *scratch, lmmiqa__mm_w *out);
 
 /* Activation buffers of a forward pass over R = B*T rows. */
 typedef struct lmmiqa__tfm_buffers {
@@ -89,8 +88,8 @@ typedef struct lmmiqa__tfm_buffers {
  * (sequence, head) pairs of the attention are split over the calling
  * thread's OpenMP team, at most lmmiqa__mm_slots(mm) threads. act: 0
  * QuickGELU, 1 GELU. */
-int lmmiqa__tfm_forward(lmmiqa__mm *mm, const lmmiqa__tfm_layer *layers, int n_layers, int B,
-                        int T, int W, int heads, int M, int act, float eps, int causal,
+int lmmiqa__tfm_forward(lmmiqa__mm *mm, const lmmiqa__tfm_layer *layers, int n_layers, int B, int T,
+                        int W, int heads, int M, int act, float eps, int causal,
                         const lmmiqa__tfm_buffers *buf);
 
 /* The threads a forward pass should use: OpenBLAS's thread setting (the

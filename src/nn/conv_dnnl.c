@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* A tensor seen by a primitive: the caller's plain buffer, and the
  * primitive's layout (the same memory when the layouts agree). */
 typedef struct port {
@@ -38,32 +37,28 @@ struct lmmiqa_nn_conv2d_plan {
     float *dw_tmp, *db_tmp;
 };
 
-#define TRY(call, what)                                                                    \
-    do {                                                                                   \
-        dnnl_status_t s_ = (call);                                                         \
-        if (s_ != dnnl_success)                                                            \
-            return lmmiqa__dnnl_fail(s_, what);                                                    \
-    } while (0)
-
 /* Make a port for `user_md` (plain) as the primitive wants `want`. */
 static int port_make(port *p, const dnnl_memory_desc_t *user_md, const dnnl_memory_desc_t *want,
                      int input)
 {
-    TRY(dnnl_memory_create(&p->user, user_md, lmmiqa__dnnl_engine(), DNNL_MEMORY_NONE), "memory");
+    LMMIQA__DNNL_TRY(dnnl_memory_create(&p->user, user_md, lmmiqa__dnnl_engine(), DNNL_MEMORY_NONE),
+                     "memory");
     if (dnnl_memory_desc_equal(user_md, want)) {
         p->inner = NULL;
         return LMMIQA_OK;
     }
-    TRY(dnnl_memory_create(&p->inner, want, lmmiqa__dnnl_engine(), DNNL_MEMORY_ALLOCATE), "memory");
+    LMMIQA__DNNL_TRY(
+        dnnl_memory_create(&p->inner, want, lmmiqa__dnnl_engine(), DNNL_MEMORY_ALLOCATE), "memory");
     dnnl_primitive_desc_t rpd = NULL;
-    dnnl_status_t s = input ? dnnl_reorder_primitive_desc_create(&rpd, user_md, lmmiqa__dnnl_engine(), want,
-                                                                   lmmiqa__dnnl_engine(), NULL)
-                            : dnnl_reorder_primitive_desc_create(&rpd, want, lmmiqa__dnnl_engine(), user_md,
-                                                                 lmmiqa__dnnl_engine(), NULL);
+    dnnl_status_t s =
+        input ? dnnl_reorder_primitive_desc_create(&rpd, user_md, lmmiqa__dnnl_engine(), want,
+                                                   lmmiqa__dnnl_engine(), NULL)
+              : dnnl_reorder_primitive_desc_create(&rpd, want, lmmiqa__dnnl_engine(), user_md,
+                                                   lmmiqa__dnnl_engine(), NULL);
     if (s == dnnl_success)
         s = dnnl_primitive_create(&p->reorder, rpd);
     dnnl_primitive_desc_destroy(rpd);
-    TRY(s, "reorder");
+    LMMIQA__DNNL_TRY(s, "reorder");
     return LMMIQA_OK;
 }
 
@@ -78,15 +73,18 @@ static void port_free(port *p)
     memset(p, 0, sizeof *p);
 }
 
-static dnnl_memory_t port_mem(const port *p) { return p->inner ? p->inner : p->user; }
+static dnnl_memory_t port_mem(const port *p)
+{
+    return p->inner ? p->inner : p->user;
+}
 
 /* Bind the caller's buffer; for an input, reorder it into the inner layout. */
 static int port_in(dnnl_stream_t st, port *p, const void *data)
 {
-    TRY(dnnl_memory_set_data_handle(p->user, (void *)data), "set handle");
+    LMMIQA__DNNL_TRY(dnnl_memory_set_data_handle(p->user, (void *)data), "set handle");
     if (p->reorder) {
         dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, p->user}, {DNNL_ARG_TO, p->inner}};
-        TRY(dnnl_primitive_execute(p->reorder, st, 2, a), "reorder");
+        LMMIQA__DNNL_TRY(dnnl_primitive_execute(p->reorder, st, 2, a), "reorder");
     }
     return LMMIQA_OK;
 }
@@ -95,7 +93,7 @@ static int port_out(dnnl_stream_t st, port *p)
 {
     if (p->reorder) {
         dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, p->inner}, {DNNL_ARG_TO, p->user}};
-        TRY(dnnl_primitive_execute(p->reorder, st, 2, a), "reorder");
+        LMMIQA__DNNL_TRY(dnnl_primitive_execute(p->reorder, st, 2, a), "reorder");
     }
     return LMMIQA_OK;
 }
@@ -103,7 +101,7 @@ static int port_out(dnnl_stream_t st, port *p)
 static int make_pd(dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_desc_t hint,
                    const char *what)
 {
-    TRY(dnnl_primitive_desc_create(pd, desc, NULL, lmmiqa__dnnl_engine(), hint), what);
+    LMMIQA__DNNL_TRY(dnnl_primitive_desc_create(pd, desc, NULL, lmmiqa__dnnl_engine(), hint), what);
     return LMMIQA_OK;
 }
 
@@ -122,31 +120,35 @@ static int plan_build(lmmiqa_nn_conv2d_plan *p)
     dnnl_dims_t bias = {c->out_ch};
     dnnl_dims_t strides = {c->stride_h, c->stride_w}, pad = {c->pad_h, c->pad_w};
     dnnl_memory_desc_t src_u, dst_u, w_u, b_u, src_a, dst_a, w_a;
-    TRY(dnnl_memory_desc_init_by_tag(&src_u, 4, src, dnnl_f32, dnnl_nchw), "desc");
-    TRY(dnnl_memory_desc_init_by_tag(&dst_u, 4, dst, dnnl_f32, dnnl_nchw), "desc");
+    LMMIQA__DNNL_TRY(dnnl_memory_desc_init_by_tag(&src_u, 4, src, dnnl_f32, dnnl_nchw), "desc");
+    LMMIQA__DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst_u, 4, dst, dnnl_f32, dnnl_nchw), "desc");
     if (g == 1)
-        TRY(dnnl_memory_desc_init_by_tag(&w_u, 4, wt, dnnl_f32, dnnl_oihw), "desc");
+        LMMIQA__DNNL_TRY(dnnl_memory_desc_init_by_tag(&w_u, 4, wt, dnnl_f32, dnnl_oihw), "desc");
     else
-        TRY(dnnl_memory_desc_init_by_tag(&w_u, 5, wtg, dnnl_f32, dnnl_goihw), "desc");
-    TRY(dnnl_memory_desc_init_by_tag(&b_u, 1, bias, dnnl_f32, dnnl_a), "desc");
-    TRY(dnnl_memory_desc_init_by_tag(&src_a, 4, src, dnnl_f32, dnnl_format_tag_any), "desc");
-    TRY(dnnl_memory_desc_init_by_tag(&dst_a, 4, dst, dnnl_f32, dnnl_format_tag_any), "desc");
+        LMMIQA__DNNL_TRY(dnnl_memory_desc_init_by_tag(&w_u, 5, wtg, dnnl_f32, dnnl_goihw), "desc");
+    LMMIQA__DNNL_TRY(dnnl_memory_desc_init_by_tag(&b_u, 1, bias, dnnl_f32, dnnl_a), "desc");
+    LMMIQA__DNNL_TRY(dnnl_memory_desc_init_by_tag(&src_a, 4, src, dnnl_f32, dnnl_format_tag_any),
+                     "desc");
+    LMMIQA__DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst_a, 4, dst, dnnl_f32, dnnl_format_tag_any),
+                     "desc");
     if (g == 1)
-        TRY(dnnl_memory_desc_init_by_tag(&w_a, 4, wt, dnnl_f32, dnnl_format_tag_any), "desc");
+        LMMIQA__DNNL_TRY(dnnl_memory_desc_init_by_tag(&w_a, 4, wt, dnnl_f32, dnnl_format_tag_any),
+                         "desc");
     else
-        TRY(dnnl_memory_desc_init_by_tag(&w_a, 5, wtg, dnnl_f32, dnnl_format_tag_any), "desc");
+        LMMIQA__DNNL_TRY(dnnl_memory_desc_init_by_tag(&w_a, 5, wtg, dnnl_f32, dnnl_format_tag_any),
+                         "desc");
     dnnl_convolution_desc_t fd, dd, wd;
-    TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
-                                           &src_a, &w_a, p->has_bias ? &b_u : NULL, &dst_a,
-                                           strides, pad, pad),
-        "forward descriptor");
-    TRY(dnnl_convolution_backward_data_desc_init(&dd, dnnl_convolution_direct, &src_a, &w_a,
-                                                 &dst_a, strides, pad, pad),
-        "backward-data descriptor");
-    TRY(dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &src_a, &w_a,
-                                                    p->has_bias ? &b_u : NULL, &dst_a, strides,
-                                                    pad, pad),
-        "backward-weights descriptor");
+    LMMIQA__DNNL_TRY(dnnl_convolution_forward_desc_init(
+                         &fd, dnnl_forward_training, dnnl_convolution_direct, &src_a, &w_a,
+                         p->has_bias ? &b_u : NULL, &dst_a, strides, pad, pad),
+                     "forward descriptor");
+    LMMIQA__DNNL_TRY(dnnl_convolution_backward_data_desc_init(&dd, dnnl_convolution_direct, &src_a,
+                                                              &w_a, &dst_a, strides, pad, pad),
+                     "backward-data descriptor");
+    LMMIQA__DNNL_TRY(dnnl_convolution_backward_weights_desc_init(
+                         &wd, dnnl_convolution_direct, &src_a, &w_a, p->has_bias ? &b_u : NULL,
+                         &dst_a, strides, pad, pad),
+                     "backward-weights descriptor");
     dnnl_primitive_desc_t fpd = NULL, dpd = NULL, wpd = NULL;
     int rc = make_pd(&fpd, &fd, NULL, "forward");
     if (rc == LMMIQA_OK)
@@ -204,8 +206,8 @@ int lmmiqa_nn_conv2d_plan_create(const lmmiqa_nn_conv2d *c, int n, int h, int w,
     p->dw_tmp = lmmiqa__malloc(nw * sizeof(float));
     p->db_tmp = lmmiqa__malloc((size_t)c->out_ch * sizeof(float));
     int rc = (p->dw_tmp && p->db_tmp) ? LMMIQA_OK : LMMIQA_ERR_NOMEM;
-    if (rc == LMMIQA_OK && dnnl_stream_create(&p->stream, lmmiqa__dnnl_engine(), dnnl_stream_default_flags) !=
-                               dnnl_success)
+    if (rc == LMMIQA_OK && dnnl_stream_create(&p->stream, lmmiqa__dnnl_engine(),
+                                              dnnl_stream_default_flags) != dnnl_success)
         rc = lmmiqa__fail(LMMIQA_ERR_INTERNAL, "oneDNN: cannot create a stream");
     if (rc == LMMIQA_OK)
         rc = plan_build(p);
@@ -221,7 +223,7 @@ void lmmiqa_nn_conv2d_plan_destroy(lmmiqa_nn_conv2d_plan *p)
 {
     if (!p)
         return;
-    port *ports[] = {&p->f_src, &p->f_w,  &p->f_dst,  &p->f_bias, &p->d_ddst, &p->d_w,
+    port *ports[] = {&p->f_src,  &p->f_w,   &p->f_dst,  &p->f_bias, &p->d_ddst, &p->d_w,
                      &p->d_dsrc, &p->w_src, &p->w_ddst, &p->w_dw,   &p->w_dbias};
     for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++)
         port_free(ports[i]);
@@ -248,17 +250,17 @@ int lmmiqa_nn_conv2d_plan_forward(lmmiqa_nn_conv2d_plan *p, const float *x, cons
     if (rc == LMMIQA_OK && p->has_bias)
         rc = port_in(p->stream, &p->f_bias, bias);
     if (rc == LMMIQA_OK)
-        TRY(dnnl_memory_set_data_handle(p->f_dst.user, y), "set handle");
+        LMMIQA__DNNL_TRY(dnnl_memory_set_data_handle(p->f_dst.user, y), "set handle");
     if (rc != LMMIQA_OK)
         return rc;
     dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, port_mem(&p->f_src)},
                             {DNNL_ARG_WEIGHTS, port_mem(&p->f_w)},
                             {DNNL_ARG_DST, port_mem(&p->f_dst)},
                             {DNNL_ARG_BIAS, p->has_bias ? port_mem(&p->f_bias) : NULL}};
-    TRY(dnnl_primitive_execute(p->fwd, p->stream, p->has_bias ? 4 : 3, a), "forward");
+    LMMIQA__DNNL_TRY(dnnl_primitive_execute(p->fwd, p->stream, p->has_bias ? 4 : 3, a), "forward");
     rc = port_out(p->stream, &p->f_dst);
     if (rc == LMMIQA_OK)
-        TRY(dnnl_stream_wait(p->stream), "wait");
+        LMMIQA__DNNL_TRY(dnnl_stream_wait(p->stream), "wait");
     return rc;
 }
 
@@ -272,11 +274,11 @@ int lmmiqa_nn_conv2d_plan_backward(lmmiqa_nn_conv2d_plan *p, const float *x, con
             rc = port_in(p->stream, &p->d_w, weight);
         if (rc != LMMIQA_OK)
             return rc;
-        TRY(dnnl_memory_set_data_handle(p->d_dsrc.user, dx), "set handle");
+        LMMIQA__DNNL_TRY(dnnl_memory_set_data_handle(p->d_dsrc.user, dx), "set handle");
         dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_DST, port_mem(&p->d_ddst)},
                                 {DNNL_ARG_WEIGHTS, port_mem(&p->d_w)},
                                 {DNNL_ARG_DIFF_SRC, port_mem(&p->d_dsrc)}};
-        TRY(dnnl_primitive_execute(p->bwd_data, p->stream, 3, a), "backward data");
+        LMMIQA__DNNL_TRY(dnnl_primitive_execute(p->bwd_data, p->stream, 3, a), "backward data");
         rc = port_out(p->stream, &p->d_dsrc);
         if (rc != LMMIQA_OK)
             return rc;
@@ -287,20 +289,20 @@ int lmmiqa_nn_conv2d_plan_backward(lmmiqa_nn_conv2d_plan *p, const float *x, con
             rc = port_in(p->stream, &p->w_ddst, dy);
         if (rc != LMMIQA_OK)
             return rc;
-        TRY(dnnl_memory_set_data_handle(p->w_dw.user, p->dw_tmp), "set handle");
+        LMMIQA__DNNL_TRY(dnnl_memory_set_data_handle(p->w_dw.user, p->dw_tmp), "set handle");
         if (p->has_bias)
-            TRY(dnnl_memory_set_data_handle(p->w_dbias.user, p->db_tmp), "set handle");
+            LMMIQA__DNNL_TRY(dnnl_memory_set_data_handle(p->w_dbias.user, p->db_tmp), "set handle");
         dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, port_mem(&p->w_src)},
                                 {DNNL_ARG_DIFF_DST, port_mem(&p->w_ddst)},
                                 {DNNL_ARG_DIFF_WEIGHTS, port_mem(&p->w_dw)},
                                 {DNNL_ARG_DIFF_BIAS, p->has_bias ? port_mem(&p->w_dbias) : NULL}};
-        TRY(dnnl_primitive_execute(p->bwd_w, p->stream, p->has_bias ? 4 : 3, a),
-            "backward weights");
+        LMMIQA__DNNL_TRY(dnnl_primitive_execute(p->bwd_w, p->stream, p->has_bias ? 4 : 3, a),
+                         "backward weights");
         rc = port_out(p->stream, &p->w_dw);
         if (rc != LMMIQA_OK)
             return rc;
     }
-    TRY(dnnl_stream_wait(p->stream), "wait");
+    LMMIQA__DNNL_TRY(dnnl_stream_wait(p->stream), "wait");
     if (dweight) {
         size_t nw = (size_t)p->c.out_ch * (p->c.in_ch / p->c.groups) * p->c.kh * p->c.kw;
         for (size_t i = 0; i < nw; i++)

@@ -16,4 +16,12 @@ dnnl_engine_t lmmiqa__dnnl_engine(void);
  * otherwise; the message names `what`. Returns the library status. */
 int lmmiqa__dnnl_fail(dnnl_status_t s, const char *what);
 
+/* Return the library status of a failed oneDNN call. */
+#define LMMIQA__DNNL_TRY(call, what)                                                               \
+    do {                                                                                           \
+        dnnl_status_t s_ = (call);                                                                 \
+        if (s_ != dnnl_success)                                                                    \
+            return lmmiqa__dnnl_fail(s_, what);                                                    \
+    } while (0)
+
 #endif

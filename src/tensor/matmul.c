@@ -50,13 +50,6 @@ int lmmiqa__dnnl_fail(dnnl_status_t s, const char *what)
                         "oneDNN: %s failed (status %d)", what, (int)s);
 }
 
-#define TRY(call, what)                                                                        \
-    do {                                                                                       \
-        dnnl_status_t s_ = (call);                                                             \
-        if (s_ != dnnl_success)                                                                \
-            return lmmiqa__dnnl_fail(s_, what);                                                \
-    } while (0)
-
 static int no_engine(void)
 {
     return lmmiqa__fail(LMMIQA_ERR_INTERNAL, "oneDNN: no CPU engine");
@@ -139,7 +132,7 @@ int lmmiqa__mm_pack(int n, int k, const float *w, float *dst)
         return no_engine();
     dnnl_memory_desc_t from, to;
     packed_md(n, k, &to);
-    TRY(plain_weights_md(&from, n, k), "weights layout");
+    LMMIQA__DNNL_TRY(plain_weights_md(&from, n, k), "weights layout");
     if (dnnl_memory_desc_equal(&from, &to)) {
         memcpy(dst, w, sizeof(float) * (size_t)n * (size_t)k);
         return LMMIQA_OK;
@@ -181,9 +174,9 @@ struct lmmiqa__mm_plan {
 
 struct lmmiqa__mm {
     int slots;
-    dnnl_stream_t *stream;     /* [slots] */
-    size_t scratch_bytes;      /* of each slot */
-    void **scratch;            /* [slots] */
+    dnnl_stream_t *stream;      /* [slots] */
+    size_t scratch_bytes;       /* of each slot */
+    void **scratch;             /* [slots] */
     dnnl_memory_t *scratch_mem; /* [slots] */
     lmmiqa__mm_plan *plans;
 };
@@ -250,7 +243,10 @@ void lmmiqa__mm_destroy(lmmiqa__mm *mm)
     free(mm);
 }
 
-int lmmiqa__mm_slots(const lmmiqa__mm *mm) { return mm->slots; }
+int lmmiqa__mm_slots(const lmmiqa__mm *mm)
+{
+    return mm->slots;
+}
 
 /* Grow every slot's scratchpad to at least `bytes`. */
 static int scratch_reserve(lmmiqa__mm *mm, size_t bytes)
@@ -260,7 +256,8 @@ static int scratch_reserve(lmmiqa__mm *mm, size_t bytes)
     bytes = (bytes + 4095) & ~(size_t)4095;
     dnnl_memory_desc_t md;
     dnnl_dims_t dims = {(dnnl_dim_t)bytes};
-    TRY(dnnl_memory_desc_init_by_tag(&md, 1, dims, dnnl_u8, dnnl_a), "scratchpad layout");
+    LMMIQA__DNNL_TRY(dnnl_memory_desc_init_by_tag(&md, 1, dims, dnnl_u8, dnnl_a),
+                     "scratchpad layout");
     for (int i = 0; i < mm->slots; i++) {
         dnnl_memory_destroy(mm->scratch_mem[i]);
         mm->scratch_mem[i] = NULL;
@@ -268,7 +265,8 @@ static int scratch_reserve(lmmiqa__mm *mm, size_t bytes)
         mm->scratch[i] = lmmiqa__aligned_alloc(64, bytes);
         if (!mm->scratch[i])
             return LMMIQA_ERR_NOMEM;
-        TRY(dnnl_memory_create(&mm->scratch_mem[i], &md, lmmiqa__dnnl_engine(), mm->scratch[i]),
+        LMMIQA__DNNL_TRY(
+            dnnl_memory_create(&mm->scratch_mem[i], &md, lmmiqa__dnnl_engine(), mm->scratch[i]),
             "scratchpad");
     }
     mm->scratch_bytes = bytes;
@@ -321,11 +319,11 @@ static int plan_create(lmmiqa__mm *mm, const lmmiqa__mm_op *op, lmmiqa__mm_plan 
 {
     dnnl_engine_t eng = lmmiqa__dnnl_engine();
     dnnl_memory_desc_t md[N_ARGS];
-    TRY(op_mds(op, md), "matmul layouts");
+    LMMIQA__DNNL_TRY(op_mds(op, md), "matmul layouts");
     dnnl_matmul_desc_t desc;
-    TRY(dnnl_matmul_desc_init(&desc, &md[ARG_A], &md[ARG_B], op->bias ? &md[ARG_BIAS] : NULL,
-                              &md[ARG_C]),
-        "matmul descriptor");
+    LMMIQA__DNNL_TRY(dnnl_matmul_desc_init(&desc, &md[ARG_A], &md[ARG_B],
+                                           op->bias ? &md[ARG_BIAS] : NULL, &md[ARG_C]),
+                     "matmul descriptor");
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_status_t s = op_attr(op, &attr);
@@ -334,8 +332,8 @@ static int plan_create(lmmiqa__mm *mm, const lmmiqa__mm_op *op, lmmiqa__mm_plan 
     dnnl_primitive_attr_destroy(attr);
     if (s != dnnl_success)
         return lmmiqa__dnnl_fail(s, "matmul primitive descriptor");
-    size_t scratch = dnnl_memory_desc_get_size(
-        dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
+    size_t scratch =
+        dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
     lmmiqa__mm_plan *p = lmmiqa__calloc(1, sizeof *p);
     if (!p) {
         dnnl_primitive_desc_destroy(pd);
@@ -387,9 +385,9 @@ int lmmiqa__mm_run(lmmiqa__mm_plan *plan, int slot, const float *a, const float 
     assert(slot >= 0 && slot < mm->slots);
     dnnl_memory_t *mem = plan->mem + (size_t)slot * N_ARGS;
     /* oneDNN only reads a, b and bias */
-    TRY(dnnl_memory_set_data_handle(mem[ARG_A], (void *)a), "matmul input");
-    TRY(dnnl_memory_set_data_handle(mem[ARG_B], (void *)b), "matmul weights");
-    TRY(dnnl_memory_set_data_handle(mem[ARG_C], c), "matmul output");
+    LMMIQA__DNNL_TRY(dnnl_memory_set_data_handle(mem[ARG_A], (void *)a), "matmul input");
+    LMMIQA__DNNL_TRY(dnnl_memory_set_data_handle(mem[ARG_B], (void *)b), "matmul weights");
+    LMMIQA__DNNL_TRY(dnnl_memory_set_data_handle(mem[ARG_C], c), "matmul output");
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, mem[ARG_A]},
                                {DNNL_ARG_WEIGHTS, mem[ARG_B]},
                                {DNNL_ARG_DST, mem[ARG_C]},
@@ -399,14 +397,14 @@ int lmmiqa__mm_run(lmmiqa__mm_plan *plan, int slot, const float *a, const float 
     if (!mm->scratch_mem[slot])
         args[3] = args[4];
     if (plan->op.bias) {
-        TRY(dnnl_memory_set_data_handle(mem[ARG_BIAS], (void *)bias), "matmul bias");
+        LMMIQA__DNNL_TRY(dnnl_memory_set_data_handle(mem[ARG_BIAS], (void *)bias), "matmul bias");
         if (mm->scratch_mem[slot])
             nargs = 5;
         else
             nargs = 4;
     }
-    TRY(dnnl_primitive_execute(plan->prim, mm->stream[slot], nargs, args), "matmul");
-    TRY(dnnl_stream_wait(mm->stream[slot]), "matmul");
+    LMMIQA__DNNL_TRY(dnnl_primitive_execute(plan->prim, mm->stream[slot], nargs, args), "matmul");
+    LMMIQA__DNNL_TRY(dnnl_stream_wait(mm->stream[slot]), "matmul");
     return LMMIQA_OK;
 }
 
@@ -414,8 +412,7 @@ int lmmiqa__mm_linear(lmmiqa__mm *mm, int m, int n, int k, const float *x, lmmiq
                       const float *bias, int act, int accumulate, float *y, int ldy)
 {
     int ldb = w.layout == LMMIQA__MM_B_NN ? n : w.layout == LMMIQA__MM_B_NT ? k : 0;
-    lmmiqa__mm_op op = {m,   n, k,  k, ldb, ldy, w.layout, bias != NULL, act, accumulate,
-                        1.0f};
+    lmmiqa__mm_op op = {m, n, k, k, ldb, ldy, w.layout, bias != NULL, act, accumulate, 1.0f};
     lmmiqa__mm_plan *plan;
     int rc = lmmiqa__mm_prepare(mm, &op, &plan);
     return rc != LMMIQA_OK ? rc : lmmiqa__mm_run(plan, 0, x, w.w, bias, y);
@@ -432,8 +429,8 @@ static double act_ref(double x, int act)
     return x;
 }
 
-void lmmiqa__mm_run_ref(const lmmiqa__mm_op *op, const float *a, const float *b,
-                        const float *bias, float *c)
+void lmmiqa__mm_run_ref(const lmmiqa__mm_op *op, const float *a, const float *b, const float *bias,
+                        float *c)
 {
     for (int i = 0; i < op->m; i++)
         for (int j = 0; j < op->n; j++) {

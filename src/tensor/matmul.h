@@ -83,7 +83,7 @@ int lmmiqa__mm_linear(lmmiqa__mm *mm, int m, int n, int k, const float *x, lmmiq
                       const float *bias, int act, int accumulate, float *y, int ldy);
 
 /* The reference: op on plain B (for LMMIQA__MM_B_PACKED, w[n, k] unpacked). */
-void lmmiqa__mm_run_ref(const lmmiqa__mm_op *op, const float *a, const float *b,
-                        const float *bias, float *c);
+void lmmiqa__mm_run_ref(const lmmiqa__mm_op *op, const float *a, const float *b, const float *bias,
+                        float *c);
 
 #endif

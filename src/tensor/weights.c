@@ -240,3 +240,28 @@ int lmmiqa__weights_map(lmmiqa__weights *w, const char *name, int ndim, const in
 }
 
 int lmmiqa__weights_used(const lmmiqa__weights *w, size_t i) { return w->used[i]; }
+
+int lmmiqa__weights_check_unused(lmmiqa__weights *w, const char *where,
+                                 int (*belongs)(const char *name, const void *ctx),
+                                 const void *ctx)
+{
+    size_t extra = 0;
+    char list[512] = "";
+    for (size_t i = 0; i < w->count; i++) {
+        if (w->used[i])
+            continue;
+        const char *name = lmmiqa__weights_name(w, i);
+        if (!belongs(name, ctx))
+            continue;
+        if (extra < 4) {
+            strncat(list, extra ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, name, sizeof list - strlen(list) - 1);
+        }
+        extra++;
+    }
+    if (extra)
+        return lmmiqa__fail(LMMIQA_ERR_MISMATCH, "%s: %zu unexpected tensor%s in %s: %s%s",
+                            w->path, extra, extra > 1 ? "s" : "", where, list,
+                            extra > 4 ? ", ..." : "");
+    return LMMIQA_OK;
+}

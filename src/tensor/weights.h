@@ -41,6 +41,13 @@ int lmmiqa__weights_mappable(const lmmiqa__weights *w);
 int lmmiqa__weights_map(lmmiqa__weights *w, const char *name, int ndim, const int64_t *shape,
                         const float **out);
 
+/* Tensors that no load step used and for which belongs(name, ctx) is 1:
+ * LMMIQA_ERR_MISMATCH naming up to four of them ("<file>: N unexpected
+ * tensors in <where>: a, b, ..."), else 0. */
+int lmmiqa__weights_check_unused(lmmiqa__weights *w, const char *where,
+                                 int (*belongs)(const char *name, const void *ctx),
+                                 const void *ctx);
+
 /* Whether tensor i was looked up. */
 int lmmiqa__weights_used(const lmmiqa__weights *w, size_t i);
 
