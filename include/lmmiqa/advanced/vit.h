@@ -26,7 +26,9 @@
  * once. Matrix products run on oneDNN (AVX-512 or AVX2 kernels chosen at
  * run time); a forward pass uses as many threads as OpenBLAS is set to
  * (openblas_set_num_threads, all cores by default; `lmmiqa extract` runs one
- * image per core with 1), on the calling thread's OpenMP team.
+ * image per core with 1), on the calling thread's OpenMP team: a forward
+ * sets the calling thread's OpenMP thread count (omp_set_num_threads) to
+ * that number.
  *
  * Loading: the matrices are packed once into oneDNN's blocked layout, from
  * the memory mapping of an F32 safetensors file (one pass) or after
