@@ -229,27 +229,6 @@ __attribute__((target("avx2,fma"))) static void layernorm_avx2(int rows, int n, 
     }
 }
 
-__attribute__((target("avx2,fma"))) static void quick_gelu_avx2(int rows, int n, float *x,
-                                                                const float *bias)
-{
-    const __m256 k = _mm256_set1_ps(-1.702f), one = _mm256_set1_ps(1.0f);
-    for (int r = 0; r < rows; r++) {
-        float *p = x + (size_t)r * n;
-        int i = 0;
-        for (; i + 8 <= n; i += 8) {
-            __m256 v = _mm256_loadu_ps(p + i);
-            if (bias)
-                v = _mm256_add_ps(v, _mm256_loadu_ps(bias + i));
-            __m256 e = exp8(_mm256_mul_ps(v, k));
-            _mm256_storeu_ps(p + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
-        }
-        for (; i < n; i++) {
-            float v = p[i] + (bias ? bias[i] : 0.0f);
-            p[i] = v / (1.0f + exp_scalar(-1.702f * v));
-        }
-    }
-}
-
 static int have_avx2(void)
 {
     static int cached = -1;
@@ -378,41 +357,5 @@ void lmmiqa__softmax_rows(int rows, int n, float *x, int ld)
         float inv = 1.0f / s;
         for (int i = 0; i < n; i++)
             p[i] *= inv;
-    }
-}
-
-/* ------------------------------------------------------ bias + activation */
-
-void lmmiqa__bias_act_ref(int rows, int n, float *x, const float *bias, int act)
-{
-    for (int r = 0; r < rows; r++)
-        for (int i = 0; i < n; i++) {
-            double v = (double)x[(size_t)r * n + i] + (bias ? bias[i] : 0.0f);
-            if (act == 0)
-                v = v / (1.0 + exp(-1.702 * v));
-            else if (act == 1)
-                v = 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
-            x[(size_t)r * n + i] = (float)v;
-        }
-}
-
-void lmmiqa__bias_act(int rows, int n, float *x, const float *bias, int act)
-{
-#if HAVE_X86
-    if (act == 0 && have_avx2()) {
-        quick_gelu_avx2(rows, n, x, bias);
-        return;
-    }
-#endif
-    for (int r = 0; r < rows; r++) {
-        float *p = x + (size_t)r * n;
-        for (int i = 0; i < n; i++) {
-            float v = p[i] + (bias ? bias[i] : 0.0f);
-            if (act == 0)
-                v = v / (1.0f + exp_scalar(-1.702f * v));
-            else if (act == 1)
-                v = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-            p[i] = v;
-        }
     }
 }

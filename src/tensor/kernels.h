@@ -1,6 +1,8 @@
 /*
  * src/tensor/kernels.h - float32 kernels of the neural runtime: matrix
- * product (OpenBLAS), row LayerNorm, row softmax, bias + activation.
+ * product (OpenBLAS, for ALIGN's fallback), row LayerNorm, row softmax, exp.
+ * The transformers' products, with their bias and activation fused, are in
+ * tensor/matmul.h.
  *
  * Each fast kernel has a plain reference version (suffix _ref: scalar loops,
  * double accumulation, libm exp/erf) that tests/test_vit_kernels.c compares
@@ -50,11 +52,6 @@ void lmmiqa__layernorm_ref(int rows, int n, float *x, int ldx, const float *bias
 /* In place softmax of each row of x[rows, n] (stride ld). */
 void lmmiqa__softmax_rows(int rows, int n, float *x, int ld);
 void lmmiqa__softmax_rows_ref(int rows, int n, float *x, int ld);
-
-/* x[rows, n] (contiguous) = act(x + bias[n]); act 0 = QuickGELU
- * x * sigmoid(1.702 x), 1 = exact GELU, 2 = identity. bias may be NULL. */
-void lmmiqa__bias_act(int rows, int n, float *x, const float *bias, int act);
-void lmmiqa__bias_act_ref(int rows, int n, float *x, const float *bias, int act);
 
 /* exp of n floats (out may equal in); relative error < 4e-7 over the range
  * where exp is finite; saturates beyond. */

@@ -248,7 +248,9 @@ int lmmiqa__mm_slots(const lmmiqa__mm *mm)
     return mm->slots;
 }
 
-/* Grow every slot's scratchpad to at least `bytes`. */
+/* Grow every slot's scratchpad to at least `bytes`: the new buffers are
+ * made first, so a failure leaves the old ones (and the plans using them)
+ * as they were. */
 static int scratch_reserve(lmmiqa__mm *mm, size_t bytes)
 {
     if (bytes <= mm->scratch_bytes)
@@ -258,19 +260,30 @@ static int scratch_reserve(lmmiqa__mm *mm, size_t bytes)
     dnnl_dims_t dims = {(dnnl_dim_t)bytes};
     LMMIQA__DNNL_TRY(dnnl_memory_desc_init_by_tag(&md, 1, dims, dnnl_u8, dnnl_a),
                      "scratchpad layout");
-    for (int i = 0; i < mm->slots; i++) {
-        dnnl_memory_destroy(mm->scratch_mem[i]);
-        mm->scratch_mem[i] = NULL;
-        free(mm->scratch[i]);
-        mm->scratch[i] = lmmiqa__aligned_alloc(64, bytes);
-        if (!mm->scratch[i])
-            return LMMIQA_ERR_NOMEM;
-        LMMIQA__DNNL_TRY(
-            dnnl_memory_create(&mm->scratch_mem[i], &md, lmmiqa__dnnl_engine(), mm->scratch[i]),
-            "scratchpad");
+    void **buf = lmmiqa__calloc((size_t)mm->slots, sizeof *buf);
+    dnnl_memory_t *mem = lmmiqa__calloc((size_t)mm->slots, sizeof *mem);
+    int rc = buf && mem ? LMMIQA_OK : LMMIQA_ERR_NOMEM;
+    for (int i = 0; rc == LMMIQA_OK && i < mm->slots; i++) {
+        if (!(buf[i] = lmmiqa__aligned_alloc(64, bytes)))
+            rc = LMMIQA_ERR_NOMEM;
+        else if (dnnl_memory_create(&mem[i], &md, lmmiqa__dnnl_engine(), buf[i]) != dnnl_success)
+            rc = lmmiqa__fail(LMMIQA_ERR_NOMEM, "oneDNN: scratchpad of %zu bytes", bytes);
     }
-    mm->scratch_bytes = bytes;
-    return LMMIQA_OK;
+    for (int i = 0; i < mm->slots && buf && mem; i++) {
+        if (rc == LMMIQA_OK) { /* swap: mem/buf then hold the old ones */
+            void *b = mm->scratch[i];
+            dnnl_memory_t m = mm->scratch_mem[i];
+            mm->scratch[i] = buf[i], mm->scratch_mem[i] = mem[i];
+            buf[i] = b, mem[i] = m;
+        }
+        dnnl_memory_destroy(mem[i]);
+        free(buf[i]);
+    }
+    free(buf);
+    free(mem);
+    if (rc == LMMIQA_OK)
+        mm->scratch_bytes = bytes;
+    return rc;
 }
 
 /* The memory descriptors of op: a, b, c, bias. */
@@ -390,18 +403,13 @@ int lmmiqa__mm_run(lmmiqa__mm_plan *plan, int slot, const float *a, const float 
     LMMIQA__DNNL_TRY(dnnl_memory_set_data_handle(mem[ARG_C], c), "matmul output");
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, mem[ARG_A]},
                                {DNNL_ARG_WEIGHTS, mem[ARG_B]},
-                               {DNNL_ARG_DST, mem[ARG_C]},
-                               {DNNL_ARG_SCRATCHPAD, mm->scratch_mem[slot]},
-                               {DNNL_ARG_BIAS, mem[ARG_BIAS]}};
-    int nargs = mm->scratch_mem[slot] ? 4 : 3;
-    if (!mm->scratch_mem[slot])
-        args[3] = args[4];
+                               {DNNL_ARG_DST, mem[ARG_C]}};
+    int nargs = 3;
+    if (mm->scratch_mem[slot])
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, mm->scratch_mem[slot]};
     if (plan->op.bias) {
         LMMIQA__DNNL_TRY(dnnl_memory_set_data_handle(mem[ARG_BIAS], (void *)bias), "matmul bias");
-        if (mm->scratch_mem[slot])
-            nargs = 5;
-        else
-            nargs = 4;
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, mem[ARG_BIAS]};
     }
     LMMIQA__DNNL_TRY(dnnl_primitive_execute(plan->prim, mm->stream[slot], nargs, args), "matmul");
     LMMIQA__DNNL_TRY(dnnl_stream_wait(mm->stream[slot]), "matmul");

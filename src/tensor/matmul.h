@@ -22,7 +22,8 @@
 
 #include <stddef.h>
 
-/* Activation fused after bias; the codes of lmmiqa__bias_act. */
+/* Activation fused after bias: QuickGELU x * sigmoid(1.702 x) (OpenAI CLIP),
+ * exact GELU, none. */
 enum { LMMIQA__MM_QUICK_GELU = 0, LMMIQA__MM_GELU = 1, LMMIQA__MM_NO_ACT = 2 };
 
 /* How B is given (A is always [m, k] with row stride lda). */
