@@ -13,7 +13,7 @@
  *   copy (F16/BF16, torch zip): converted to float32 first, then packed;
  *   in place (F32 safetensors with LMMIQA_WEIGHTS_IN_PLACE=1): the products
  *     read nn.Linear's [n, k] rows from the mapping, no copy at all: the
- *     fastest start, but 10-30 % slower products than packed weights (and
+ *     fastest start, but 8-32 % slower products than packed weights (and
  *     not bit-identical to them), so it is not the default.
  * Packed q, k and v are stacked into one [3W, W].
  * The attention scale 1/sqrt(head_dim) is applied to Q K^T in the product.

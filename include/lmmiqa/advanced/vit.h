@@ -34,7 +34,7 @@
  * the memory mapping of an F32 safetensors file (one pass) or after
  * converting other files (F16, BF16, torch zip). LMMIQA_WEIGHTS_IN_PLACE=1
  * uses an F32 safetensors file's matrices in place instead: no copy (a warm
- * ViT-B/16 loads in ~25 ms) but 10-30 % slower products, results not
+ * ViT-B/16 loads in ~25 ms) but 8-32 % slower products, results not
  * bit-identical to the packed ones, and the file must not be truncated or
  * rewritten in place while the model exists (replace files by renaming, as
  * downloads do). The file's SHA-256 is computed on a helper thread while
