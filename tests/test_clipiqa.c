@@ -94,8 +94,8 @@ static void test_defaults(void)
     CHECK(strcmp(lmmiqa_extractor_feature_name(ex, 0), "quality") == 0);
     CHECK(strcmp(lmmiqa_extractor_feature_name(ex, 2), "sharpness") == 0);
     const char *js = lmmiqa_extractor_config_json(ex);
-    const char *ls = strstr(js, "\"logit_scale\": ");
-    CHECK(ls && fabs(atof(ls + 15) - 100.0) < 0.01); /* exp(4.6052) */
+    const char *ls = strstr(js, "\"logit_scale\":");
+    CHECK(ls && fabs(atof(ls + 14) - 100.0) < 0.01); /* exp(4.6052) */
     CHECK(strstr(js, "vocab_sha256") != NULL);
     lmmiqa_extractor_destroy(ex);
 }

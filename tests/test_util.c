@@ -1,11 +1,17 @@
 /*
  * tests/test_util.c - the shared utilities of src/core/util.c: the growable
  * buffer (appends across many reallocations keep every byte, printf of long
- * and empty text, take/free) and the monotonic clock.
+ * and empty text, take/free), the monotonic clock, and the JSON builders of
+ * src/core/json.c (values round-trip with escaping and every digit; an
+ * allocation failure at any point of a build gives NULL, never a text with
+ * a field missing).
  */
 #include "core/internal.h"
+#include "core/json.h"
 #include "test.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <time.h>
 
 static void test_buffer(void)
@@ -51,9 +57,94 @@ static void test_clock(void)
     CHECK(c - b >= 0.019 && c - b < 5.0);
 }
 
+static char *build_config(void)
+{
+    static const double three[3] = {0.48145466, 1.0 / 3.0, -2e-300};
+    int ok = 1;
+    cJSON *o = cJSON_CreateObject(), *inner = cJSON_CreateObject();
+    lmmiqa__json_add_str(o, "name", "quote \" back \\ tab\t", &ok);
+    lmmiqa__json_add_num(o, "eps", 1e-5, &ok);
+    lmmiqa__json_add_num(o, "third", 1.0 / 3.0, &ok);
+    lmmiqa__json_add_bool(o, "flag", 7, &ok);
+    lmmiqa__json_add_nums(o, "three", three, 3, &ok);
+    lmmiqa__json_add_num(inner, "n", 42, &ok);
+    lmmiqa__json_add_item(o, "inner", inner, &ok);
+    return lmmiqa__json_print_free(o, ok, 0);
+}
+
+static long alloc_budget = -1; /* allocations left before one fails; < 0: no limit */
+
+static void *budget_malloc(size_t n)
+{
+    if (alloc_budget == 0)
+        return NULL;
+    if (alloc_budget > 0)
+        alloc_budget--;
+    return malloc(n);
+}
+
+static void test_json(void)
+{
+    char *text = build_config();
+    CHECK(text != NULL);
+    if (!text)
+        return;
+    cJSON *j = cJSON_Parse(text);
+    CHECK(j != NULL);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "name");
+    CHECK(cJSON_IsString(v) && strcmp(v->valuestring, "quote \" back \\ tab\t") == 0);
+    v = cJSON_GetObjectItemCaseSensitive(j, "third");
+    CHECK(cJSON_IsNumber(v) && v->valuedouble == 1.0 / 3.0); /* every digit kept */
+    v = cJSON_GetObjectItemCaseSensitive(j, "eps");
+    CHECK(cJSON_IsNumber(v) && v->valuedouble == 1e-5);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "flag")));
+    v = cJSON_GetObjectItemCaseSensitive(j, "three");
+    CHECK(cJSON_GetArraySize(v) == 3 && cJSON_GetArrayItem(v, 2)->valuedouble == -2e-300);
+    v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "inner"), "n");
+    CHECK(cJSON_IsNumber(v) && v->valueint == 42);
+    cJSON_Delete(j);
+
+    /* pretty: indented, ends in a newline */
+    int ok = 1;
+    cJSON *o = cJSON_CreateObject();
+    lmmiqa__json_add_num(o, "a", 1, &ok);
+    char *pretty = lmmiqa__json_print_free(o, ok, 1);
+    CHECK(pretty && strchr(pretty, '\t') && pretty[strlen(pretty) - 1] == '\n');
+    free(pretty);
+
+    /* a NULL object fails the build; the printer refuses it with a message */
+    ok = 1;
+    lmmiqa__json_add_num(NULL, "x", 1, &ok);
+    CHECK(ok == 0);
+    lmmiqa__json_add_item(NULL, "x", cJSON_CreateObject(), &ok); /* item freed, not leaked */
+    o = cJSON_CreateObject();
+    CHECK(lmmiqa__json_print_free(o, ok, 0) == NULL);
+    CHECK(strstr(lmmiqa_error_message(), "out of memory") != NULL);
+
+    /* fail the k-th allocation, for every k: never a partial text */
+    cJSON_Hooks hooks = {budget_malloc, free};
+    cJSON_InitHooks(&hooks);
+    int failures = 0;
+    for (long k = 0; k < 200; k++) {
+        alloc_budget = k;
+        char *t = build_config();
+        alloc_budget = -1;
+        if (t) {
+            CHECK(strcmp(t, text) == 0);
+            free(t);
+            break;
+        }
+        failures++;
+    }
+    cJSON_InitHooks(NULL);
+    CHECK(failures > 10); /* the build allocates many times; each failure was caught */
+    free(text);
+}
+
 int main(void)
 {
     RUN(test_buffer);
     RUN(test_clock);
+    RUN(test_json);
     return test_finish();
 }

@@ -7,9 +7,9 @@
 #include "extractor_internal.h"
 
 #include "core/internal.h"
+#include "core/json.h"
 #include "features/nss_internal.h"
 
-#include <stdio.h>
 #include <string.h>
 
 static int nss_state_create(const void *model, void **state)
@@ -40,21 +40,18 @@ int lmmiqa__nss_extractor_create(const lmmiqa_extractor_options *opts,
                             "nss takes no weights (got '%s'); it is hand-crafted", opts->weights);
     size_t ng;
     const lmmiqa__nss_group *g = lmmiqa__nss_groups(&ng);
-    char config[512];
-    int len = snprintf(config, sizeof config,
-                       "{\"grey\":\"0.299 R + 0.587 G + 0.114 B\",\"pyramid\":\"2x2 box\","
-                       "\"mscn\":\"gaussian 7 taps sigma 7/6, edge replicated, moments\","
-                       "\"groups\":{");
-    for (size_t k = 0; k < ng && len > 0 && (size_t)len < sizeof config; k++)
-        len += snprintf(config + len, sizeof config - (size_t)len, "%s\"%s\":[%zu,%zu]",
-                        k ? "," : "", g[k].name, g[k].first, g[k].count);
-    if (len <= 0 || (size_t)len + 2 >= sizeof config)
-        return lmmiqa__fail(LMMIQA_ERR_INTERNAL, "nss: configuration string too long");
-    memcpy(config + len, "}}", 3);
-    impl->config_json = lmmiqa__malloc((size_t)len + 3);
-    if (!impl->config_json)
+    int ok = 1;
+    cJSON *cfg = cJSON_CreateObject(), *groups = cJSON_CreateObject();
+    lmmiqa__json_add_str(cfg, "grey", "0.299 R + 0.587 G + 0.114 B", &ok);
+    lmmiqa__json_add_str(cfg, "pyramid", "2x2 box", &ok);
+    lmmiqa__json_add_str(cfg, "mscn", "gaussian 7 taps sigma 7/6, edge replicated, moments", &ok);
+    for (size_t k = 0; k < ng; k++) {
+        double span[2] = {(double)g[k].first, (double)g[k].count};
+        lmmiqa__json_add_nums(groups, g[k].name, span, 2, &ok);
+    }
+    lmmiqa__json_add_item(cfg, "groups", groups, &ok);
+    if (!(impl->config_json = lmmiqa__json_print_free(cfg, ok, 0)))
         return LMMIQA_ERR_NOMEM;
-    memcpy(impl->config_json, config, (size_t)len + 3);
     impl->dim = LMMIQA__NSS_DIM;
     impl->version = "1";
     impl->state_create = nss_state_create;

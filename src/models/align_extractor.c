@@ -10,6 +10,7 @@
  * extraction uses (`lmmiqa extract` passes 1 and runs one worker per core).
  */
 #include "core/internal.h"
+#include "core/json.h"
 #include "features/extractor_internal.h"
 #include "lmmiqa/advanced/align.h"
 
@@ -126,22 +127,26 @@ int lmmiqa__align_extractor_create(const lmmiqa_extractor_options *opts,
     if (opts->threads > 0)
         openblas_set_num_threads(opts->threads);
     const lmmiqa_align_config *c = lmmiqa_align_get_config(am->net);
-    char json[768];
-    int n = snprintf(json, sizeof json,
-                     "{\"model\":\"ALIGN image tower (EfficientNet, HF AlignVisionModel)\","
-                     "\"blocks\":%d,\"stem\":%d,\"embed_dim\":%d,\"bn_eps\":%g,"
-                     "\"preprocess\":\"resize %dx%d bilinear (Pillow), center crop %d, "
-                     "(x-127.5)/127.5\",\"feature\":\"mean-pooled last block\","
-                     "\"normalize\":%s,\"weights_sha256\":\"%s\"}",
-                     c->blocks, c->stem_channels, c->embed_dim, c->bn_eps, LMMIQA_ALIGN_RESIZE,
-                     LMMIQA_ALIGN_RESIZE, LMMIQA_ALIGN_CROP, am->normalize ? "true" : "false",
-                     lmmiqa_align_weights_sha256(am->net));
-    impl->config_json = lmmiqa__malloc((size_t)n + 1);
-    if (!impl->config_json) {
+    char preprocess[96];
+    snprintf(preprocess, sizeof preprocess,
+             "resize %dx%d bilinear (Pillow), center crop %d, (x-127.5)/127.5",
+             LMMIQA_ALIGN_RESIZE, LMMIQA_ALIGN_RESIZE, LMMIQA_ALIGN_CROP);
+    int ok = 1;
+    cJSON *cfg = cJSON_CreateObject();
+    lmmiqa__json_add_str(cfg, "model", "ALIGN image tower (EfficientNet, HF AlignVisionModel)",
+                         &ok);
+    lmmiqa__json_add_num(cfg, "blocks", c->blocks, &ok);
+    lmmiqa__json_add_num(cfg, "stem", c->stem_channels, &ok);
+    lmmiqa__json_add_num(cfg, "embed_dim", c->embed_dim, &ok);
+    lmmiqa__json_add_num(cfg, "bn_eps", c->bn_eps, &ok);
+    lmmiqa__json_add_str(cfg, "preprocess", preprocess, &ok);
+    lmmiqa__json_add_str(cfg, "feature", "mean-pooled last block", &ok);
+    lmmiqa__json_add_bool(cfg, "normalize", am->normalize, &ok);
+    lmmiqa__json_add_str(cfg, "weights_sha256", lmmiqa_align_weights_sha256(am->net), &ok);
+    if (!(impl->config_json = lmmiqa__json_print_free(cfg, ok, 0))) {
         model_destroy(am);
         return LMMIQA_ERR_NOMEM;
     }
-    memcpy(impl->config_json, json, (size_t)n + 1);
     impl->dim = (size_t)c->embed_dim;
     impl->version = "align-1";
     impl->model = am;

@@ -121,6 +121,19 @@ lmmiqa_crop_rounding lmmiqa__clip_crop_for(const lmmiqa_vit_config *c)
     return c->naming == LMMIQA_VIT_NAMING_HF ? LMMIQA_CROP_FLOOR : LMMIQA_CROP_ROUND;
 }
 
+void lmmiqa__clip_describe(cJSON *cfg, const lmmiqa_vit_config *c, lmmiqa_crop_rounding crop,
+                           int *ok)
+{
+    lmmiqa__json_add_str(cfg, "naming", c->naming == LMMIQA_VIT_NAMING_HF ? "huggingface" : "openai",
+                         ok);
+    lmmiqa__json_add_num(cfg, "image_size", c->image_size, ok);
+    lmmiqa__json_add_num(cfg, "embed_dim", c->embed_dim, ok);
+    lmmiqa__json_add_str(cfg, "crop",
+                         crop == LMMIQA_CROP_FLOOR ? "floor (transformers)"
+                                                   : "round half even (torchvision)",
+                         ok);
+}
+
 typedef enum family { F_CLIP, F_ALTCLIP, F_HPS } family;
 
 static int create(const lmmiqa_extractor_options *opts, lmmiqa__extractor_impl *impl, family f)
@@ -149,33 +162,32 @@ static int create(const lmmiqa_extractor_options *opts, lmmiqa__extractor_impl *
     else
         cm->crop = lmmiqa__clip_crop_for(c);
     cm->normalize = opts->normalize != 0;
-    char *json = lmmiqa__malloc(2048);
+    static const double mean[3] = {0.48145466, 0.4578275, 0.40821073};
+    static const double std[3] = {0.26862954, 0.26130258, 0.27577711};
+    const char *base = strrchr(opts->weights, '/');
+    int ok = 1;
+    cJSON *cfg = cJSON_CreateObject();
+    lmmiqa__json_add_str(cfg, "family", names[f], &ok);
+    lmmiqa__json_add_str(cfg, "weights", base ? base + 1 : opts->weights, &ok);
+    lmmiqa__json_add_str(cfg, "weights_sha256", lmmiqa_vit_weights_sha256(cm->vit), &ok);
+    lmmiqa__clip_describe(cfg, c, cm->crop, &ok);
+    lmmiqa__json_add_num(cfg, "patch_size", c->patch_size, &ok);
+    lmmiqa__json_add_num(cfg, "width", c->width, &ok);
+    lmmiqa__json_add_num(cfg, "layers", c->layers, &ok);
+    lmmiqa__json_add_num(cfg, "heads", c->heads, &ok);
+    lmmiqa__json_add_num(cfg, "mlp_dim", c->mlp_dim, &ok);
+    lmmiqa__json_add_str(cfg, "activation", c->act == LMMIQA_VIT_ACT_GELU ? "gelu" : "quick_gelu",
+                         &ok);
+    lmmiqa__json_add_num(cfg, "layer_norm_eps", c->ln_eps, &ok);
+    lmmiqa__json_add_str(cfg, "resize", "shorter side, Pillow bicubic", &ok);
+    lmmiqa__json_add_nums(cfg, "mean", mean, 3, &ok);
+    lmmiqa__json_add_nums(cfg, "std", std, 3, &ok);
+    lmmiqa__json_add_bool(cfg, "normalize", cm->normalize, &ok);
+    char *json = lmmiqa__json_print_free(cfg, ok, 0);
     if (!json) {
         model_destroy(cm);
         return LMMIQA_ERR_NOMEM;
     }
-    /* the weights path is not escaped into JSON; keep only its base name */
-    const char *base = strrchr(opts->weights, '/');
-    base = base ? base + 1 : opts->weights;
-    char safe[256];
-    size_t k = 0;
-    for (const char *p = base; *p && k < sizeof safe - 1; p++)
-        safe[k++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '_' : *p;
-    safe[k] = '\0';
-    snprintf(json, 2048,
-             "{\"family\": \"%s\", \"weights\": \"%s\", \"weights_sha256\": \"%s\", "
-             "\"naming\": \"%s\", \"image_size\": %d, \"patch_size\": %d, \"width\": %d, "
-             "\"layers\": %d, \"heads\": %d, \"mlp_dim\": %d, \"embed_dim\": %d, "
-             "\"activation\": \"%s\", \"layer_norm_eps\": %g, \"resize\": \"shorter side, "
-             "Pillow bicubic\", \"crop\": \"%s\", \"mean\": [0.48145466, 0.4578275, "
-             "0.40821073], \"std\": [0.26862954, 0.26130258, 0.27577711], \"normalize\": %s}",
-             names[f], safe, lmmiqa_vit_weights_sha256(cm->vit),
-             c->naming == LMMIQA_VIT_NAMING_HF ? "huggingface" : "openai", c->image_size,
-             c->patch_size, c->width, c->layers, c->heads, c->mlp_dim, c->embed_dim,
-             c->act == LMMIQA_VIT_ACT_GELU ? "gelu" : "quick_gelu", c->ln_eps,
-             cm->crop == LMMIQA_CROP_FLOOR ? "floor (transformers)"
-                                           : "round half even (torchvision)",
-             cm->normalize ? "true" : "false");
     impl->dim = (size_t)c->embed_dim;
     impl->version = "1";
     impl->config_json = json;

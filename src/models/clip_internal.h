@@ -8,6 +8,7 @@
 #ifndef LMMIQA_MODELS_CLIP_INTERNAL_H
 #define LMMIQA_MODELS_CLIP_INTERNAL_H
 
+#include "core/json.h"
 #include "lmmiqa/advanced/vit.h"
 
 typedef struct lmmiqa__clip_image {
@@ -27,6 +28,11 @@ int lmmiqa__clip_image_embed(const lmmiqa__clip_image *m, lmmiqa__clip_image_sta
 /* The crop rounding of a CLIP checkpoint's reference pipeline: floor
  * (transformers) for HF naming, round half even (torchvision) for OpenAI. */
 lmmiqa_crop_rounding lmmiqa__clip_crop_for(const lmmiqa_vit_config *c);
+
+/* Fields every CLIP-family configuration JSON has (core/json.h adds): the
+ * checkpoint's tensor naming, image size, embedding width and crop rounding. */
+void lmmiqa__clip_describe(cJSON *cfg, const lmmiqa_vit_config *c, lmmiqa_crop_rounding crop,
+                           int *ok);
 
 /* Text-tower passes the clipiqa extractor has run in this process (its
  * prompt-embedding cache makes repeated creations cost none). */

@@ -413,32 +413,33 @@ int lmmiqa__clipiqa_extractor_create(const lmmiqa_extractor_options *opts,
         cm->img.normalize = 1;
         rc = embed_prompts(cm, opts, vocab_sha, prompts_sha);
     }
-    /* configuration: the prompts enter as a hash (no JSON escaping needed),
-     * with the pair names */
-    size_t cap = 1024 + (size_t)cm->n_pairs * 48;
-    char *json = rc == LMMIQA_OK ? lmmiqa__malloc(cap) : NULL;
-    if (rc == LMMIQA_OK && !json)
-        rc = LMMIQA_ERR_NOMEM;
     if (rc != LMMIQA_OK) {
         model_destroy(cm);
         return rc;
     }
+    /* configuration: the prompts enter as a hash, with the pair names */
     const lmmiqa_vit_config *vc = lmmiqa_vit_get_config(cm->img.vit);
-    int len = snprintf(json, cap,
-                       "{\"method\": \"CLIP-IQA zero-shot\", \"weights_sha256\": \"%s\", "
-                       "\"vocab_sha256\": \"%s\", \"prompts_sha256\": \"%s\", "
-                       "\"logit_scale\": %.9g, \"naming\": \"%s\", \"image_size\": %d, "
-                       "\"embed_dim\": %d, \"crop\": \"%s\", \"pairs\": [",
-                       lmmiqa_vit_weights_sha256(cm->img.vit), vocab_sha, prompts_sha, cm->scale,
-                       vc->naming == LMMIQA_VIT_NAMING_HF ? "huggingface" : "openai",
-                       vc->image_size, vc->embed_dim,
-                       cm->img.crop == LMMIQA_CROP_FLOOR ? "floor (transformers)"
-                                                         : "round half even (torchvision)");
-    for (int k = 0; k < cm->n_pairs && len > 0 && (size_t)len < cap; k++)
-        len += snprintf(json + len, cap - (size_t)len, "%s\"%s\"", k ? ", " : "",
-                        cm->pairs[k].name);
-    if (len > 0 && (size_t)len < cap)
-        snprintf(json + len, cap - (size_t)len, "]}");
+    int ok = 1;
+    cJSON *cfg = cJSON_CreateObject(), *names = cJSON_CreateArray();
+    lmmiqa__json_add_str(cfg, "method", "CLIP-IQA zero-shot", &ok);
+    lmmiqa__json_add_str(cfg, "weights_sha256", lmmiqa_vit_weights_sha256(cm->img.vit), &ok);
+    lmmiqa__json_add_str(cfg, "vocab_sha256", vocab_sha, &ok);
+    lmmiqa__json_add_str(cfg, "prompts_sha256", prompts_sha, &ok);
+    lmmiqa__json_add_num(cfg, "logit_scale", cm->scale, &ok);
+    lmmiqa__clip_describe(cfg, vc, cm->img.crop, &ok);
+    for (int k = 0; names && k < cm->n_pairs; k++) {
+        cJSON *v = cJSON_CreateString(cm->pairs[k].name);
+        if (!v || !cJSON_AddItemToArray(names, v)) {
+            cJSON_Delete(v);
+            ok = 0;
+        }
+    }
+    lmmiqa__json_add_item(cfg, "pairs", names, &ok);
+    char *json = lmmiqa__json_print_free(cfg, ok, 0);
+    if (!json) {
+        model_destroy(cm);
+        return LMMIQA_ERR_NOMEM;
+    }
     impl->dim = (size_t)cm->n_pairs;
     impl->version = "1";
     impl->config_json = json;

@@ -37,14 +37,17 @@ static int load(const char *path, void **model)
 
 static size_t feature_dim(const void *model) { return lmmiqa_cnniqa_feature_dim(model); }
 
-static void describe(const void *model, const char *sha256, char *json, size_t size)
+static void describe(const void *model, const char *sha256, cJSON *cfg, int *ok)
 {
     const lmmiqa_cnniqa_config *c = lmmiqa_cnniqa_get_config(model);
-    snprintf(json, size,
-             "{\"model\":\"CNNIQA (Kang et al. 2014)\",\"patch\":%d,\"filters\":%d,\"kernel\":%d,"
-             "\"fc\":%d,\"lcn\":\"3x3, C=1, pixels 0..255\",\"feature\":\"mean over patches of "
-             "the last hidden layer\",\"weights_sha256\":\"%s\"}",
-             c->patch, c->filters, c->kernel, c->fc, sha256);
+    lmmiqa__json_add_str(cfg, "model", "CNNIQA (Kang et al. 2014)", ok);
+    lmmiqa__json_add_num(cfg, "patch", c->patch, ok);
+    lmmiqa__json_add_num(cfg, "filters", c->filters, ok);
+    lmmiqa__json_add_num(cfg, "kernel", c->kernel, ok);
+    lmmiqa__json_add_num(cfg, "fc", c->fc, ok);
+    lmmiqa__json_add_str(cfg, "lcn", "3x3, C=1, pixels 0..255", ok);
+    lmmiqa__json_add_str(cfg, "feature", "mean over patches of the last hidden layer", ok);
+    lmmiqa__json_add_str(cfg, "weights_sha256", sha256, ok);
 }
 
 static const lmmiqa__weights_extractor SPEC = {

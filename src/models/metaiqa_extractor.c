@@ -37,14 +37,19 @@ static int load(const char *path, void **model)
 
 static size_t feature_dim(const void *model) { return lmmiqa_metaiqa_feature_dim(model); }
 
-static void describe(const void *model, const char *sha256, char *json, size_t size)
+static void describe(const void *model, const char *sha256, cJSON *cfg, int *ok)
 {
     const lmmiqa_metaiqa_config *c = lmmiqa_metaiqa_get_config(model);
-    snprintf(json, size,
-             "{\"model\":\"MetaIQA (Zhu et al. 2020): ResNet-18 + head\",\"width\":%d,"
-             "\"hidden\":[%d,%d],\"input\":\"resize %dx%d (bilinear, antialiased), ImageNet "
-             "mean/std\",\"feature\":\"activation before the last FC\",\"weights_sha256\":\"%s\"}",
-             c->width, c->hidden1, c->hidden2, c->crop, c->crop, sha256);
+    char input[96];
+    snprintf(input, sizeof input, "resize %dx%d (bilinear, antialiased), ImageNet mean/std",
+             c->crop, c->crop);
+    double hidden[2] = {c->hidden1, c->hidden2};
+    lmmiqa__json_add_str(cfg, "model", "MetaIQA (Zhu et al. 2020): ResNet-18 + head", ok);
+    lmmiqa__json_add_num(cfg, "width", c->width, ok);
+    lmmiqa__json_add_nums(cfg, "hidden", hidden, 2, ok);
+    lmmiqa__json_add_str(cfg, "input", input, ok);
+    lmmiqa__json_add_str(cfg, "feature", "activation before the last FC", ok);
+    lmmiqa__json_add_str(cfg, "weights_sha256", sha256, ok);
 }
 
 static const lmmiqa__weights_extractor SPEC = {

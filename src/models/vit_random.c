@@ -10,6 +10,7 @@
 #include "vit_internal.h"
 
 #include "core/internal.h"
+#include "core/json.h"
 #include "models/clip_load.h"
 
 #include <math.h>
@@ -170,6 +171,52 @@ int lmmiqa__vit_random_save(const lmmiqa_vit_config *cfg, lmmiqa_vit_naming nami
     return lmmiqa__clip_random_save(cfg, NULL, naming, dtype, seed, path, write_config);
 }
 
+
+static const char *act_name(lmmiqa_vit_act act)
+{
+    return act == LMMIQA_VIT_ACT_GELU ? "gelu" : "quick_gelu";
+}
+
+/* The transformers config.json of an HF-named checkpoint at path (beside
+ * it), with the text tower's part when tc is given. */
+static int write_hf_config(const char *path, const lmmiqa_vit_config *cfg,
+                           const lmmiqa_text_config *tc)
+{
+    char cpath[4096];
+    lmmiqa__clip_config_beside(path, cpath, sizeof cpath);
+    int ok = 1;
+    cJSON *root = cJSON_CreateObject(), *vision = cJSON_CreateObject();
+    lmmiqa__json_add_str(root, "model_type", "clip", &ok);
+    lmmiqa__json_add_num(root, "projection_dim", cfg->embed_dim, &ok);
+    if (tc) {
+        cJSON *text = cJSON_CreateObject();
+        lmmiqa__json_add_num(text, "hidden_size", tc->width, &ok);
+        lmmiqa__json_add_num(text, "num_hidden_layers", tc->layers, &ok);
+        lmmiqa__json_add_num(text, "num_attention_heads", tc->heads, &ok);
+        lmmiqa__json_add_num(text, "intermediate_size", tc->mlp_dim, &ok);
+        lmmiqa__json_add_num(text, "max_position_embeddings", tc->context_length, &ok);
+        lmmiqa__json_add_num(text, "vocab_size", tc->vocab_size, &ok);
+        lmmiqa__json_add_str(text, "hidden_act", act_name(tc->act), &ok);
+        lmmiqa__json_add_num(text, "layer_norm_eps", tc->ln_eps, &ok);
+        lmmiqa__json_add_item(root, "text_config", text, &ok);
+    }
+    lmmiqa__json_add_num(vision, "hidden_size", cfg->width, &ok);
+    lmmiqa__json_add_num(vision, "num_hidden_layers", cfg->layers, &ok);
+    lmmiqa__json_add_num(vision, "num_attention_heads", cfg->heads, &ok);
+    lmmiqa__json_add_num(vision, "intermediate_size", cfg->mlp_dim, &ok);
+    lmmiqa__json_add_num(vision, "patch_size", cfg->patch_size, &ok);
+    lmmiqa__json_add_num(vision, "image_size", cfg->image_size, &ok);
+    lmmiqa__json_add_str(vision, "hidden_act", act_name(cfg->act), &ok);
+    lmmiqa__json_add_num(vision, "layer_norm_eps", cfg->ln_eps, &ok);
+    lmmiqa__json_add_item(root, "vision_config", vision, &ok);
+    char *text = lmmiqa__json_print_free(root, ok, 1);
+    if (!text)
+        return LMMIQA_ERR_NOMEM;
+    int rc = lmmiqa__file_write_atomic(cpath, text, strlen(text));
+    free(text);
+    return rc;
+}
+
 int lmmiqa__clip_random_save(const lmmiqa_vit_config *cfg, const lmmiqa_text_config *tc,
                              lmmiqa_vit_naming naming, lmmiqa_dtype dtype, uint64_t seed,
                              const char *path, int write_config)
@@ -255,29 +302,8 @@ int lmmiqa__clip_random_save(const lmmiqa_vit_config *cfg, const lmmiqa_text_con
     if ((rc = lmmiqa_safetensors_writer_set_metadata(j.w, "format", "pt")) != LMMIQA_OK ||
         (rc = lmmiqa_safetensors_writer_save(j.w, path)) != LMMIQA_OK)
         goto done;
-    if (hf && write_config) {
-        char cpath[4096], text[2048], tjson[512] = "";
-        lmmiqa__clip_config_beside(path, cpath, sizeof cpath);
-        if (tc)
-            snprintf(tjson, sizeof tjson,
-                     " \"text_config\": {\"hidden_size\": %d, \"num_hidden_layers\": %d,"
-                     " \"num_attention_heads\": %d, \"intermediate_size\": %d,"
-                     " \"max_position_embeddings\": %d, \"vocab_size\": %d,"
-                     " \"hidden_act\": \"%s\", \"layer_norm_eps\": %g},\n",
-                     tc->width, tc->layers, tc->heads, tc->mlp_dim, tc->context_length,
-                     tc->vocab_size, tc->act == LMMIQA_VIT_ACT_GELU ? "gelu" : "quick_gelu",
-                     tc->ln_eps);
-        int len = snprintf(text, sizeof text,
-                           "{\"model_type\": \"clip\", \"projection_dim\": %d,\n%s"
-                           " \"vision_config\": {\"hidden_size\": %d, \"num_hidden_layers\": %d,"
-                           " \"num_attention_heads\": %d, \"intermediate_size\": %d,"
-                           " \"patch_size\": %d, \"image_size\": %d, \"hidden_act\": \"%s\","
-                           " \"layer_norm_eps\": %g}}\n",
-                           cfg->embed_dim, tjson, cfg->width, cfg->layers, cfg->heads, cfg->mlp_dim,
-                           cfg->patch_size, cfg->image_size,
-                           cfg->act == LMMIQA_VIT_ACT_GELU ? "gelu" : "quick_gelu", cfg->ln_eps);
-        rc = lmmiqa__file_write_atomic(cpath, text, (size_t)len);
-    }
+    if (hf && write_config)
+        rc = write_hf_config(path, cfg, tc);
 done:
     lmmiqa_safetensors_writer_destroy(j.w);
     free(j.buf);

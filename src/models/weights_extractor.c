@@ -8,7 +8,6 @@
 
 #include "core/internal.h"
 
-#include <string.h>
 
 int lmmiqa__weights_extractor_create(const lmmiqa__weights_extractor *spec,
                                      const lmmiqa_extractor_options *opts,
@@ -26,14 +25,15 @@ int lmmiqa__weights_extractor_create(const lmmiqa__weights_extractor *spec,
         spec->model_destroy(m);
         return rc;
     }
-    char json[512];
-    spec->describe(m, sha, json, sizeof json);
-    impl->config_json = lmmiqa__malloc(strlen(json) + 1);
+    int ok = 1;
+    cJSON *cfg = cJSON_CreateObject();
+    if (cfg)
+        spec->describe(m, sha, cfg, &ok);
+    impl->config_json = lmmiqa__json_print_free(cfg, ok, 0);
     if (!impl->config_json) {
         spec->model_destroy(m);
         return LMMIQA_ERR_NOMEM;
     }
-    memcpy(impl->config_json, json, strlen(json) + 1);
     impl->dim = spec->feature_dim(m);
     impl->version = spec->version;
     impl->model = m;

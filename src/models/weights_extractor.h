@@ -8,6 +8,7 @@
 #ifndef LMMIQA_MODELS_WEIGHTS_EXTRACTOR_H
 #define LMMIQA_MODELS_WEIGHTS_EXTRACTOR_H
 
+#include "core/json.h"
 #include "features/extractor_internal.h"
 
 #include <stddef.h>
@@ -16,8 +17,9 @@ typedef struct lmmiqa__weights_extractor {
     const char *version; /* static string, becomes impl->version */
     const char *missing; /* error message when options.weights is absent */
     int (*load)(const char *path, void **model);
-    /* configuration JSON of the loaded model (weights hash sha256) into json */
-    void (*describe)(const void *model, const char *sha256, char *json, size_t size);
+    /* the loaded model's configuration with its weights' hash sha256, built
+     * with the sticky adds of core/json.h into the empty object cfg */
+    void (*describe)(const void *model, const char *sha256, cJSON *cfg, int *ok);
     size_t (*feature_dim)(const void *model);
     void (*model_destroy)(void *model);
     int (*state_create)(const void *model, void **state);

@@ -16,6 +16,7 @@
 #include "lmmiqa/distort.h"
 #include "lmmiqa/rng.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -129,18 +130,17 @@ const char *cli_training_default_recipe(cli_training_opts *t)
 
 char *cli_rank_levels_json(void)
 {
-    char *s = malloc(512);
-    if (!s)
-        return NULL;
-    size_t used = (size_t)snprintf(s, 512, "{");
-    for (int t = 0; t < LMMIQA_DISTORT_COUNT; t++) {
-        used += (size_t)snprintf(s + used, 512 - used, "%s\"%s\":[", t ? "," : "",
-                                 lmmiqa_distortion_name((lmmiqa_distortion)t));
-        for (int l = 0; l < CLI_RANK_LEVELS; l++)
-            used += (size_t)snprintf(s + used, 512 - used, "%s%g", l ? "," : "", levels[t][l]);
-        used += (size_t)snprintf(s + used, 512 - used, "]");
+    cJSON *o = cJSON_CreateObject();
+    int ok = o != NULL;
+    for (int t = 0; ok && t < LMMIQA_DISTORT_COUNT; t++) {
+        cJSON *a = cJSON_CreateDoubleArray(levels[t], CLI_RANK_LEVELS);
+        if (!a || !cJSON_AddItemToObject(o, lmmiqa_distortion_name((lmmiqa_distortion)t), a)) {
+            cJSON_Delete(a);
+            ok = 0;
+        }
     }
-    snprintf(s + used, 512 - used, "}");
+    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
     return s;
 }
 
