@@ -4,7 +4,8 @@
  * and empty text, take/free), the monotonic clock, and the JSON builders of
  * src/core/json.c (values round-trip with escaping and every digit; an
  * allocation failure at any point of a build gives NULL, never a text with
- * a field missing).
+ * a field missing), and lmmiqa_file_mkdirs (mkdir -p: nested, repeated,
+ * trailing slash, parents only, a file in the way, a path too long).
  */
 #include "core/internal.h"
 #include "core/json.h"
@@ -12,7 +13,9 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static void test_buffer(void)
 {
@@ -141,10 +144,53 @@ static void test_json(void)
     free(text);
 }
 
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void test_mkdirs(void)
+{
+    char root[] = "/tmp/lmmiqa_mkdirs_XXXXXX", p[256];
+    CHECK(mkdtemp(root) != NULL);
+    snprintf(p, sizeof p, "%s/a/b/c", root);
+    CHECK_OK(lmmiqa_file_mkdirs(p, 0));
+    CHECK(is_dir(p));
+    CHECK_OK(lmmiqa_file_mkdirs(p, 0)); /* existing: fine */
+    snprintf(p, sizeof p, "%s/d/e/", root);
+    CHECK_OK(lmmiqa_file_mkdirs(p, 0));
+    snprintf(p, sizeof p, "%s/d/e", root);
+    CHECK(is_dir(p));
+    snprintf(p, sizeof p, "%s/f/g/file.txt", root);
+    CHECK_OK(lmmiqa_file_mkdirs(p, 1)); /* only the folders leading to it */
+    CHECK(!is_dir(p));
+    snprintf(p, sizeof p, "%s/f/g", root);
+    CHECK(is_dir(p));
+    snprintf(p, sizeof p, "%s/f/g/file.txt", root);
+    CHECK_OK(lmmiqa__file_write_atomic(p, "x", 1));
+    snprintf(p, sizeof p, "%s/f/g/file.txt/h", root);
+    CHECK(lmmiqa_file_mkdirs(p, 0) == LMMIQA_ERR_IO);
+    CHECK(strstr(lmmiqa_error_message(), "file.txt: cannot create the folder") != NULL);
+    char big[5000];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK(lmmiqa_file_mkdirs(big, 0) == LMMIQA_ERR_TOO_LARGE);
+    snprintf(p, sizeof p, "%s/f/g/file.txt", root);
+    unlink(p);
+    const char *dirs[] = {"f/g", "f", "d/e", "d", "a/b/c", "a/b", "a", ""};
+    for (size_t k = 0; k < sizeof dirs / sizeof *dirs; k++) {
+        snprintf(p, sizeof p, "%s/%s", root, dirs[k]);
+        rmdir(p);
+    }
+    CHECK(!is_dir(root));
+}
+
 int main(void)
 {
     RUN(test_buffer);
     RUN(test_clock);
     RUN(test_json);
+    RUN(test_mkdirs);
     return test_finish();
 }

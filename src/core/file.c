@@ -2,7 +2,8 @@
  * src/core/file.c - whole-file I/O: read a file into memory with a size
  * limit, and write one atomically (temporary file beside it, fsync, rename,
  * fsync of the folder), with the test-only fault hook that makes the n-th
- * create/write/fsync/rename fail (tests/test_fault.c).
+ * create/write/fsync/rename fail (tests/test_fault.c); and mkdir -p, the
+ * one folder maker of the library, its CLI and companions.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
@@ -76,6 +77,37 @@ int lmmiqa__io_fault(void)
         return 0;
     errno = ENOSPC;
     return -1;
+}
+
+int lmmiqa_file_mkdirs(const char *path, int parents_only)
+{
+    char dir[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof dir)
+        return lmmiqa__fail(LMMIQA_ERR_TOO_LARGE, "%.64s...: path too long for a folder", path);
+    memcpy(dir, path, n + 1);
+    while (n > 1 && dir[n - 1] == '/') /* "a/b/" is "a/b" */
+        dir[--n] = '\0';
+    for (char *p = dir + 1;; p++) {
+        int last = *p == '\0';
+        if (*p != '/' && !last)
+            continue;
+        if (last && parents_only)
+            break;
+        *p = '\0';
+        struct stat st;
+        int e = mkdir(dir, 0777) == 0 ? 0 : errno;
+        if (e == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            e = 0;
+        if (e)
+            return lmmiqa__fail(LMMIQA_ERR_IO, "%s: cannot create the folder: %s", dir,
+                                e == EEXIST ? "something that is not a folder is in the way"
+                                            : strerror(e));
+        if (last)
+            break;
+        *p = '/';
+    }
+    return LMMIQA_OK;
 }
 
 int lmmiqa_file_write_atomic(const char *path, const void *data, size_t size)

@@ -132,14 +132,8 @@ void lmmiqa__hash_cache_put(const struct stat *sb, const char *kind, const char 
     if (clock_gettime(CLOCK_REALTIME, &now) != 0 || now.tv_sec - sb->st_ctim.tv_sec < 2 ||
         now.tv_sec - sb->st_mtim.tv_sec < 2 || !hash_key_make(sb, kind, &k))
         return;
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", k.entry);
-    for (char *p = dir + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(dir, 0755);
-            *p = '/';
-        }
+    if (lmmiqa__file_mkdirs(k.entry, 1) != LMMIQA_OK)
+        return; /* the cache is an optimisation: no folder, no entry */
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", k.entry, (long)getpid());
     FILE *f = fopen(tmp, "w");

@@ -50,6 +50,7 @@ int lmmiqa__file_read_all(const char *path, size_t max_bytes, unsigned char **da
  * lmmiqa_file_write_atomic (lmmiqa/advanced/file.h), which liblmmiqa-plot
  * writes its figures with. */
 #define lmmiqa__file_write_atomic lmmiqa_file_write_atomic
+#define lmmiqa__file_mkdirs lmmiqa_file_mkdirs
 
 /* Fault injection, for tests only (tests/test_fault.c): after
  * lmmiqa__io_fault_arm(n), the n-th step that reaches lmmiqa__io_fault()

@@ -879,7 +879,6 @@ static int spec_has_trainable(const char *spec)
     return 0;
 }
 
-static int make_dir(const char *path);
 
 /* Everything that determines a split's fitted weights. */
 static void fit_fingerprint(const char *name, const lmmiqa_dataset *ds, const lmmiqa_split *sp,
@@ -984,7 +983,7 @@ static int fit_split(const char *name, const lmmiqa_dataset *ds, const lmmiqa_sp
 {
     char dir[4096], rec[4200], ckpt[4200];
     snprintf(dir, sizeof dir, "%s/runs/%s", opt->out_dir, name);
-    int rc = make_dir(dir);
+    int rc = lmmiqa__file_mkdirs(dir, 0);
     if (rc != LMMIQA_OK)
         return rc;
     snprintf(weights, cap, "%s/split-%zu.safetensors", dir, k + 1);
@@ -1196,12 +1195,12 @@ static int fit_all(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, size_t
                                                     "fit_patches >= 0");
     char path[4096];
     snprintf(path, sizeof path, "%s/stores", opt->out_dir);
-    int rc = make_dir(path);
+    int rc = lmmiqa__file_mkdirs(path, 0);
     for (size_t k = 0; k < lmmiqa_splits_count(splits) && rc == LMMIQA_OK; k++) {
         const lmmiqa_split *sp = lmmiqa_splits_get(splits, k);
         char sdir[4200];
         snprintf(sdir, sizeof sdir, "%s/stores/split-%zu", opt->out_dir, k + 1);
-        rc = make_dir(sdir);
+        rc = lmmiqa__file_mkdirs(sdir, 0);
         for (size_t i = 0; i < all.count && rc == LMMIQA_OK; i++) {
             const char *name = all.names[i];
             if (!lmmiqa_protocol_is_trainable(name)) {
@@ -1218,13 +1217,6 @@ static int fit_all(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, size_t
 }
 
 /* ---- the run ------------------------------------------------------------------ */
-
-static int make_dir(const char *path)
-{
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        return lmmiqa__fail(LMMIQA_ERR_IO, "%s: cannot create folder: %s", path, strerror(errno));
-    return LMMIQA_OK;
-}
 
 int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, size_t n_specs,
                         const char *const *specs, const lmmiqa_protocol_options *opt,
@@ -1247,10 +1239,10 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
     if (ns == 0 || n_specs == 0)
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "protocol: no splits or no feature specs");
     char path[4096];
-    int rc = make_dir(opt->out_dir);
+    int rc = lmmiqa__file_mkdirs(opt->out_dir, 0);
     snprintf(path, sizeof path, "%s/runs", opt->out_dir);
     if (rc == LMMIQA_OK)
-        rc = make_dir(path);
+        rc = lmmiqa__file_mkdirs(path, 0);
     snprintf(path, sizeof path, "%s/splits.json", opt->out_dir);
     if (rc == LMMIQA_OK)
         rc = lmmiqa_splits_save_json(splits, path);
@@ -1303,7 +1295,7 @@ int lmmiqa_protocol_run(const lmmiqa_dataset *ds, const lmmiqa_splits *splits, s
         snprintf(rows[c].spec, sizeof rows[c].spec, "%s", lmmiqa_features_spec(f));
         rows[c].head = cfg.head;
         snprintf(path, sizeof path, "%s/runs/%s", opt->out_dir, rows[c].spec);
-        rc = make_dir(path);
+        rc = lmmiqa__file_mkdirs(path, 0);
         for (size_t k = 0; k < ns && rc == LMMIQA_OK; k++) {
             const lmmiqa_split *sp = lmmiqa_splits_get(splits, k);
             if (per_split && k > 0) {

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "cli_mpi.h"
+#include "lmmiqa/advanced/file.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -335,27 +336,12 @@ double cli_now_s(void)
 
 int cli_mkdir_parents(const char *cmd, const char *path)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-            cli_error(cmd, "cannot create the folder %s: %s", dir, strerror(errno));
-            return CLI_EXIT_FAILURE;
-        }
-        *p = '/';
-    }
-    return CLI_EXIT_OK;
+    int rc = lmmiqa_file_mkdirs(path, 1);
+    return rc == LMMIQA_OK ? CLI_EXIT_OK : cli_fail_status(cmd, rc);
 }
 
 int cli_mkdir(const char *cmd, const char *path)
 {
-    int code = cli_mkdir_parents(cmd, path);
-    if (code == CLI_EXIT_OK && mkdir(path, 0777) != 0 && errno != EEXIST) {
-        cli_error(cmd, "cannot create the folder %s: %s", path, strerror(errno));
-        code = CLI_EXIT_FAILURE;
-    }
-    return code;
+    int rc = lmmiqa_file_mkdirs(path, 0);
+    return rc == LMMIQA_OK ? CLI_EXIT_OK : cli_fail_status(cmd, rc);
 }
