@@ -172,9 +172,16 @@ int lmmiqa__vit_random_save(const lmmiqa_vit_config *cfg, lmmiqa_vit_naming nami
 }
 
 
-static const char *act_name(lmmiqa_vit_act act)
+/* The fields a transformers text_config and vision_config share. */
+static void add_tower(cJSON *o, int width, int layers, int heads, int mlp_dim, lmmiqa_vit_act act,
+                      double ln_eps, int *ok)
 {
-    return act == LMMIQA_VIT_ACT_GELU ? "gelu" : "quick_gelu";
+    lmmiqa__json_add_num(o, "hidden_size", width, ok);
+    lmmiqa__json_add_num(o, "num_hidden_layers", layers, ok);
+    lmmiqa__json_add_num(o, "num_attention_heads", heads, ok);
+    lmmiqa__json_add_num(o, "intermediate_size", mlp_dim, ok);
+    lmmiqa__json_add_str(o, "hidden_act", act == LMMIQA_VIT_ACT_GELU ? "gelu" : "quick_gelu", ok);
+    lmmiqa__json_add_num(o, "layer_norm_eps", ln_eps, ok);
 }
 
 /* The transformers config.json of an HF-named checkpoint at path (beside
@@ -190,24 +197,15 @@ static int write_hf_config(const char *path, const lmmiqa_vit_config *cfg,
     lmmiqa__json_add_num(root, "projection_dim", cfg->embed_dim, &ok);
     if (tc) {
         cJSON *text = cJSON_CreateObject();
-        lmmiqa__json_add_num(text, "hidden_size", tc->width, &ok);
-        lmmiqa__json_add_num(text, "num_hidden_layers", tc->layers, &ok);
-        lmmiqa__json_add_num(text, "num_attention_heads", tc->heads, &ok);
-        lmmiqa__json_add_num(text, "intermediate_size", tc->mlp_dim, &ok);
+        add_tower(text, tc->width, tc->layers, tc->heads, tc->mlp_dim, tc->act, tc->ln_eps, &ok);
         lmmiqa__json_add_num(text, "max_position_embeddings", tc->context_length, &ok);
         lmmiqa__json_add_num(text, "vocab_size", tc->vocab_size, &ok);
-        lmmiqa__json_add_str(text, "hidden_act", act_name(tc->act), &ok);
-        lmmiqa__json_add_num(text, "layer_norm_eps", tc->ln_eps, &ok);
         lmmiqa__json_add_item(root, "text_config", text, &ok);
     }
-    lmmiqa__json_add_num(vision, "hidden_size", cfg->width, &ok);
-    lmmiqa__json_add_num(vision, "num_hidden_layers", cfg->layers, &ok);
-    lmmiqa__json_add_num(vision, "num_attention_heads", cfg->heads, &ok);
-    lmmiqa__json_add_num(vision, "intermediate_size", cfg->mlp_dim, &ok);
+    add_tower(vision, cfg->width, cfg->layers, cfg->heads, cfg->mlp_dim, cfg->act, cfg->ln_eps,
+              &ok);
     lmmiqa__json_add_num(vision, "patch_size", cfg->patch_size, &ok);
     lmmiqa__json_add_num(vision, "image_size", cfg->image_size, &ok);
-    lmmiqa__json_add_str(vision, "hidden_act", act_name(cfg->act), &ok);
-    lmmiqa__json_add_num(vision, "layer_norm_eps", cfg->ln_eps, &ok);
     lmmiqa__json_add_item(root, "vision_config", vision, &ok);
     char *text = lmmiqa__json_print_free(root, ok, 1);
     if (!text)
