@@ -191,6 +191,16 @@ lmmiqa__sha256_job *lmmiqa__sha256_file_start(const char *path)
     return job;
 }
 
+void lmmiqa__sha256_file_cancel(lmmiqa__sha256_job *job)
+{
+    if (!job)
+        return;
+    if (!job->cached && job->path && job->started)
+        pthread_join(job->thread, NULL);
+    free(job->path);
+    free(job);
+}
+
 int lmmiqa__sha256_file_finish(lmmiqa__sha256_job *job, char hex[65])
 {
     if (job && job->cached) {

@@ -102,4 +102,8 @@ struct stat;
 int lmmiqa__hash_cache_get(const struct stat *sb, const char *kind, char hex[65]);
 void lmmiqa__hash_cache_put(const struct stat *sb, const char *kind, const char hex[65]);
 int lmmiqa__sha256_file_finish(lmmiqa__sha256_job *job, char hex[65]);
+/* Instead of _finish on a load's failure path: waits for the thread and
+ * drops the job without hashing on the caller or touching the caller's
+ * error message; NULL is a no-op. */
+void lmmiqa__sha256_file_cancel(lmmiqa__sha256_job *job);
 #endif

@@ -615,10 +615,7 @@ int lmmiqa_align_load(const char *path, const lmmiqa_align_load_options *opts, l
     *out = m;
     return LMMIQA_OK;
 fail:
-    if (hash) {
-        char ignored[65];
-        lmmiqa__sha256_file_finish(hash, ignored);
-    }
+    lmmiqa__sha256_file_cancel(hash);
     free(L.tmp);
     lmmiqa__weights_close(L.w);
     lmmiqa_align_destroy(m);

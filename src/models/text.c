@@ -328,10 +328,7 @@ int lmmiqa_text_load(const char *path, const char *config_path, const char *pref
     *out = t;
     return LMMIQA_OK;
 fail:
-    if (hash) {
-        char ignored[65];
-        lmmiqa__sha256_file_finish(hash, ignored);
-    }
+    lmmiqa__sha256_file_cancel(hash);
     lmmiqa__weights_close(w);
     lmmiqa_text_destroy(t);
     return rc;

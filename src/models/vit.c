@@ -408,10 +408,7 @@ int lmmiqa_vit_load(const char *path, const lmmiqa_vit_load_options *opts, lmmiq
     *out = v;
     return LMMIQA_OK;
 fail:
-    if (hash) {
-        char ignored[65];
-        lmmiqa__sha256_file_finish(hash, ignored);
-    }
+    lmmiqa__sha256_file_cancel(hash);
     free(scratch);
     lmmiqa__weights_close(w);
     lmmiqa_vit_destroy(v);
