@@ -426,7 +426,7 @@ int lmmiqa_text_forward(const lmmiqa_text *text, lmmiqa_text_state *st, const in
                                  c->mlp_dim, (int)c->act, (float)c->ln_eps, 1, &st->buf);
     if (rc != LMMIQA_OK)
         return rc;
-    lmmiqa__layernorm(1, W, st->buf.x + (size_t)p * W, W, NULL, text->lnf_w, text->lnf_b,
+    lmmiqa__layernorm(1, W, st->buf.x + (size_t)p * W, W, text->lnf_w, text->lnf_b,
                       (float)c->ln_eps, st->pooled, W);
     if ((rc = lmmiqa__mm_linear(st->mm, 1, E, W, st->pooled, text->proj, NULL,
                                 LMMIQA__MM_NO_ACT, 0, out, E)))

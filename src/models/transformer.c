@@ -289,7 +289,7 @@ int lmmiqa__tfm_forward(lmmiqa__mm *mm, const lmmiqa__tfm_layer *layers, int n_l
     int rc = LMMIQA_OK;
     for (int l = 0; l < n_layers && rc == LMMIQA_OK; l++) {
         const lmmiqa__tfm_layer *L = &layers[l];
-        lmmiqa__layernorm(R, W, buf->x, W, NULL, L->ln1_w, L->ln1_b, eps, buf->xn, W);
+        lmmiqa__layernorm(R, W, buf->x, W, L->ln1_w, L->ln1_b, eps, buf->xn, W);
         /* qkv[R, 3W]: one product, or q, k and v into their column blocks */
         int n = 3 * W / L->qkv_parts;
         for (int k = 0; k < L->qkv_parts && rc == LMMIQA_OK; k++)
@@ -299,7 +299,7 @@ int lmmiqa__tfm_forward(lmmiqa__mm *mm, const lmmiqa__tfm_layer *layers, int n_l
             (rc = lmmiqa__mm_linear(mm, R, W, W, buf->att, L->out_w, L->out_b, LMMIQA__MM_NO_ACT, 1,
                                     buf->x, W)))
             break;
-        lmmiqa__layernorm(R, W, buf->x, W, NULL, L->ln2_w, L->ln2_b, eps, buf->xn, W);
+        lmmiqa__layernorm(R, W, buf->x, W, L->ln2_w, L->ln2_b, eps, buf->xn, W);
         if ((rc = lmmiqa__mm_linear(mm, R, M, W, buf->xn, L->fc1_w, L->fc1_b, act, 0, buf->h, M)))
             break;
         rc = lmmiqa__mm_linear(mm, R, W, M, buf->h, L->fc2_w, L->fc2_b, LMMIQA__MM_NO_ACT, 1,

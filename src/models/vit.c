@@ -536,14 +536,14 @@ int lmmiqa_vit_forward(const lmmiqa_vit *vit, lmmiqa_vit_state *st, const float 
         }
     }
     const int R = B * T;
-    lmmiqa__layernorm(R, W, st->x, W, NULL, vit->pre_w, vit->pre_b, eps, st->x, W);
+    lmmiqa__layernorm(R, W, st->x, W, vit->pre_w, vit->pre_b, eps, st->x, W);
 
     lmmiqa__tfm_buffers buf = {st->x, st->xn, st->qkv, st->att, st->h, st->scores};
     if ((rc = lmmiqa__tfm_forward(st->mm, vit->layer, c->layers, B, T, W, c->heads, M, act, eps,
                                   0, &buf)))
         return rc;
     /* class tokens: post LayerNorm, projection */
-    lmmiqa__layernorm(B, W, st->x, T * W, NULL, vit->post_w, vit->post_b, eps, st->pooled, W);
+    lmmiqa__layernorm(B, W, st->x, T * W, vit->post_w, vit->post_b, eps, st->pooled, W);
     if ((rc = lmmiqa__mm_linear(st->mm, B, E, W, st->pooled, vit->proj, NULL, LMMIQA__MM_NO_ACT,
                                 0, out, E)))
         return rc;

@@ -181,33 +181,21 @@ __attribute__((target("avx2,fma"))) static void softmax_avx2(int rows, int n, fl
     }
 }
 
-__attribute__((target("avx2,fma"))) static void layernorm_avx2(int rows, int n, float *x,
-                                                               int ldx, const float *bias,
-                                                               const float *gamma,
+__attribute__((target("avx2,fma"))) static void layernorm_avx2(int rows, int n, const float *x,
+                                                               int ldx, const float *gamma,
                                                                const float *beta, float eps,
                                                                float *out, int ldo)
 {
     for (int r = 0; r < rows; r++) {
-        float *p = x + (size_t)r * ldx;
+        const float *p = x + (size_t)r * ldx;
         float *o = out + (size_t)r * ldo;
         __m256 vs = _mm256_setzero_ps();
         int i = 0;
-        if (bias) {
-            for (; i + 8 <= n; i += 8) {
-                __m256 v = _mm256_add_ps(_mm256_loadu_ps(p + i), _mm256_loadu_ps(bias + i));
-                _mm256_storeu_ps(p + i, v);
-                vs = _mm256_add_ps(vs, v);
-            }
-        } else {
-            for (; i + 8 <= n; i += 8)
-                vs = _mm256_add_ps(vs, _mm256_loadu_ps(p + i));
-        }
+        for (; i + 8 <= n; i += 8)
+            vs = _mm256_add_ps(vs, _mm256_loadu_ps(p + i));
         float s = hsum8(vs);
-        for (; i < n; i++) {
-            if (bias)
-                p[i] += bias[i];
+        for (; i < n; i++)
             s += p[i];
-        }
         float mean = s / (float)n;
         __m256 vmean = _mm256_set1_ps(mean), vq = _mm256_setzero_ps();
         for (i = 0; i + 8 <= n; i += 8) {
@@ -256,15 +244,12 @@ void lmmiqa__exp(int n, const float *in, float *out)
 
 /* ------------------------------------------------------------- LayerNorm */
 
-void lmmiqa__layernorm_ref(int rows, int n, float *x, int ldx, const float *bias,
-                           const float *gamma, const float *beta, float eps, float *out, int ldo)
+void lmmiqa__layernorm_ref(int rows, int n, const float *x, int ldx, const float *gamma,
+                           const float *beta, float eps, float *out, int ldo)
 {
     for (int r = 0; r < rows; r++) {
-        float *p = x + (size_t)r * ldx;
+        const float *p = x + (size_t)r * ldx;
         float *o = out + (size_t)r * ldo;
-        if (bias)
-            for (int i = 0; i < n; i++)
-                p[i] += bias[i];
         double s = 0, q = 0;
         for (int i = 0; i < n; i++)
             s += p[i];
@@ -277,24 +262,21 @@ void lmmiqa__layernorm_ref(int rows, int n, float *x, int ldx, const float *bias
     }
 }
 
-static void layernorm_rows(int rows, int n, float *x, int ldx, const float *bias,
-                           const float *gamma, const float *beta, float eps, float *out, int ldo)
+static void layernorm_rows(int rows, int n, const float *x, int ldx, const float *gamma,
+                           const float *beta, float eps, float *out, int ldo)
 {
 #if HAVE_X86
     if (have_avx2()) {
-        layernorm_avx2(rows, n, x, ldx, bias, gamma, beta, eps, out, ldo);
+        layernorm_avx2(rows, n, x, ldx, gamma, beta, eps, out, ldo);
         return;
     }
 #endif
     for (int r = 0; r < rows; r++) {
-        float *p = x + (size_t)r * ldx;
+        const float *p = x + (size_t)r * ldx;
         float *o = out + (size_t)r * ldo;
         float s = 0, q = 0;
-        for (int i = 0; i < n; i++) {
-            if (bias)
-                p[i] += bias[i];
+        for (int i = 0; i < n; i++)
             s += p[i];
-        }
         float mean = s / (float)n;
         for (int i = 0; i < n; i++)
             q += (p[i] - mean) * (p[i] - mean);
@@ -304,19 +286,19 @@ static void layernorm_rows(int rows, int n, float *x, int ldx, const float *bias
     }
 }
 
-void lmmiqa__layernorm(int rows, int n, float *x, int ldx, const float *bias, const float *gamma,
+void lmmiqa__layernorm(int rows, int n, const float *x, int ldx, const float *gamma,
                        const float *beta, float eps, float *out, int ldo)
 {
     int parts = lmmiqa__kernel_parts((size_t)rows * (size_t)n, rows);
     if (parts <= 1) {
-        layernorm_rows(rows, n, x, ldx, bias, gamma, beta, eps, out, ldo);
+        layernorm_rows(rows, n, x, ldx, gamma, beta, eps, out, ldo);
         return;
     }
     /* rows are independent: the same numbers for any split */
     LMMIQA__OMP(omp parallel for num_threads(parts) schedule(static))
     for (int t = 0; t < parts; t++) {
         int r0 = (int)((long long)rows * t / parts), r1 = (int)((long long)rows * (t + 1) / parts);
-        layernorm_rows(r1 - r0, n, x + (size_t)r0 * ldx, ldx, bias, gamma, beta, eps,
+        layernorm_rows(r1 - r0, n, x + (size_t)r0 * ldx, ldx, gamma, beta, eps,
                        out + (size_t)r0 * ldo, ldo);
     }
 }

@@ -40,14 +40,14 @@ void lmmiqa__sgemm_ref(int trans_a, int trans_b, int m, int n, int k, float alph
                        const float *a, int lda, const float *b, int ldb, float beta, float *c,
                        int ldc);
 
-/* For each of `rows` rows of x[rows, n] (row stride ldx): if bias, first
- * x += bias[n] (written back); then out[rows, n] (stride ldo) =
- * (x - mean) / sqrt(var + eps) * gamma + beta. out may equal x. Rows are
- * split over the calling thread's OpenMP team (lmmiqa__kernel_parts). */
-void lmmiqa__layernorm(int rows, int n, float *x, int ldx, const float *bias, const float *gamma,
+/* For each of `rows` rows of x[rows, n] (row stride ldx): out[rows, n]
+ * (stride ldo) = (x - mean) / sqrt(var + eps) * gamma + beta. out may
+ * equal x. Rows are split over the calling thread's OpenMP team
+ * (lmmiqa__kernel_parts). */
+void lmmiqa__layernorm(int rows, int n, const float *x, int ldx, const float *gamma,
                        const float *beta, float eps, float *out, int ldo);
-void lmmiqa__layernorm_ref(int rows, int n, float *x, int ldx, const float *bias,
-                           const float *gamma, const float *beta, float eps, float *out, int ldo);
+void lmmiqa__layernorm_ref(int rows, int n, const float *x, int ldx, const float *gamma,
+                           const float *beta, float eps, float *out, int ldo);
 
 /* In place softmax of each row of x[rows, n] (stride ld). */
 void lmmiqa__softmax_rows(int rows, int n, float *x, int ld);
