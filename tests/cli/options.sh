@@ -26,6 +26,10 @@ check "dataset --images-root is the same (alias)" test "$a" = "$b"
 check "extract -o -j" test -s "$TMP/f.csv"
 "$CLI" score -o "$TMP/s.csv" -j 1 "$TMP"/img/*.png >/dev/null 2>&1
 check "score -o -j" test -s "$TMP/s.csv"
+"$CLI" score -o"$TMP/s2.csv" -j1 "$TMP"/img/*.png >/dev/null 2>&1
+check "score -oFILE -j1 (attached values)" cmp -s "$TMP/s.csv" "$TMP/s2.csv"
+"$CLI" score -jx "$TMP"/img/*.png >/dev/null 2>"$TMP/jx.err"
+check "-jx: an attached value is checked like a separate one" test $? -eq 2
 "$CLI" score -o 2>"$TMP/o.err"
 check "-o without a value is a usage error naming it" sh -c "grep -q -- '-o (--output) needs a value' '$TMP/o.err'"
 # Opt-in training-part predictions: same test predictions, train rows added,

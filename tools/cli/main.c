@@ -149,6 +149,10 @@ int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *na
 {
     const char *arg = argv[*i];
     const char *alias = short_alias(name);
+    if (alias && strncmp(arg, alias, 2) == 0 && arg[2] != '\0') { /* -j2, -oFILE */
+        *value = arg + 2;
+        return 1;
+    }
     if (alias && strcmp(arg, alias) == 0) {
         if (*i + 1 >= argc) {
             cli_error(cmd, "option %s (%s) needs a value", alias, name);
