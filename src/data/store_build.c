@@ -23,7 +23,6 @@
 #include "core/internal.h"
 #include "lmmiqa/advanced/npy.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +46,9 @@ static int build_impl(const char *dir, const lmmiqa_extractor *ex, size_t n,
         memset(result, 0, sizeof *result);
     const char *name = lmmiqa_extractor_name(ex);
     size_t dim = lmmiqa_extractor_dim(ex);
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return lmmiqa__fail(LMMIQA_ERR_IO, "%s: cannot create the store folder: %s", dir,
-                            strerror(errno));
+    int mrc = lmmiqa__file_mkdirs(dir, 0);
+    if (mrc != LMMIQA_OK)
+        return mrc;
 
     int rc = LMMIQA_OK;
     lmmiqa__store_part old;

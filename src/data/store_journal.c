@@ -46,11 +46,13 @@ static void extractor_fingerprint(const lmmiqa_extractor *ex, unsigned char fp[3
 {
     const char *name = lmmiqa_extractor_name(ex), *ver = lmmiqa_extractor_version(ex);
     const char *cfg = lmmiqa_extractor_config_json(ex);
+    if (!ver)
+        ver = "";
     size_t n = strlen(name) + strlen(ver) + strlen(cfg) + 64;
     char *buf = malloc(n);
     char hex[65];
     if (buf) {
-        int len = snprintf(buf, n, "lmmiqa-store-v1\n%s\n%s\n%s\n%zu", name, ver ? ver : "", cfg,
+        int len = snprintf(buf, n, "lmmiqa-store-v1\n%s\n%s\n%s\n%zu", name, ver, cfg,
                            lmmiqa_extractor_dim(ex));
         lmmiqa__sha256_hex(buf, (size_t)len, hex);
         free(buf);

@@ -70,7 +70,7 @@ check "killed run: journal kept ($rows rows)" test "$rows" -ge 4 -a "$rows" -lt 
 mpi 3 extract --extractor brisque --dataset "$TMP/big.csv" --image-root "$TMP" \
     --output "$TMP/bigk" --jobs 1 2>"$TMP/resume.err"
 check "resumed run exit 0" test $? -eq 0
-reused=$(sed -n 's/.* \([0-9]*\) reused, .*/\1/p' "$TMP/resume.err")
+reused=$(sed -n 's/.* \([0-9]*\) reused, .*/\1/p' "$TMP/resume.err" | tail -n 1)
 check "resumed run reused the journaled rows (${reused:-0} >= $rows)" test "${reused:-0}" -ge "$rows"
 check "journal removed" test ! -e "$journal"
 same_store "$TMP/bigref" "$TMP/bigk" brisque "after kill and resume"

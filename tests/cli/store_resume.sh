@@ -52,8 +52,8 @@ printf 'torn' >>"$journal"
 # Resume.
 extract "$TMP/store" --jobs 2 2>"$TMP/run2.err"
 check "resumed run exit 0" test $? -eq 0
-reused=$(sed -n 's/.* \([0-9]*\) reused, \([0-9]*\) computed.*/\1/p' "$TMP/run2.err")
-computed=$(sed -n 's/.* \([0-9]*\) reused, \([0-9]*\) computed.*/\2/p' "$TMP/run2.err")
+reused=$(sed -n 's/.* \([0-9]*\) reused, \([0-9]*\) computed.*/\1/p' "$TMP/run2.err" | tail -n 1)
+computed=$(sed -n 's/.* \([0-9]*\) reused, \([0-9]*\) computed.*/\2/p' "$TMP/run2.err" | tail -n 1)
 check "reports reusing the journaled rows ($reused >= $done_rows)" test "${reused:-0}" -ge "$done_rows"
 check "computes only the rest" test $((${reused:-0} + ${computed:-0})) -eq "$N" -a "${computed:-0}" -gt 0
 check "journal removed" test ! -e "$journal"
