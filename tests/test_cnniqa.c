@@ -4,7 +4,8 @@
  * (deterministic for a seed; a run interrupted after epoch 1 and resumed
  * from its checkpoint ends bit-identical to an uninterrupted run), weight
  * files (round trip, wrong files rejected with a message) and the
- * "cnniqa" extractor. No real training here: CI stays fast.
+ * "cnniqa" extractor (its threads option is OpenBLAS's thread count). No
+ * real training here: CI stays fast.
  */
 #include "lmmiqa/advanced/cnniqa.h"
 #include "lmmiqa/extractor.h"
@@ -12,8 +13,10 @@
 #include "io/safetensors.h"
 #include "models/cnniqa_internal.h"
 
+#include "model_test_util.h"
 #include "test.h"
 
+#include <cblas.h>
 #include <unistd.h>
 
 static char *tmp_path(const char *name)
@@ -83,19 +86,6 @@ static void make_images(void)
     }
 }
 
-static void tiny_config(lmmiqa_cnniqa_config *c)
-{
-    lmmiqa_cnniqa_config_init(c);
-    c->filters = 4;
-    c->fc = 16;
-    c->batch = 5;
-    c->patches_per_image = 3;
-    c->epochs = 2;
-    c->lr = 1e-2;
-    c->seed = 5;
-    c->threads = 1;
-}
-
 static int same_params(const lmmiqa_cnniqa *a, const lmmiqa_cnniqa *b)
 {
     return a->params.n_param == b->params.n_param &&
@@ -106,7 +96,7 @@ static void test_train_resume(void)
 {
     make_images();
     lmmiqa_cnniqa_config c;
-    tiny_config(&c);
+    tiny_cnniqa_config(&c);
     lmmiqa_cnniqa *a = NULL, *b = NULL, *r = NULL, *init = NULL;
     CHECK_OK(lmmiqa_cnniqa_create(&c, &init));
     CHECK_OK(lmmiqa_cnniqa_train_gray(&c, gray, widths, heights, mos, N_IMG, 0, 100, NULL, NULL, &a));
@@ -147,7 +137,7 @@ static void test_learns(void)
 {
     /* a few epochs on all patches must fit the six training MOS in order */
     lmmiqa_cnniqa_config c;
-    tiny_config(&c);
+    tiny_cnniqa_config(&c);
     c.patches_per_image = 0;
     c.epochs = 40;
     c.dropout = 0.0f;
@@ -175,7 +165,7 @@ static void test_learns(void)
 static void test_files_and_extractor(void)
 {
     lmmiqa_cnniqa_config c;
-    tiny_config(&c);
+    tiny_cnniqa_config(&c);
     lmmiqa_cnniqa *m = NULL, *l = NULL;
     CHECK_OK(lmmiqa_cnniqa_create(&c, &m));
     char *path = tmp_path("w.safetensors");
@@ -196,7 +186,11 @@ static void test_files_and_extractor(void)
     CHECK(s1 == s2 && memcmp(f1, f2, sizeof f1) == 0);
     lmmiqa_extractor_options eo = {.size = sizeof eo, .weights = path, .threads = 1};
     lmmiqa_extractor *ex = NULL;
+    /* options.threads sets OpenBLAS's thread count, on which the sums of the
+     * products depend: one thread, the same numbers on any machine */
+    lmmiqa_nn_set_threads(2);
     CHECK_OK(lmmiqa_extractor_create("cnniqa", &eo, &ex));
+    CHECK(openblas_get_num_threads() == 1);
     if (ex) {
         CHECK(lmmiqa_extractor_dim(ex) == 16);
         CHECK(strcmp(lmmiqa_extractor_feature_name(ex, 0), "cnniqa1") == 0);

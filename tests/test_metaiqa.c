@@ -13,6 +13,7 @@
 #include "io/safetensors.h"
 #include "models/metaiqa_internal.h"
 
+#include "model_test_util.h"
 #include "test.h"
 
 #include <unistd.h>
@@ -29,22 +30,6 @@ static char *tmp_path(const char *name)
     char *b = bufs[next++ & 3];
     snprintf(b, 4096, "%s/test_metaiqa_%d_%s", LMMIQA_BINARY_DIR, (int)getpid(), name);
     return b;
-}
-
-static void tiny_config(lmmiqa_metaiqa_config *c)
-{
-    lmmiqa_metaiqa_config_init(c);
-    c->width = 4;
-    c->classes = 10;
-    c->hidden1 = 16;
-    c->hidden2 = 8;
-    c->train_size = 40;
-    c->crop = 32;
-    c->epochs = 2;
-    c->batch = 2;
-    c->lr = 1e-3;
-    c->seed = 3;
-    c->threads = 1;
 }
 
 static void make_images(void)
@@ -90,7 +75,7 @@ static int files_equal(const char *a, const char *b)
 static void test_train_resume(void)
 {
     lmmiqa_metaiqa_config c;
-    tiny_config(&c);
+    tiny_metaiqa_config(&c);
     char *w1 = tmp_path("w1.safetensors"), *w2 = tmp_path("w2.safetensors");
     char *w3 = tmp_path("w3.safetensors"), *ck = tmp_path("ck.safetensors");
     unlink(ck);
@@ -132,7 +117,7 @@ static void test_train_resume(void)
     c.batch = 1;
     CHECK(lmmiqa_metaiqa_train(&c, NULL, path_ptr, mos, N_IMG, 1, 5, NULL, w2) ==
           LMMIQA_ERR_INVALID_ARG);
-    tiny_config(&c);
+    tiny_metaiqa_config(&c);
     const char *missing[2] = {paths[0], "/nonexistent/x.png"};
     CHECK(lmmiqa_metaiqa_train(&c, NULL, missing, mos, 2, 1, 5, NULL, w2) != LMMIQA_OK);
     CHECK(strstr(lmmiqa_error_message(), "x.png") != NULL);
@@ -144,7 +129,7 @@ static void test_train_resume(void)
 static void test_pretrained(void)
 {
     lmmiqa_metaiqa_config c;
-    tiny_config(&c);
+    tiny_metaiqa_config(&c);
     lmmiqa_metaiqa *src = NULL, *dst = NULL;
     c.seed = 100;
     CHECK_OK(lmmiqa_metaiqa_create(&c, &src));

@@ -1133,6 +1133,7 @@ static int build_split_store(const char *name, const char *weights, const char *
 {
     lmmiqa_extractor_options eo = {.size = sizeof eo};
     eo.weights = weights;
+    eo.threads = 1; /* as the fit: the same numbers on any machine, fitted now or reused */
     lmmiqa_extractor *ex = NULL;
     int rc = lmmiqa_extractor_create(name, &eo, &ex);
     if (rc == LMMIQA_OK) {

@@ -2,11 +2,16 @@
  * src/models/weights_extractor.c - shared create path of the extractors
  * that run a weight file trained by lmmiqa (see weights_extractor.h). The
  * configuration JSON carries the weights' SHA-256 so a feature store
- * records exactly which trained model produced its columns.
+ * records exactly which trained model produced its columns. options.threads
+ * sets OpenBLAS's thread count, as the CLIP extractors do: the sums of a
+ * product depend on it, so one thread (what `lmmiqa extract`, the scorer
+ * and the protocol ask for) gives the same features and scores on any
+ * machine.
  */
 #include "weights_extractor.h"
 
 #include "core/internal.h"
+#include "nn/nn.h"
 
 
 int lmmiqa__weights_extractor_create(const lmmiqa__weights_extractor *spec,
@@ -15,6 +20,7 @@ int lmmiqa__weights_extractor_create(const lmmiqa__weights_extractor *spec,
 {
     if (!opts->weights)
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG, "%s", spec->missing);
+    lmmiqa_nn_set_threads(opts->threads); /* 0: left as it is */
     void *m = NULL;
     int rc = spec->load(opts->weights, &m);
     if (rc != LMMIQA_OK)
