@@ -3,10 +3,14 @@
  * identity and scale, one image vs a parallel batch (bit-identical), the
  * features it reads equal the extractor's, a failing image among good ones,
  * threads sharing one scorer, a model written by lmmiqa_regressor_save, the
- * classic BRISQUE SVR (with ../shared), and option errors.
+ * classic BRISQUE SVR (with ../shared), a trained model's own score (a tiny
+ * CNNIQA trained here, a tiny random MetaIQA: the same bits as the model
+ * API's prediction, alone and in a batch), and option errors.
  */
+#include "model_test_util.h"
 #include "test.h"
 
+#include "core/internal.h"
 #include "lmmiqa/lmmiqa.h"
 
 #include <cjson/cJSON.h>
@@ -286,6 +290,192 @@ static void test_brisque_svr(void)
     lmmiqa_scorer_destroy(sc);
 }
 
+/* The model API's own prediction of img from a weight file: score and
+ * features. */
+typedef int (*reference_fn)(const char *weights, const lmmiqa_image *img, double *score,
+                            double *features);
+
+static int cnniqa_reference(const char *weights, const lmmiqa_image *img, double *score,
+                            double *features)
+{
+    lmmiqa_cnniqa *m = NULL;
+    lmmiqa_cnniqa_state *st = NULL;
+    int rc = lmmiqa_cnniqa_load(weights, &m);
+    if (!rc)
+        rc = lmmiqa_cnniqa_state_create(m, &st);
+    if (!rc)
+        rc = lmmiqa_cnniqa_predict(m, st, img, score, features);
+    lmmiqa_cnniqa_state_destroy(st);
+    lmmiqa_cnniqa_destroy(m);
+    return rc;
+}
+
+static int metaiqa_reference(const char *weights, const lmmiqa_image *img, double *score,
+                             double *features)
+{
+    lmmiqa_metaiqa *m = NULL;
+    lmmiqa_metaiqa_state *st = NULL;
+    int rc = lmmiqa_metaiqa_load(weights, &m);
+    if (!rc)
+        rc = lmmiqa_metaiqa_state_create(m, &st);
+    if (!rc)
+        rc = lmmiqa_metaiqa_predict(m, st, img, score, features);
+    lmmiqa_metaiqa_state_destroy(st);
+    lmmiqa_metaiqa_destroy(m);
+    return rc;
+}
+
+/* An own-score scorer of extractor `name` with `weights` (features dim):
+ * identity, scale, info, and every score (and feature) the same bits as
+ * the model API's, alone and in a parallel batch with a bad file. */
+static void check_own_score(const char *name, const char *weights, size_t dim, reference_fn ref)
+{
+    lmmiqa_scorer_options o;
+    lmmiqa_scorer_options_init(&o);
+    const char *wn[1] = {name}, *wf[1] = {weights};
+    o.own_score = name;
+    o.n_weights = 1;
+    o.weights_names = wn;
+    o.weights_files = wf;
+    lmmiqa_scorer *sc = NULL;
+    lmmiqa_scorer_state *st = NULL;
+    CHECK_OK(lmmiqa_scorer_create(&o, &sc));
+    if (!sc)
+        return;
+    CHECK_OK(lmmiqa_scorer_state_create(sc, &st));
+    char want[64], sha[65] = "";
+    snprintf(want, sizeof want, "%s-own-score", name);
+    CHECK(strcmp(lmmiqa_scorer_name(sc), want) == 0);
+    CHECK(strcmp(lmmiqa_scorer_features(sc), name) == 0);
+    CHECK(lmmiqa_scorer_dim(sc) == dim);
+    CHECK_OK(lmmiqa__sha256_file(weights, sha));
+    CHECK(strcmp(lmmiqa_scorer_sha256(sc), sha) == 0);
+    double lo = -1, hi = -1;
+    int better = -1;
+    lmmiqa_scorer_scale(sc, &lo, &hi, &better);
+    CHECK(lo == 0.0 && hi == 1.0 && better == 1);
+    cJSON *info = cJSON_Parse(lmmiqa_scorer_info_json(sc));
+    CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(info, "kind")), "own-score") == 0);
+    CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(info, "sha256")), sha) == 0);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(info, "dim")) == (double)dim);
+    cJSON *scale = cJSON_GetObjectItem(info, "scale");
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(scale, "higher_is_better")));
+    CHECK(cJSON_GetObjectItem(info, "metadata") == NULL);
+    cJSON_Delete(info);
+    CHECK(strcmp(lmmiqa_scorer_warnings(sc), "") == 0);
+
+    const char *list[N_IMG + 1];
+    for (int i = 0; i <= N_IMG; i++)
+        list[i] = paths[i];
+    double batch[N_IMG + 1];
+    int status[N_IMG + 1];
+    lmmiqa_store_options so;
+    lmmiqa_store_options_init(&so);
+    so.jobs = 2;
+    CHECK(lmmiqa_scorer_run_files(sc, N_IMG + 1, list, &so, batch, status) != LMMIQA_OK);
+    CHECK(strstr(lmmiqa_error_message(), "1 of 5") != NULL);
+    CHECK(status[N_IMG] != LMMIQA_OK && isnan(batch[N_IMG]));
+    double *feat = malloc(dim * sizeof *feat), *rfeat = malloc(dim * sizeof *rfeat);
+    for (int i = 0; i < N_IMG && feat && rfeat; i++) {
+        CHECK(status[i] == LMMIQA_OK);
+        lmmiqa_image *img = NULL;
+        CHECK_OK(lmmiqa_image_load(paths[i], &img));
+        if (!img)
+            continue;
+        double one = NAN, bare = NAN, r = NAN;
+        CHECK_OK(lmmiqa_scorer_run(sc, st, img, &one, feat));
+        CHECK_OK(lmmiqa_scorer_run(sc, st, img, &bare, NULL));
+        CHECK_OK(ref(weights, img, &r, rfeat));
+        CHECK_MSG(memcmp(&one, &r, sizeof one) == 0, "%s image %d: scorer %.17g, model %.17g", name,
+                  i, one, r);
+        CHECK(memcmp(&bare, &r, sizeof r) == 0);
+        CHECK_MSG(memcmp(&one, &batch[i], sizeof one) == 0, "%s image %d: alone %.17g, batch %.17g",
+                  name, i, one, batch[i]);
+        CHECK(memcmp(feat, rfeat, dim * sizeof *feat) == 0);
+        lmmiqa_image_destroy(img);
+    }
+    free(feat);
+    free(rfeat);
+    double again[N_IMG];
+    int st2[N_IMG];
+    CHECK_OK(lmmiqa_scorer_run_files(sc, N_IMG, list, NULL, again, st2));
+    CHECK(memcmp(again, batch, sizeof again) == 0);
+    lmmiqa_scorer_state_destroy(st);
+    lmmiqa_scorer_destroy(sc);
+}
+
+/* A tiny CNNIQA trained on the test images (as `lmmiqa fit` would) and a
+ * tiny random MetaIQA: their own scores through the scorer. */
+static void test_own_score(void)
+{
+    lmmiqa_cnniqa_config c;
+    tiny_cnniqa_config(&c);
+    const char *train[N_IMG];
+    double mos[N_IMG];
+    for (int i = 0; i < N_IMG; i++) {
+        train[i] = paths[i];
+        mos[i] = 80.0 - 15.0 * i;
+    }
+    CHECK_OK(lmmiqa_cnniqa_train(&c, train, mos, N_IMG, 0.0, 100.0, NULL,
+                                 test_path(dir, "cnniqa.safetensors")));
+    check_own_score("cnniqa", test_path(dir, "cnniqa.safetensors"), 16, cnniqa_reference);
+
+    lmmiqa_metaiqa_config m;
+    tiny_metaiqa_config(&m);
+    lmmiqa_metaiqa *meta = NULL;
+    CHECK_OK(lmmiqa_metaiqa_create(&m, &meta));
+    if (meta)
+        CHECK_OK(lmmiqa_metaiqa_save(meta, test_path(dir, "metaiqa.safetensors")));
+    lmmiqa_metaiqa_destroy(meta);
+    check_own_score("metaiqa", test_path(dir, "metaiqa.safetensors"), 8, metaiqa_reference);
+}
+
+/* own_score with another kind, without a score hook or without weights:
+ * LMMIQA_ERR_INVALID_ARG naming the problem. */
+static void test_own_score_errors(void)
+{
+    lmmiqa_scorer *sc = (lmmiqa_scorer *)1;
+    lmmiqa_scorer_options o;
+    const char *wn[1] = {"cnniqa"}, *wf[1] = {test_path(dir, "cnniqa.safetensors")};
+    struct {
+        const char *own, *model, *svr_model, *svr_range, *zero_shot;
+        size_t n_weights;
+        const char *message;
+    } bad[] = {
+        {"cnniqa", "a.safetensors", NULL, NULL, NULL, 1, "without model"},
+        {"cnniqa", NULL, "allmodel", "allrange", NULL, 1, "svr_model/svr_range"},
+        {"cnniqa", NULL, "allmodel", NULL, NULL, 1, "model of its own"},
+        {"cnniqa", NULL, NULL, NULL, "clip", 1, "zero_shot"},
+        {"brisque", NULL, NULL, NULL, NULL, 1, "'brisque' is not a trained model"},
+        {"nosuch", NULL, NULL, NULL, NULL, 1, "known: cnniqa, metaiqa"},
+        {"cnniqa", NULL, NULL, NULL, NULL, 0, "no weight file given"},
+        {"metaiqa", NULL, NULL, NULL, NULL, 1, "weights metaiqa=FILE"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        lmmiqa_scorer_options_init(&o);
+        o.own_score = bad[k].own;
+        o.model = bad[k].model;
+        o.svr_model = bad[k].svr_model;
+        o.svr_range = bad[k].svr_range;
+        o.zero_shot = bad[k].zero_shot;
+        o.n_weights = bad[k].n_weights;
+        o.weights_names = wn;
+        o.weights_files = wf;
+        sc = (lmmiqa_scorer *)1;
+        CHECK_MSG(lmmiqa_scorer_create(&o, &sc) == LMMIQA_ERR_INVALID_ARG && sc == NULL, "case %zu",
+                  k);
+        CHECK_MSG(strstr(lmmiqa_error_message(), bad[k].message) != NULL, "case %zu: %s", k,
+                  lmmiqa_error_message());
+    }
+    /* An older caller's struct ends before own_score: it is not read. */
+    lmmiqa_scorer_options_init(&o);
+    o.size = offsetof(lmmiqa_scorer_options, own_score);
+    o.own_score = "brisque";
+    CHECK_OK(lmmiqa_scorer_create(&o, &sc));
+    CHECK(sc && strcmp(lmmiqa_scorer_name(sc), lmmiqa_scorer_builtin_name()) == 0);
+    lmmiqa_scorer_destroy(sc);
+}
+
 static void test_option_errors(void)
 {
     lmmiqa_scorer *sc = (lmmiqa_scorer *)1;
@@ -321,9 +511,13 @@ int main(void)
     RUN(test_threads_share_one_scorer);
     RUN(test_saved_model);
     RUN(test_brisque_svr);
+    RUN(test_own_score);
+    RUN(test_own_score_errors);
     RUN(test_option_errors);
     for (int i = 0; i <= N_IMG; i++)
         unlink(paths[i]);
+    unlink(test_path(dir, "cnniqa.safetensors"));
+    unlink(test_path(dir, "metaiqa.safetensors"));
     unlink(test_path(dir, "mine.safetensors"));
     unlink(test_path(dir, "wrong.safetensors"));
     rmdir(dir);

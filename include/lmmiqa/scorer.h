@@ -2,7 +2,7 @@
  * lmmiqa/scorer.h - score images exactly as `lmmiqa score` does.
  *
  * A scorer is a quality model ready to run on images: it owns the feature
- * extractors its model needs and the model itself. Three kinds:
+ * extractors its model needs and the model itself. Five kinds:
  *   - the built-in model (no file to download): compiled into the library;
  *   - a model written by `lmmiqa train` (lmmiqa_regressor file): its metadata
  *     names the feature spec, e.g. "clip-vit-b16+brisque", and the scorer
@@ -12,7 +12,14 @@
  *     the softmax probability of "Good photo." against "Bad photo." (or the
  *     first pair of `prompts`) under a CLIP checkpoint with its text tower,
  *     given as the weights of extractor "clipiqa" (or, when it has
- *     none, of "clip-vit-b16"; docs/clipiqa.md).
+ *     none, of "clip-vit-b16"; docs/clipiqa.md);
+ *   - a trained model's own score (own_score = "cnniqa" or "metaiqa"): no
+ *     regressor, the score is the model's own prediction (CNNIQA: the mean
+ *     of its patch scores; MetaIQA: its head's output) on its 0..1 training
+ *     scale (the MOS mapped to 0..1 by the training dataset's nominal
+ *     range), from the weight file `lmmiqa fit` wrote, given as the
+ *     extractor's weights. It is the score `lmmiqa eval --model-score`
+ *     reports before mapping it back to MOS (lo + score * (hi - lo)).
  * Every score comes with its scale: lmmiqa_scorer_scale() tells the range and
  * whether higher is better (MOS models: higher is better; BRISQUE: lower).
  *
@@ -69,6 +76,11 @@ typedef struct lmmiqa_scorer_options {
     const char *vocab;       /* clipiqa: CLIP BPE vocabulary (NULL: beside the weights) */
     const char *prompts;     /* clipiqa: prompt-pair file (NULL: the built-in pairs) */
     double logit_scale;      /* clipiqa: softmax scale (0: the checkpoint's) */
+    /* Added after the 0.2 fields (an older caller's `size` leaves it NULL). */
+    const char *own_score;   /* "cnniqa" or "metaiqa": that trained model's own
+                                score, its weight file among the weights;
+                                NULL: another kind. Alone: not with model,
+                                svr_model/svr_range or zero_shot */
 } lmmiqa_scorer_options;
 
 /* Defaults: the built-in model, no weight files, one thread per extraction. */
@@ -76,7 +88,9 @@ LMMIQA_API void lmmiqa_scorer_options_init(lmmiqa_scorer_options *opt);
 
 /* Load the model and create the extractors it needs. opt may be NULL for the
  * built-in model. Fails with LMMIQA_ERR_INVALID_ARG for contradictory options
- * (model and svr_model both set, svr_model without svr_range), and with the
+ * (two kinds at once, e.g. model and svr_model, or own_score with any other;
+ * svr_model without svr_range; own_score naming an extractor without a score
+ * of its own, or without a weight file among the weights), and with the
  * loaders' statuses (the message names the file) otherwise. */
 LMMIQA_API int lmmiqa_scorer_create(const lmmiqa_scorer_options *opt, lmmiqa_scorer **out);
 LMMIQA_API void lmmiqa_scorer_destroy(lmmiqa_scorer *sc); /* NULL is a no-op */
@@ -97,15 +111,18 @@ LMMIQA_API const char *lmmiqa_scorer_builtin_name(void);
 LMMIQA_API const char *lmmiqa_scorer_builtin_recipe(lmmiqa_regressor_config *cfg,
                                                     size_t *rank_images);
 
-/* Identity: a name (the built-in model's name, the model file's base name, or
- * "brisque-svr"), the feature spec ("brisque", "clip-vit-b16+brisque") and
- * the SHA-256 of the model's bytes (for the SVR: of the model file followed
- * by the range file), 64 hex digits. Strings live as long as the scorer. */
+/* Identity: a name (the built-in model's name, the model file's base name,
+ * "brisque-svr", "clipiqa-zero-shot" or "<extractor>-own-score", e.g.
+ * "cnniqa-own-score"), the feature spec ("brisque", "clip-vit-b16+brisque";
+ * own score: the extractor's name) and the SHA-256 of the model's bytes (for
+ * the SVR: of the model file followed by the range file; own score: of the
+ * weight file), 64 hex digits. Strings live as long as the scorer. */
 LMMIQA_API const char *lmmiqa_scorer_name(const lmmiqa_scorer *sc);
 LMMIQA_API const char *lmmiqa_scorer_features(const lmmiqa_scorer *sc);
 LMMIQA_API const char *lmmiqa_scorer_sha256(const lmmiqa_scorer *sc);
 
-/* Width of the feature vector the model reads (sum over its extractors). */
+/* Width of the feature vector the model reads (sum over its extractors; own
+ * score: the extractor's width, e.g. cnniqa's fc). */
 LMMIQA_API size_t lmmiqa_scorer_dim(const lmmiqa_scorer *sc);
 
 /* The score's scale: [min, max] and its direction (1: higher is better).
@@ -115,10 +132,14 @@ LMMIQA_API void lmmiqa_scorer_scale(const lmmiqa_scorer *sc, double *min, double
 
 /* A JSON object with all of the above plus the model's own metadata:
  * {"name","features","sha256","dim","scale":{"min","max","higher_is_better"},
- *  "kind":"builtin"|"model"|"brisque-svr"|"zero-shot","metadata":{...}}.
+ *  "kind":"builtin"|"model"|"brisque-svr"|"zero-shot"|"own-score",
+ *  "metadata":{...}}.
  * Zero-shot: name "clipiqa-zero-shot", scale [0, 1] higher is better, and
  * the SHA-256 is of the clipiqa configuration (which records the hashes of
- * the weights, the vocabulary and the prompts). */
+ * the weights, the vocabulary and the prompts). Own score: name
+ * "<extractor>-own-score", scale [0, 1] (the training targets' range; a
+ * model with a linear output, as CNNIQA, can step slightly outside it)
+ * higher is better, the SHA-256 of the weight file, no metadata. */
 LMMIQA_API const char *lmmiqa_scorer_info_json(const lmmiqa_scorer *sc);
 
 /* Warnings found at creation ("" when none): e.g. the model was trained on
@@ -130,7 +151,8 @@ LMMIQA_API int lmmiqa_scorer_state_create(const lmmiqa_scorer *sc, lmmiqa_scorer
 LMMIQA_API void lmmiqa_scorer_state_destroy(lmmiqa_scorer_state *st); /* NULL is a no-op */
 
 /* Score one decoded image. features (may be NULL) receives the
- * lmmiqa_scorer_dim() features the model read, in spec order. */
+ * lmmiqa_scorer_dim() features the model read, in spec order (own score:
+ * the extractor's features, which cost a second pass over the image). */
 LMMIQA_API int lmmiqa_scorer_run(const lmmiqa_scorer *sc, lmmiqa_scorer_state *st,
                                  const lmmiqa_image *img, double *score, double *features);
 

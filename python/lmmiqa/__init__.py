@@ -293,17 +293,20 @@ class Metric(_Handle):
 
     model: None for the built-in model (no download), or a file written by
     `lmmiqa train`. brisque_svr: (model, range) libsvm files for the classic
-    BRISQUE (lower is better). weights: {extractor: file} for models whose
-    features need weights. Scores are bit-identical to `lmmiqa score`.
+    BRISQUE (lower is better). own_score: "cnniqa" or "metaiqa", that trained
+    model's own prediction (no regressor; 0..1, higher is better), its weight
+    file (`lmmiqa fit`) in weights. weights: {extractor: file} for models
+    whose features need weights. Scores are bit-identical to `lmmiqa score`.
     """
 
     _destroy = staticmethod(lambda h: lib.lmmiqa_scorer_destroy(h))
 
-    def __init__(self, model=None, brisque_svr=None, weights=None):
+    def __init__(self, model=None, brisque_svr=None, weights=None, own_score=None):
         super().__init__()
         opts = _lib.ScorerOptions()
         lib.lmmiqa_scorer_options_init(ctypes.byref(opts))
         opts.model = _b(model)
+        opts.own_score = _b(own_score)
         if brisque_svr is not None:
             svr_model, svr_range = brisque_svr
             opts.svr_model = _b(svr_model)

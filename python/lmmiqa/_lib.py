@@ -70,6 +70,7 @@ class ScorerOptions(ctypes.Structure):
         ("vocab", c_char_p),
         ("prompts", c_char_p),
         ("logit_scale", c_double),
+        ("own_score", c_char_p),
     ]
 
 

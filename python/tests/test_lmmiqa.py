@@ -113,6 +113,32 @@ def test_brisque_svr_equals_cli(samples):
     assert np.array_equal(m(samples[:4]), [e["score"] for e in ref["images"]])
 
 
+def test_own_score_equals_cli(samples, tmp_path):
+    """A tiny CNNIQA from `lmmiqa fit`: its own score through Metric is the
+    CLI's `score --own-score`, from files and from arrays alike."""
+    labels = tmp_path / "labels.csv"
+    labels.write_text("image,mos\n" + "".join(f"{p},{10 + 7 * i}\n"
+                                              for i, p in enumerate(samples)))
+    w = str(tmp_path / "cnniqa.safetensors")
+    cli("fit", "--extractor", "cnniqa", "--dataset", str(labels), "--epochs", "1",
+        "--patches", "2", "--fc", "8", "--threads", "1", "--out", w, "-q")
+    ref = json.loads(cli("score", "--format", "json", "--own-score", "cnniqa", "--weights",
+                         f"cnniqa={w}", *samples[:4]))
+    with lmmiqa.Metric(own_score="cnniqa", weights={"cnniqa": w}) as m:
+        assert m.name == "cnniqa-own-score" and m.info["kind"] == "own-score"
+        assert m.score_range == (0.0, 1.0) and m.lower_better is False
+        assert m.info == ref["model"]
+        want = [e["score"] for e in ref["images"]]
+        assert np.array_equal(m(samples[:4]), want)
+        assert np.array_equal(m([open(p, "rb").read() for p in samples[:4]]), want)
+    with pytest.raises(lmmiqa.InvalidArgument) as e:
+        lmmiqa.Metric(own_score="cnniqa")
+    assert "no weight file" in e.value.message
+    with pytest.raises(lmmiqa.InvalidArgument) as e:
+        lmmiqa.Metric(own_score="cnniqa", model="m.safetensors", weights={"cnniqa": w})
+    assert "own_score" in e.value.message
+
+
 def test_extractor_equals_cli_bit_for_bit(samples, tmp_path):
     out = tmp_path / "f.npy"
     cli("extract", "--extractor", "brisque", "--output", str(out), *samples)

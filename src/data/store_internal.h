@@ -1,15 +1,18 @@
 /*
  * src/data/store_internal.h - what the store shares inside the library: the
- * reading of a caller's lmmiqa_store_options (the scorer passes them on), and
- * what the store's files share with each other. Not public.
+ * reading of a caller's lmmiqa_store_options (the scorer passes them on),
+ * the parallel pass over image files for a trainable model's own score (the
+ * scorer's own-score kind), and what the store's files share with each
+ * other. Not public.
  *
  * The feature store is split by concern:
  *   store.c          options, small helpers, the reuse table, specs, reading
  *   store_sidecar.c  a stored part: DIR/<name>.json and .npy read, verified
  *                    and matched to an extractor; the sidecar written
  *   store_journal.c  the append-only journal DIR/<name>.journal
- *   store_pool.c     the worker pool, lmmiqa_store_compute and the rows
- *                    computed by the caller (options.compute)
+ *   store_pool.c     the worker pool, lmmiqa_store_compute (and its
+ *                    own-score twin) and the rows computed by the caller
+ *                    (options.compute)
  *   store_build.c    lmmiqa_store_build*: previous rows, journal, pool, and
  *                    the final .npy + sidecar write
  */
@@ -30,6 +33,12 @@
  * past the caller's size take their defaults; an unset size is
  * LMMIQA_ERR_INVALID_ARG. */
 int lmmiqa__store_options_get(const lmmiqa_store_options *opt, lmmiqa_store_options *o);
+
+/* lmmiqa_store_compute with ex's own score (lmmiqa__extractor_score, one
+ * value per image into scores[n]) instead of its features: same workers,
+ * callbacks, statuses and messages (store_pool.c). */
+int lmmiqa__store_compute_scores(const lmmiqa_extractor *ex, size_t n, const char *const *paths,
+                                 const lmmiqa_store_options *opt, double *scores, int *status);
 
 /* ---- small helpers (store.c) ---------------------------------------------- */
 
@@ -148,9 +157,11 @@ typedef struct lmmiqa__store_pool {
     unsigned char (*hashes)[32];
     const lmmiqa__store_reuse *reuse;
     lmmiqa__store_journal *jn;
-    /* compute mode: double rows, statuses */
+    /* compute mode: double rows, statuses; with score set, each row is the
+     * extractor's own score (dim 1) instead of its features */
     double *dmat;
     int *status;
+    int score;
     /* store mode with options.compute: rows the caller computes are marked
      * here (1) instead of being extracted; 2 once delivered */
     unsigned char *pending;

@@ -17,10 +17,14 @@
  *     results come back through lmmiqa_store_sink_put into the same float
  *     conversion, journal and final write as the pool's own rows, so the
  *     bytes are the same.
+ *   - lmmiqa__store_compute_scores runs the compute mode with the
+ *     extractor's own score instead of its features (the scorer's own-score
+ *     kind), so a batch scores as one image alone does.
  */
 #include "data/store_internal.h"
 
 #include "core/internal.h"
+#include "features/extractor_internal.h"
 #include "lmmiqa/image.h"
 
 #include <math.h>
@@ -117,10 +121,11 @@ static void *pool_worker(void *arg)
             else
                 rc = lmmiqa_image_decode(bytes, size, p->paths[i], &img);
             if (rc == LMMIQA_OK)
-                rc = lmmiqa_extractor_run(p->ex, st, img, feat);
+                rc = p->score ? lmmiqa__extractor_score(p->ex, st, img, feat)
+                              : lmmiqa_extractor_run(p->ex, st, img, feat);
             if (rc == LMMIQA_OK && !all_finite(feat, p->dim))
-                rc = lmmiqa__fail(LMMIQA_ERR_UNDEFINED, "extractor %s gave a non-finite feature",
-                                  lmmiqa_extractor_name(p->ex));
+                rc = lmmiqa__fail(LMMIQA_ERR_UNDEFINED, "extractor %s gave a non-finite %s",
+                                  lmmiqa_extractor_name(p->ex), p->score ? "score" : "feature");
         }
         free(bytes);
         lmmiqa_image_destroy(img);
@@ -218,9 +223,10 @@ int lmmiqa__store_pool_failures_report(const lmmiqa__store_pool *p, int status_i
 
 /* ---- public: compute ------------------------------------------------------ */
 
-int lmmiqa_store_compute(const lmmiqa_extractor *ex, size_t n, const char *const *paths,
-                         const lmmiqa_store_options *opt, double *out, int *status,
-                         lmmiqa_store_progress *result)
+/* lmmiqa_store_compute of ex's features (score 0) or own scores (1). */
+static int compute(const lmmiqa_extractor *ex, int score, size_t n, const char *const *paths,
+                   const lmmiqa_store_options *opt, double *out, int *status,
+                   lmmiqa_store_progress *result)
 {
     lmmiqa_store_options given;
     int grc = lmmiqa__store_options_get(opt, &given);
@@ -232,7 +238,8 @@ int lmmiqa_store_compute(const lmmiqa_extractor *ex, size_t n, const char *const
     p.ex = ex;
     p.opt = opt;
     p.n = n;
-    p.dim = lmmiqa_extractor_dim(ex);
+    p.score = score;
+    p.dim = score ? 1 : lmmiqa_extractor_dim(ex);
     p.names = paths;
     p.paths = paths;
     p.dmat = out;
@@ -248,6 +255,19 @@ int lmmiqa_store_compute(const lmmiqa_extractor *ex, size_t n, const char *const
     if (rc != LMMIQA_OK)
         return rc;
     return lmmiqa__store_pool_failures_report(&p, LMMIQA_OK);
+}
+
+int lmmiqa_store_compute(const lmmiqa_extractor *ex, size_t n, const char *const *paths,
+                         const lmmiqa_store_options *opt, double *out, int *status,
+                         lmmiqa_store_progress *result)
+{
+    return compute(ex, 0, n, paths, opt, out, status, result);
+}
+
+int lmmiqa__store_compute_scores(const lmmiqa_extractor *ex, size_t n, const char *const *paths,
+                                 const lmmiqa_store_options *opt, double *scores, int *status)
+{
+    return compute(ex, 1, n, paths, opt, scores, status, NULL);
 }
 
 /* ---- rows computed by the caller (options.compute) ------------------------- */

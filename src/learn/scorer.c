@@ -11,11 +11,16 @@
  * which runs lmmiqa_store_compute per extractor and the same per-row head).
  * The zero-shot kind has no head: its score is the clipiqa extractor's first
  * feature (the probability of the first prompt pair's positive prompt).
+ * The own-score kind has no head either: its score is a trainable
+ * extractor's score hook (the model's own prediction), computed alone by
+ * the hook and in a batch by the store's pool running the same hook
+ * (lmmiqa__store_compute_scores), so both give the same bits.
  */
 #include "lmmiqa/scorer.h"
 
 #include "core/internal.h"
 #include "data/store_internal.h"
+#include "features/extractor_internal.h"
 #include "learn/builtin_model.h"
 #include "lmmiqa/brisque.h"
 #include "lmmiqa/extractor.h"
@@ -30,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum scorer_kind { KIND_BUILTIN, KIND_MODEL, KIND_SVR, KIND_ZERO_SHOT };
+enum scorer_kind { KIND_BUILTIN, KIND_MODEL, KIND_SVR, KIND_ZERO_SHOT, KIND_OWN };
 
 struct lmmiqa_scorer {
     enum scorer_kind kind;
@@ -107,6 +112,17 @@ static void append_warning(lmmiqa_scorer *sc, const char *text)
     sc->warnings = w;
 }
 
+/* The weight file the options give extractor `name` (the last one named
+ * so), or NULL. */
+static const char *weights_for(const lmmiqa_scorer_options *o, const char *name)
+{
+    const char *file = NULL;
+    for (size_t w = 0; w < o->n_weights; w++)
+        if (o->weights_names[w] && strcmp(o->weights_names[w], name) == 0)
+            file = o->weights_files[w];
+    return file;
+}
+
 /* Create the spec's extractors; warn when the model's metadata records
  * another version or configuration of one of them. */
 static int create_extractors(lmmiqa_scorer *sc, const lmmiqa_scorer_options *o,
@@ -120,15 +136,10 @@ static int create_extractors(lmmiqa_scorer *sc, const lmmiqa_scorer_options *o,
         eo.vocab = o->vocab;
         eo.prompts = o->prompts;
         eo.logit_scale = o->logit_scale;
+        eo.weights = weights_for(o, name);
         /* clipiqa shares clip-vit-b16's checkpoint unless given its own */
-        const char *alias = strcmp(name, "clipiqa") == 0 ? "clip-vit-b16" : NULL;
-        for (int pass = 0; pass < 2 && !eo.weights; pass++)
-            for (size_t w = 0; w < o->n_weights; w++) {
-                const char *want = pass == 0 ? name : alias;
-                if (want && o->weights_names && o->weights_files && o->weights_names[w] &&
-                    strcmp(o->weights_names[w], want) == 0)
-                    eo.weights = o->weights_files[w];
-            }
+        if (!eo.weights && strcmp(name, "clipiqa") == 0)
+            eo.weights = weights_for(o, "clip-vit-b16");
         int rc = lmmiqa_extractor_create(name, &eo, &sc->ex[k]);
         if (rc)
             return lmmiqa__fail_context(rc, "%s: ", sc->name);
@@ -249,9 +260,53 @@ static int setup_zero_shot(lmmiqa_scorer *sc, const lmmiqa_scorer_options *o)
     return LMMIQA_OK;
 }
 
+/* A trainable model's own score: its extractor alone, with the weight file
+ * the options give it; identity = the weight file's SHA-256, which the
+ * extractor's configuration records (hashed as the weights were loaded). */
+static int setup_own(lmmiqa_scorer *sc, const lmmiqa_scorer_options *o)
+{
+    const char *name = o->own_score;
+    if (!lmmiqa__extractor_is_trainable(name)) {
+        char known[256];
+        lmmiqa__extractor_trainable_names(known, sizeof known);
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                            "own score: extractor '%s' is not a trained model with a score of "
+                            "its own (known: %s)",
+                            name, known);
+    }
+    if (!weights_for(o, name))
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                            "own score of %s: no weight file given (weights %s=FILE, written by "
+                            "`lmmiqa fit --extractor %s`)",
+                            name, name, name);
+    snprintf(sc->name, sizeof sc->name, "%s-own-score", name);
+    snprintf(sc->features, sizeof sc->features, "%s", name);
+    int rc = lmmiqa_feature_spec_parse(name, &sc->spec);
+    if (!rc)
+        rc = create_extractors(sc, o, NULL);
+    if (rc)
+        return rc;
+    if (!lmmiqa__extractor_has_score(sc->ex[0]))
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                            "own score: extractor %s has no score of its own", name);
+    cJSON *cfg = cJSON_Parse(lmmiqa_extractor_config_json(sc->ex[0]));
+    const char *sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cfg, "weights_sha256"));
+    if (sha && strlen(sha) == 64)
+        memcpy(sc->sha256, sha, 65);
+    else
+        rc = lmmiqa__fail(LMMIQA_ERR_INTERNAL, "own score: %s's configuration records no "
+                          "weights_sha256", name);
+    cJSON_Delete(cfg);
+    sc->min = 0.0;
+    sc->max = 1.0;
+    sc->higher_better = 1;
+    return rc;
+}
+
 static int build_info(lmmiqa_scorer *sc, cJSON *meta)
 {
-    static const char *const kinds[] = {"builtin", "model", "brisque-svr", "zero-shot"};
+    static const char *const kinds[] = {"builtin", "model", "brisque-svr", "zero-shot",
+                                        "own-score"};
     cJSON *o = cJSON_CreateObject();
     cJSON *scale = cJSON_CreateObject();
     if (!o || !scale) {
@@ -289,6 +344,11 @@ int lmmiqa_scorer_create(const lmmiqa_scorer_options *opt, lmmiqa_scorer **out)
     int rc = copy_options(opt, &o);
     if (rc)
         return rc;
+    if (o.own_score && (o.model || o.svr_model || o.svr_range || o.zero_shot))
+        return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
+                            "own_score (%s) is a model of its own: give it without model, "
+                            "svr_model/svr_range or zero_shot",
+                            o.own_score);
     if ((o.model != NULL) + (o.svr_model || o.svr_range) + (o.zero_shot != NULL) > 1)
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
                             "give one of a trained model, a BRISQUE SVR (model + range) or a "
@@ -306,7 +366,10 @@ int lmmiqa_scorer_create(const lmmiqa_scorer_options *opt, lmmiqa_scorer **out)
     if (!sc)
         return LMMIQA_ERR_NOMEM;
     cJSON *meta = NULL;
-    if (o.zero_shot) {
+    if (o.own_score) {
+        sc->kind = KIND_OWN;
+        rc = setup_own(sc, &o);
+    } else if (o.zero_shot) {
         sc->kind = KIND_ZERO_SHOT;
         rc = setup_zero_shot(sc, &o);
     } else if (o.svr_model) {
@@ -471,6 +534,10 @@ int lmmiqa_scorer_run(const lmmiqa_scorer *sc, lmmiqa_scorer_state *st, const lm
 {
     assert(sc && st && st->sc == sc && img && score);
     *score = NAN;
+    if (sc->kind == KIND_OWN) {
+        int rc = features ? lmmiqa_extractor_run(sc->ex[0], st->st[0], img, features) : LMMIQA_OK;
+        return rc ? rc : lmmiqa__extractor_score(sc->ex[0], st->st[0], img, score);
+    }
     size_t off = 0;
     for (size_t k = 0; k < sc->spec.count; k++) {
         int rc = lmmiqa_extractor_run(sc->ex[k], st->st[k], img, st->feat + off);
@@ -505,20 +572,12 @@ static void filtered_progress(void *user, const lmmiqa_store_progress *p)
         f->opt->progress(f->opt->user, p);
 }
 
-int lmmiqa_scorer_run_files(const lmmiqa_scorer *sc, size_t n, const char *const *paths,
-                            const lmmiqa_store_options *opt, double *scores, int *status)
+/* The batch of a scorer with a head: each extractor over all files (the
+ * store's pool), then the head per row. Fills scores and status; returns
+ * only a status that stops the batch (LMMIQA_ERR_NOMEM/INTERNAL). */
+static int head_files(const lmmiqa_scorer *sc, size_t n, const char *const *paths,
+                      const lmmiqa_store_options *base, double *scores, int *status)
 {
-    assert(sc && (paths || n == 0) && (scores || n == 0) && (status || n == 0));
-    lmmiqa_store_options base;
-    int brc = lmmiqa__store_options_get(opt, &base);
-    if (brc)
-        return brc;
-    for (size_t i = 0; i < n; i++) {
-        scores[i] = NAN;
-        status[i] = LMMIQA_OK;
-    }
-    if (n == 0)
-        return LMMIQA_OK;
     size_t cells, max_dim = 0;
     for (size_t k = 0; k < sc->spec.count; k++)
         if (sc->ex_dim[k] > max_dim)
@@ -539,8 +598,8 @@ int lmmiqa_scorer_run_files(const lmmiqa_scorer *sc, size_t n, const char *const
     }
     size_t off = 0;
     for (size_t k = 0; k < sc->spec.count && !rc; k++) {
-        error_filter filter = {&base, status};
-        lmmiqa_store_options o = base;
+        error_filter filter = {base, status};
+        lmmiqa_store_options o = *base;
         o.user = &filter;
         o.on_error = filtered_error;
         o.progress = filtered_progress;
@@ -557,33 +616,56 @@ int lmmiqa_scorer_run_files(const lmmiqa_scorer *sc, size_t n, const char *const
         }
         off += dk;
     }
-    size_t failed = 0, first = n;
     for (size_t i = 0; i < n && !rc; i++) {
-        if (status[i] == LMMIQA_OK) {
-            int hrc = head_run(sc, feat + i * sc->dim, row, &scores[i]);
-            if (hrc == LMMIQA_ERR_NOMEM || hrc == LMMIQA_ERR_INTERNAL) {
-                rc = hrc;
-                break;
-            }
-            if (hrc) {
-                status[i] = hrc;
-                scores[i] = NAN;
-                if (base.on_error)
-                    base.on_error(base.user, i, paths[i], hrc, lmmiqa_error_message());
-            }
-        }
-        if (status[i] != LMMIQA_OK) {
-            failed++;
-            if (first == n)
-                first = i;
+        if (status[i] != LMMIQA_OK)
+            continue;
+        int hrc = head_run(sc, feat + i * sc->dim, row, &scores[i]);
+        if (hrc == LMMIQA_ERR_NOMEM || hrc == LMMIQA_ERR_INTERNAL) {
+            rc = hrc;
+        } else if (hrc) {
+            status[i] = hrc;
+            scores[i] = NAN;
+            if (base->on_error)
+                base->on_error(base->user, i, paths[i], hrc, lmmiqa_error_message());
         }
     }
     free(feat);
     free(part);
     free(pst);
     free(row);
+    return rc;
+}
+
+int lmmiqa_scorer_run_files(const lmmiqa_scorer *sc, size_t n, const char *const *paths,
+                            const lmmiqa_store_options *opt, double *scores, int *status)
+{
+    assert(sc && (paths || n == 0) && (scores || n == 0) && (status || n == 0));
+    lmmiqa_store_options base;
+    int rc = lmmiqa__store_options_get(opt, &base);
     if (rc)
         return rc;
+    for (size_t i = 0; i < n; i++) {
+        scores[i] = NAN;
+        status[i] = LMMIQA_OK;
+    }
+    if (n == 0)
+        return LMMIQA_OK;
+    if (sc->kind == KIND_OWN) {
+        rc = lmmiqa__store_compute_scores(sc->ex[0], n, paths, &base, scores, status);
+        if (rc != LMMIQA_ERR_NOMEM && rc != LMMIQA_ERR_INTERNAL)
+            rc = LMMIQA_OK; /* image failures: counted below */
+    } else {
+        rc = head_files(sc, n, paths, &base, scores, status);
+    }
+    if (rc)
+        return rc;
+    size_t failed = 0, first = n;
+    for (size_t i = 0; i < n; i++)
+        if (status[i] != LMMIQA_OK) {
+            failed++;
+            if (first == n)
+                first = i;
+        }
     if (failed)
         return lmmiqa__fail(status[first], "%zu of %zu images could not be scored (first: %s)",
                             failed, n, paths[first]);

@@ -2,7 +2,8 @@
 # tests/cli/score.sh - `lmmiqa score`: the classic BRISQUE SVR
 # (../shared/models/brisque-live), the default model built into the binary
 # (run from another directory), a model written by `lmmiqa train`, a bad image
-# among good ones, and usage errors. Skips without the shared data.
+# among good ones, a CNNIQA's own score (weights of `lmmiqa fit`), and usage
+# errors. Skips without the shared data.
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 need_livec models/brisque-live/allmodel
 BL=$SHARED/models/brisque-live
@@ -109,4 +110,39 @@ check "missing model exit 1" test $? -eq 1
 check "missing model named" grep -q none.safetensors "$TMP/err"
 "$CLI" score --model "$BL/allmodel" "$A" >/dev/null 2>"$TMP/err"
 check "not a model exit 1" test $? -eq 1
+
+# --own-score: a tiny CNNIQA from `lmmiqa fit`, scored by its own prediction.
+"$CLI" fit --extractor cnniqa --dataset "$TMP/twenty.csv" --image-root "$LIVEC" --epochs 1 \
+    --patches 2 --fc 8 --threads 1 --out "$TMP/c.safetensors" -q 2>"$TMP/err"
+check "fit cnniqa exit 0" test $? -eq 0 || cat "$TMP/err"
+W=cnniqa=$TMP/c.safetensors
+"$CLI" score --own-score cnniqa --weights "$W" --format json "$A" "$B" >"$TMP/own.json" 2>"$TMP/err"
+check "score --own-score exit 0" test $? -eq 0 || cat "$TMP/err"
+check "own score json: kind, name, features, scale, weights' SHA-256" python3 -c '
+import hashlib, json, sys
+d = json.load(open(sys.argv[1]))
+m = d["model"]
+assert m["kind"] == "own-score" and m["name"] == "cnniqa-own-score", m
+assert m["features"] == "cnniqa" and m["dim"] == 8, m
+assert m["scale"] == {"min": 0, "max": 1, "higher_is_better": True}, m["scale"]
+assert m["sha256"] == hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
+assert len(d["images"]) == 2 and all(isinstance(e["score"], float) for e in d["images"])
+' "$TMP/own.json" "$TMP/c.safetensors"
+"$CLI" score --help | grep -q -- "--own-score E"
+check "--help documents --own-score" test $? -eq 0
+"$CLI" score --own-score cnniqa "$A" >/dev/null 2>"$TMP/err"
+check "--own-score without weights exit 2" test $? -eq 2
+check "... says so" grep -q -- "--weights cnniqa=FILE" "$TMP/err"
+"$CLI" score --own-score brisque --weights "brisque=$TMP/c.safetensors" "$A" >/dev/null 2>"$TMP/err"
+check "--own-score of an untrained extractor exit 2" test $? -eq 2
+check "... named" grep -q "'brisque' is not a trained model" "$TMP/err"
+for other in "--model $TMP/m.safetensors" "--zero-shot clip" \
+    "--brisque-model $BL/allmodel --brisque-range $BL/allrange"; do
+    # shellcheck disable=SC2086 # the option and its value are two words
+    "$CLI" score --own-score cnniqa --weights "$W" $other "$A" >/dev/null 2>"$TMP/err"
+    check "--own-score with ${other%% *} exit 2" test $? -eq 2
+done
+"$CLI" score --own-score cnniqa --weights "cnniqa=$TMP/none.safetensors" "$A" >/dev/null 2>"$TMP/err"
+check "--own-score, missing weight file exit 1" test $? -eq 1
+check "... named" grep -q none.safetensors "$TMP/err"
 exit $fail

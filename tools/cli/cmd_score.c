@@ -3,10 +3,12 @@
  *
  * A thin layer over the library's scorer (lmmiqa/scorer.h), which holds the
  * model choice (built-in, --model from `lmmiqa train`, the classic BRISQUE
- * SVR, or CLIP-IQA zero-shot), the extractors and the per-row head; so a C
- * program or the Python package scores exactly as this command does. This
- * file gathers the image list (files, folders, @list files), runs the scorer
- * in parallel and writes CSV or JSON atomically.
+ * SVR, CLIP-IQA zero-shot, or a model's own score: CNNIQA's or MetaIQA's
+ * prediction from weights of `lmmiqa fit`), the extractors and the per-row
+ * head; so a C program or the Python package scores exactly as this command
+ * does. This file gathers the image list (files, folders, @list files),
+ * checks that the model options agree, runs the scorer in parallel and
+ * writes CSV or JSON atomically.
  */
 #include "cli.h"
 #include "cli_features.h"
@@ -29,8 +31,9 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: lmmiqa score [--model M | --brisque-model MODEL --brisque-range RANGE |\n"
-            "                     --zero-shot clip] [--format csv|json] [-o|--output FILE|-]\n"
-            "                    [-j|--jobs N] [--weights E=FILE] IMAGE|FOLDER|@LIST...\n"
+            "                     --zero-shot clip | --own-score cnniqa|metaiqa]\n"
+            "                    [--format csv|json] [-o|--output FILE|-] [-j|--jobs N]\n"
+            "                    [--weights E=FILE] IMAGE|FOLDER|@LIST...\n"
             "\n"
             "Predict the quality of each image; prints CSV 'image,score' (to stdout unless\n"
             "--output FILE), or with --format json the model (name, features, SHA-256,\n"
@@ -51,6 +54,10 @@ static void usage(FILE *out)
             "                         \"Bad photo.\" (or the first --prompts pair), 0..1,\n"
             "                         higher = better; needs --weights clipiqa=FILE, a CLIP\n"
             "                         checkpoint with its text tower (docs/clipiqa.md)\n"
+            "  --own-score E          a trained model's own prediction, no regressor: E is\n"
+            "                         cnniqa or metaiqa, its weights --weights E=FILE (from\n"
+            "                         `lmmiqa fit`); 0..1 (the MOS scaled by the training\n"
+            "                         dataset's nominal range), higher = better\n"
             "  --format csv|json      output format (default csv)\n"
             "  -o, --output FILE|-    where the output goes (default -, stdout); a file is\n"
             "                         replaced atomically, never left half written\n"
@@ -258,11 +265,46 @@ static void score_progress_cb(void *user, const lmmiqa_store_progress *p)
     cli_progress_cb(e->prog, p);
 }
 
+/* The model options exclude each other; --own-score needs a trainable
+ * model and its weights. Prints the usage error; returns a CLI exit code. */
+static int check_model_choice(const char *cmd, const char *model, const char *bmodel,
+                              const char *brange, const char *zero, const char *own,
+                              const cli_extractor_opts *eo)
+{
+    if ((model != NULL) + (bmodel || brange) + (zero != NULL) + (own != NULL) > 1) {
+        cli_error(cmd, "give one of --model, --brisque-model/--brisque-range, --zero-shot, "
+                       "--own-score");
+        return CLI_EXIT_USAGE;
+    }
+    if (zero && strcmp(zero, "clip") != 0) {
+        cli_error(cmd, "--zero-shot: unknown method '%s' (known: clip)", zero);
+        return CLI_EXIT_USAGE;
+    }
+    if (own && strcmp(own, "cnniqa") != 0 && strcmp(own, "metaiqa") != 0) {
+        cli_error(cmd, "--own-score: '%s' is not a trained model with a score of its own "
+                       "(known: cnniqa, metaiqa)", own);
+        return CLI_EXIT_USAGE;
+    }
+    int has_weights = 0;
+    for (int w = 0; own && w < eo->n_weights; w++)
+        has_weights |= strcmp(eo->weights_name[w], own) == 0;
+    if (own && !has_weights) {
+        cli_error(cmd, "--own-score %s needs its weight file: --weights %s=FILE (written by "
+                       "`lmmiqa fit --extractor %s`)", own, own, own);
+        return CLI_EXIT_USAGE;
+    }
+    if ((bmodel != NULL) != (brange != NULL)) {
+        cli_error(cmd, "--brisque-model and --brisque-range go together");
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
 int cmd_score(int argc, char **argv)
 {
     const char *cmd = "score";
     const char *model = NULL, *bmodel = NULL, *brange = NULL, *output = "-", *format = "csv";
-    const char *zero = NULL;
+    const char *zero = NULL, *own = NULL;
     cli_extractor_opts eo = {0};
     int flags = 0;
     image_list images = {0};
@@ -289,6 +331,7 @@ int cmd_score(int argc, char **argv)
             (m = cli_opt_value(cmd, argc, argv, &i, "--output", &output)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--format", &format)) != 0 ||
             (m = cli_opt_value(cmd, argc, argv, &i, "--zero-shot", &zero)) != 0 ||
+            (m = cli_opt_value(cmd, argc, argv, &i, "--own-score", &own)) != 0 ||
             (m = cli_parse_extractor_opt(cmd, argc, argv, &i, &eo)) != 0) {
             if (m < 0)
                 code = CLI_EXIT_USAGE;
@@ -309,18 +352,8 @@ int cmd_score(int argc, char **argv)
         cli_error(cmd, "no images given (see lmmiqa score --help)");
         code = CLI_EXIT_USAGE;
     }
-    if (code == CLI_EXIT_OK && (model != NULL) + (bmodel || brange) + (zero != NULL) > 1) {
-        cli_error(cmd, "give one of --model, --brisque-model/--brisque-range, --zero-shot");
-        code = CLI_EXIT_USAGE;
-    }
-    if (code == CLI_EXIT_OK && zero && strcmp(zero, "clip") != 0) {
-        cli_error(cmd, "--zero-shot: unknown method '%s' (known: clip)", zero);
-        code = CLI_EXIT_USAGE;
-    }
-    if (code == CLI_EXIT_OK && (bmodel != NULL) != (brange != NULL)) {
-        cli_error(cmd, "--brisque-model and --brisque-range go together");
-        code = CLI_EXIT_USAGE;
-    }
+    if (code == CLI_EXIT_OK)
+        code = check_model_choice(cmd, model, bmodel, brange, zero, own, &eo);
     if (code == CLI_EXIT_OK && flags && !bmodel) {
         cli_error(cmd, "--matlab-io applies to --brisque-model only");
         code = CLI_EXIT_USAGE;
@@ -340,6 +373,7 @@ int cmd_score(int argc, char **argv)
     so.weights_names = eo.weights_name;
     so.weights_files = eo.weights_file;
     so.zero_shot = zero;
+    so.own_score = own;
     so.vocab = eo.vocab;
     so.prompts = eo.prompts;
     so.logit_scale = eo.logit_scale;
