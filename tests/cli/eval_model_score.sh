@@ -6,9 +6,11 @@
 # stdout), model_scores.csv (one row per split, test counts as in
 # splits.json, correlations in [-1, 1], RMSE positive), model_predictions.csv
 # (every test row, predictions on the MOS scale), "model_scores" in
-# results.json, nothing of it without the option, a usage error without a
-# trainable extractor, and the same per-split PLCC/SROCC as tools/cnniqa_eval
-# on the same images, splits, seeds and settings. Skips without the data.
+# results.json, the same predictions from a resumed run, nothing of it
+# without the option, a usage error without a trainable extractor, and the
+# same predictions, bit for bit, from `lmmiqa fit` on each split with eval's
+# settings and seed followed by `lmmiqa score --own-score` on its test
+# images. Skips without the data.
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 need_livec
 N=30
@@ -53,6 +55,14 @@ for k, sp in enumerate(s):
 "
 fi
 
+# Resumed (the fits reused, the own scores recomputed): the same bits, as
+# the scoring does not depend on whether a fit ran in the process.
+cp "$TMP/out/model_predictions.csv" "$TMP/first.csv"
+ev --model-score --out "$TMP/out" >/dev/null 2>"$TMP/err"
+check "resumed eval exit 0" test $? -eq 0 || cat "$TMP/err"
+check "resumed: fits reused" test "$(grep -c 'fitted weights reused' "$TMP/err")" -eq 2
+check "resumed: the same predictions" cmp -s "$TMP/first.csv" "$TMP/out/model_predictions.csv"
+
 # Without the option: the outputs of before, nothing of the own score.
 ev --out "$TMP/plain" >"$TMP/plain.md" 2>/dev/null
 check "plain eval exit 0" test $? -eq 0
@@ -65,21 +75,38 @@ check "plain: same spec results" cmp -s "$TMP/plain/results.csv" "$TMP/out/resul
 check "--model-score without a trainable extractor: exit 2" test $? -eq 2
 check "... named" grep -q -- '--model-score needs a trainable extractor' "$TMP/err"
 
-# The same numbers as tools/cnniqa_eval (splits seed 1, fit seeds 1 + k).
-TOOL=${LMMIQA_BINARY_DIR:-}/cnniqa_eval
-if [ -n "${LMMIQA_BINARY_DIR:-}" ] && [ -x "$TOOL" ]; then
-    {
-        echo "image,mos"
-        sed -n "2,$((N + 1))p" "$LIVEC/livec.csv" | cut -d, -f1,2 | sed "s#^#$LIVEC/#"
-    } >"$TMP/abs.csv"
-    # The tool frees nothing at exit (a one-shot program): no leak report.
-    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-        "$TOOL" "$TMP/abs.csv" 2 1 2 1 >"$TMP/tool.txt" 2>/dev/null
-    check "cnniqa_eval exit 0" test $? -eq 0
-    awk '$1 ~ /^[0-9]+$/ { print $1 "," $2 "," $3 }' "$TMP/tool.txt" >"$TMP/tool.csv"
-    awk -F, 'NR > 1 { printf "%s,%.4f,%.4f\n", $2, $6, $7 }' "$TMP/out/model_scores.csv" \
-        >"$TMP/ours.csv"
-    check "own score = cnniqa_eval's cnniqa-score (PLCC, SROCC per split)" \
-        cmp -s "$TMP/tool.csv" "$TMP/ours.csv" || paste "$TMP/tool.csv" "$TMP/ours.csv"
+# The same predictions through `lmmiqa fit` + `lmmiqa score --own-score`, bit
+# for bit: split k's model trained as eval trains it (split k of its
+# splits.json, fit seed S + k - 1 with S = --seed 1, 1 epoch, 2 patches, one
+# OpenBLAS thread, the trainer's defaults otherwise), its own score of the
+# split's test images (model_predictions.csv's rows) mapped to MOS as eval
+# maps it: lo + score * (hi - lo), the range in eval's fit record.
+if /usr/bin/python3 -c 'import json' 2>/dev/null; then
+    for k in 1 2; do
+        "$CLI" fit --extractor cnniqa --dataset "$TMP/sub.csv" --image-root "$LIVEC" \
+            --split-file "$TMP/out/splits.json" --split "$k" --epochs 1 --patches 2 \
+            --seed "$k" --threads 1 --out "$TMP/fit-$k.safetensors" -q 2>"$TMP/err"
+        check "fit split $k exit 0" test $? -eq 0 || cat "$TMP/err"
+        awk -F, -v k="$k" -v root="$LIVEC/" 'NR > 1 && $2 == k { print root $3 }' \
+            "$TMP/out/model_predictions.csv" >"$TMP/test-$k.txt"
+        "$CLI" score --own-score cnniqa --weights "cnniqa=$TMP/fit-$k.safetensors" \
+            --format json -o "$TMP/own-$k.json" "@$TMP/test-$k.txt" 2>"$TMP/err"
+        check "score --own-score split $k exit 0" test $? -eq 0 || cat "$TMP/err"
+        check "split $k: fit + score --own-score = eval's model_predictions.csv, bit for bit" \
+            /usr/bin/python3 -c "
+import csv, json
+fit = json.load(open('$TMP/out/runs/cnniqa/split-$k.fit.json'))
+lo, hi = fit['mos_min'], fit['mos_max']
+root = '$LIVEC/'
+own = json.load(open('$TMP/own-$k.json'))
+assert own['model']['kind'] == 'own-score', own['model']
+got = {e['image'][len(root):]: lo + e['score'] * (hi - lo) for e in own['images']}
+want = {r['image']: float(r['pred']) for r in csv.DictReader(open('$TMP/out/model_predictions.csv'))
+        if r['split'] == '$k'}
+assert len(want) == 6 and got.keys() == want.keys(), (sorted(got), sorted(want))
+bad = [(i, got[i], want[i]) for i in want if got[i] != want[i]]
+assert not bad, bad
+"
+    done
 fi
 exit $fail
