@@ -32,7 +32,8 @@ static void usage(FILE *out)
             "of a splits JSON written by `lmmiqa dataset splits`) of dataset D, and write its\n"
             "weights (safetensors) for `lmmiqa extract --extractor E --weights E=WEIGHTS`.\n"
             "Without --split-file every row is used for training. MOS are scaled to 0..1\n"
-            "with the dataset's nominal scale.\n"
+            "with the dataset's nominal scale, widened to any training MOS outside it (as\n"
+            "`lmmiqa eval` does).\n"
             "\n"
             "Options:\n"
             "  --extractor E       cnniqa (trained from scratch) or metaiqa (fine-tuned)\n"
@@ -205,8 +206,10 @@ static int run_fit(const fit_opts *o)
         paths[i] = lmmiqa_dataset_image_path(ds, rows.train[i]);
         mos[i] = lmmiqa_dataset_mos(ds, rows.train[i]);
     }
+    /* the scale eval's fit uses: the dataset's, widened to any training MOS
+     * outside it (lmmiqa_protocol_mos_range) */
     double lo, hi;
-    lmmiqa_dataset_scale(ds, &lo, &hi);
+    lmmiqa_protocol_mos_range(ds, LMMIQA_MOS_RANGE_NOMINAL, rows.train, n, &lo, &hi);
     if (!o->quiet)
         fprintf(stderr, "lmmiqa fit: %s on %zu training images of %s%s (MOS scale %g..%g)\n",
                 o->extractor, n, lmmiqa_dataset_name(ds), o->split_file ? "" : " (all rows)",
