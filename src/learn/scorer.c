@@ -117,6 +117,8 @@ static void append_warning(lmmiqa_scorer *sc, const char *text)
 static const char *weights_for(const lmmiqa_scorer_options *o, const char *name)
 {
     const char *file = NULL;
+    if (!o->weights_names || !o->weights_files)
+        return NULL;
     for (size_t w = 0; w < o->n_weights; w++)
         if (o->weights_names[w] && strcmp(o->weights_names[w], name) == 0)
             file = o->weights_files[w];
