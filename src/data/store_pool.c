@@ -121,7 +121,7 @@ static void *pool_worker(void *arg)
             else
                 rc = lmmiqa_image_decode(bytes, size, p->paths[i], &img);
             if (rc == LMMIQA_OK)
-                rc = p->score ? lmmiqa__extractor_score(p->ex, st, img, feat)
+                rc = p->score ? lmmiqa__extractor_score(p->ex, st, img, feat, NULL)
                               : lmmiqa_extractor_run(p->ex, st, img, feat);
             if (rc == LMMIQA_OK && !all_finite(feat, p->dim))
                 rc = lmmiqa__fail(LMMIQA_ERR_UNDEFINED, "extractor %s gave a non-finite %s",

@@ -1099,7 +1099,7 @@ static int score_split(const lmmiqa_extractor *ex, const lmmiqa_dataset *ds,
         double score = 0;
         rc = lmmiqa_image_load(path, &img);
         if (rc == LMMIQA_OK)
-            rc = lmmiqa__extractor_score(ex, st, img, &score);
+            rc = lmmiqa__extractor_score(ex, st, img, &score, NULL);
         lmmiqa_image_destroy(img);
         if (rc != LMMIQA_OK)
             lmmiqa__fail_context(rc, "%s: ", path);

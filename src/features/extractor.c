@@ -212,7 +212,7 @@ int lmmiqa_extractor_run(const lmmiqa_extractor *ex, lmmiqa_extractor_state *st,
 int lmmiqa__extractor_has_score(const lmmiqa_extractor *ex) { return ex->impl.score != NULL; }
 
 int lmmiqa__extractor_score(const lmmiqa_extractor *ex, lmmiqa_extractor_state *st,
-                            const lmmiqa_image *img, double *score)
+                            const lmmiqa_image *img, double *score, double *features)
 {
     assert(ex && st && img && score);
     if (!ex->impl.score)
@@ -222,5 +222,5 @@ int lmmiqa__extractor_score(const lmmiqa_extractor *ex, lmmiqa_extractor_state *
         return lmmiqa__fail(LMMIQA_ERR_INVALID_ARG,
                             "extractor %s: state belongs to extractor %s", ex->name,
                             st->ex->name);
-    return ex->impl.score(ex->impl.model, st->impl_state, img, score);
+    return ex->impl.score(ex->impl.model, st->impl_state, img, score, features);
 }

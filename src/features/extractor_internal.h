@@ -37,8 +37,11 @@ typedef struct lmmiqa__extractor_impl {
     void (*feature_name)(const void *model, size_t i, char *buf, size_t size);
     const char *name_prefix;  /* static string; NULL = "f" */
     /* optional: the model's own quality score of img on its 0..1 training
-     * scale (trainable extractors); same concurrency rule as run */
-    int (*score)(const void *model, void *state, const lmmiqa_image *img, double *score);
+     * scale (trainable extractors), and when features is not NULL its
+     * features (out[dim], as run) from the same forward pass; same
+     * concurrency rule as run */
+    int (*score)(const void *model, void *state, const lmmiqa_image *img, double *score,
+                 double *features);
 } lmmiqa__extractor_impl;
 
 typedef int (*lmmiqa__extractor_create_fn)(const lmmiqa_extractor_options *opts,
@@ -73,10 +76,11 @@ void lmmiqa__extractor_trainable_names(char *buf, size_t cap);
 /* Train `name` through its hook; LMMIQA_ERR_INVALID_ARG when it has none. */
 int lmmiqa__extractor_fit(const char *name, const lmmiqa__extractor_fit_args *args);
 /* 1 when ex offers its own score; the score of img through st (on the
- * model's 0..1 training scale), LMMIQA_ERR_INVALID_ARG without the hook. */
+ * model's 0..1 training scale) and, when features is not NULL, its features
+ * from the same pass; LMMIQA_ERR_INVALID_ARG without the hook. */
 int lmmiqa__extractor_has_score(const lmmiqa_extractor *ex);
 int lmmiqa__extractor_score(const lmmiqa_extractor *ex, lmmiqa_extractor_state *st,
-                            const lmmiqa_image *img, double *score);
+                            const lmmiqa_image *img, double *score, double *features);
 
 /* Implementations (one per file in src/features or src/models). */
 int lmmiqa__brisque_extractor_create(const lmmiqa_extractor_options *opts,

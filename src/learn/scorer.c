@@ -536,10 +536,8 @@ int lmmiqa_scorer_run(const lmmiqa_scorer *sc, lmmiqa_scorer_state *st, const lm
 {
     assert(sc && st && st->sc == sc && img && score);
     *score = NAN;
-    if (sc->kind == KIND_OWN) {
-        int rc = features ? lmmiqa_extractor_run(sc->ex[0], st->st[0], img, features) : LMMIQA_OK;
-        return rc ? rc : lmmiqa__extractor_score(sc->ex[0], st->st[0], img, score);
-    }
+    if (sc->kind == KIND_OWN) /* one forward pass gives the score and the features */
+        return lmmiqa__extractor_score(sc->ex[0], st->st[0], img, score, features);
     size_t off = 0;
     for (size_t k = 0; k < sc->spec.count; k++) {
         int rc = lmmiqa_extractor_run(sc->ex[k], st->st[k], img, st->feat + off);

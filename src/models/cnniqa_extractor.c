@@ -25,9 +25,10 @@ static int run(const void *model, void *state, const lmmiqa_image *img, double *
     return lmmiqa_cnniqa_predict(model, state, img, NULL, out);
 }
 
-static int score(const void *model, void *state, const lmmiqa_image *img, double *out)
+static int score(const void *model, void *state, const lmmiqa_image *img, double *out,
+                 double *features)
 {
-    return lmmiqa_cnniqa_predict(model, state, img, out, NULL);
+    return lmmiqa_cnniqa_predict(model, state, img, out, features);
 }
 
 static int load(const char *path, void **model)

@@ -25,7 +25,8 @@ typedef struct lmmiqa__weights_extractor {
     int (*state_create)(const void *model, void **state);
     void (*state_destroy)(void *state);
     int (*run)(const void *model, void *state, const lmmiqa_image *img, double *out);
-    int (*score)(const void *model, void *state, const lmmiqa_image *img, double *score);
+    int (*score)(const void *model, void *state, const lmmiqa_image *img, double *score,
+                 double *features);
     const char *name_prefix; /* column names <name_prefix>1..N */
 } lmmiqa__weights_extractor;
 
